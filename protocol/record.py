@@ -1,0 +1,223 @@
+"""The enrollment record: what a sealed packet carries inside.
+
+Plaintext CBOR that exists only in the station's memory between capture and
+sealing, and on the controller only while validating or on a deliberate
+export. The ``repr`` of every class here hides image bytes, templates and pen
+samples, so a record that ends up in a log line or a traceback leaks nothing.
+
+Captures are hash-chained in the order they were taken (face, fingers 1-10,
+signature): each entry's ``chain`` is SHA-256 over the previous link and the
+entry's own content, and the first link is seeded with the record's NIK,
+station and start time. Swapping a capture inside a record, or moving one to
+another record, breaks the chain; :func:`validate` recomputes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+import cbor2
+
+from protocol import nik as _nik
+from protocol import regions, schema
+
+RECORD_VERSION = 1
+FINGER_POSITIONS = tuple(range(1, 11))
+#: The chip carries the two index fingers; all ten go to the central database.
+CHIP_FINGERS = (2, 7)
+
+
+class RecordError(ValueError):
+    """A record that is malformed or inconsistent; ``reason_id`` is stable."""
+
+    def __init__(self, reason_id: str, message: str) -> None:
+        self.reason_id = reason_id
+        super().__init__(message)
+
+
+class FingerException(str, Enum):
+    """Why a finger has no usable image; recorded, never silently skipped."""
+
+    AMPUTATED = "amputated"
+    BANDAGED = "bandaged"
+    SCARRED = "scarred"  # ridges destroyed: burns, scars, worn by labour
+    DEFORMED = "deformed"
+    UNABLE = "unable_to_present"  # the resident cannot place it (paralysis...)
+    DEVICE_FAILURE = "device_failure"  # the scanner failed every attempt
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What the station's quality gate measured on the kept capture."""
+
+    passed: bool
+    #: Kept after the retries ran out although it did not pass.
+    forced: bool
+    attempts: int
+    measures: dict[str, float] = field(default_factory=dict)
+    #: Reason ids of the gates that failed (empty when passed).
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    kind: str
+    driver: str
+    make: str
+    model: str
+    serial: str
+    firmware: str
+
+
+@dataclass(frozen=True)
+class FaceEntry:
+    image: bytes  # JPEG
+    width: int
+    height: int
+    captured_at: float
+    quality: Quality
+    chain: bytes = b""
+
+    def __repr__(self) -> str:
+        return f"FaceEntry({self.width}x{self.height}, {len(self.image)} bytes)"
+
+
+@dataclass(frozen=True)
+class FingerEntry:
+    position: int  # 1 = right thumb ... 10 = left little
+    captured_at: float
+    image: bytes | None = None  # PNG, 8-bit grey
+    width: int = 0
+    height: int = 0
+    dpi: int = 0
+    template: bytes | None = None
+    template_format: str | None = None
+    quality: Quality | None = None
+    exception: FingerException | None = None
+    exception_note: str = ""
+    chain: bytes = b""
+
+    def __repr__(self) -> str:
+        what = f"exception={self.exception.value}" if self.exception else f"{self.width}x{self.height}"
+        return f"FingerEntry(position={self.position}, {what})"
+
+
+@dataclass(frozen=True)
+class SignatureEntry:
+    image: bytes  # PNG
+    #: (t_ms, x, y, pressure, pen_down) in the pad's logical coordinates.
+    samples: tuple[tuple[int, float, float, float, bool], ...]
+    extent: tuple[int, int]
+    captured_at: float
+    quality: Quality
+    chain: bytes = b""
+
+    def __repr__(self) -> str:
+        return f"SignatureEntry({len(self.samples)} samples)"
+
+
+@dataclass(frozen=True)
+class EnrollmentRecord:
+    nik: str
+    kelurahan_code: str
+    station_id: str
+    operator_id: str
+    assignment_id: str | None
+    started_at: float
+    finished_at: float
+    face: FaceEntry
+    fingers: tuple[FingerEntry, ...]
+    signature: SignatureEntry
+    devices: tuple[DeviceInfo, ...]
+    version: int = RECORD_VERSION
+
+    def __repr__(self) -> str:
+        masked = self.nik[:4] + "*" * 8 + self.nik[12:] if len(self.nik) == 16 else "?"
+        return f"EnrollmentRecord(nik={masked}, station={self.station_id}, kelurahan={self.kelurahan_code})"
+
+    def to_cbor(self) -> bytes:
+        return cbor2.dumps(schema.to_plain(self), canonical=True)
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> "EnrollmentRecord":
+        """Decode and fully validate a record; RecordError says what is wrong."""
+        try:
+            body = cbor2.loads(data)
+        except (cbor2.CBORDecodeError, ValueError, TypeError, EOFError) as exc:
+            raise RecordError("malformed", f"record is not valid CBOR: {exc}") from None
+        try:
+            record = schema.from_plain(cls, body, "record")
+        except schema.SchemaError as exc:
+            raise RecordError("malformed", str(exc)) from None
+        validate(record)
+        return record
+
+
+# -- the capture chain --------------------------------------------------------
+def chain_seed(nik: str, station_id: str, started_at: float) -> bytes:
+    return hashlib.sha256(cbor2.dumps(["rekam-chain-v1", nik, station_id, started_at])).digest()
+
+
+def link(previous: bytes, entry: FaceEntry | FingerEntry | SignatureEntry) -> bytes:
+    """The chain value for ``entry`` following ``previous`` (entry.chain ignored)."""
+    content = schema.to_plain(dataclasses.replace(entry, chain=b""))
+    digest = hashlib.sha256(cbor2.dumps(content, canonical=True)).digest()
+    return hashlib.sha256(previous + digest).digest()
+
+
+def capture_order(record: EnrollmentRecord) -> list[FaceEntry | FingerEntry | SignatureEntry]:
+    return [record.face, *sorted(record.fingers, key=lambda f: f.position), record.signature]
+
+
+class ChainBuilder:
+    """Links captures as the station takes them; the station's only chain logic."""
+
+    def __init__(self, nik: str, station_id: str, started_at: float) -> None:
+        self._last = chain_seed(nik, station_id, started_at)
+
+    def add(self, entry):
+        linked = dataclasses.replace(entry, chain=link(self._last, entry))
+        self._last = linked.chain
+        return linked
+
+
+# -- validation ------------------------------------------------------------------
+def validate(record: EnrollmentRecord) -> None:
+    """Everything a controller checks before it accepts a record."""
+    if record.version != RECORD_VERSION:
+        raise RecordError("unsupported_version", f"record version {record.version} is not {RECORD_VERSION}")
+    try:
+        _nik.parse(record.nik)
+    except _nik.NIKError as exc:
+        raise RecordError("invalid_nik", f"NIK is invalid: {exc}") from None
+    try:
+        regions.kelurahan(record.kelurahan_code)
+    except regions.RegionError as exc:
+        raise RecordError("unknown_kelurahan", str(exc)) from None
+    if not record.face.image:
+        raise RecordError("missing_face", "record has no face image")
+    if not record.signature.image or not record.signature.samples:
+        raise RecordError("missing_signature", "record has no signature")
+    positions = [f.position for f in record.fingers]
+    if sorted(positions) != list(FINGER_POSITIONS):
+        missing = sorted(set(FINGER_POSITIONS) - set(positions))
+        extra = sorted(p for p in set(positions) if positions.count(p) > 1 or p not in FINGER_POSITIONS)
+        raise RecordError(
+            "fingers_incomplete",
+            f"finger positions must be 1-10 once each; missing {missing}, repeated or invalid {extra}",
+        )
+    for f in record.fingers:
+        if f.exception is None and not f.image:
+            raise RecordError("finger_missing", f"finger {f.position} has neither an image nor an exception")
+        if f.exception is not None and f.image:
+            raise RecordError("finger_ambiguous", f"finger {f.position} has both an image and an exception")
+    previous = chain_seed(record.nik, record.station_id, record.started_at)
+    for entry in capture_order(record):
+        expected = link(previous, entry)
+        if entry.chain != expected:
+            where = f"finger {entry.position}" if isinstance(entry, FingerEntry) else type(entry).__name__
+            raise RecordError("chain_broken", f"capture chain broken at {where}")
+        previous = expected

@@ -1,0 +1,97 @@
+import dataclasses
+
+import cbor2
+import pytest
+
+from protocol.record import EnrollmentRecord, FingerEntry, FingerException, RecordError, validate
+from tests.fixtures.records import make_record
+
+
+def test_round_trip():
+    r = make_record(excepted={10: FingerException.AMPUTATED})
+    again = EnrollmentRecord.from_cbor(r.to_cbor())
+    assert again == r
+    assert again.fingers[9].exception is FingerException.AMPUTATED
+
+
+def test_repr_leaks_no_biometrics_or_full_nik():
+    r = make_record()
+    text = repr(r) + repr(r.face) + repr(r.fingers[0]) + repr(r.signature)
+    assert "3372054512900001" not in text
+    assert "fff" not in text and "PNG" not in text
+
+
+def _reason(record):
+    with pytest.raises(RecordError) as err:
+        validate(record)
+    return err.value.reason_id
+
+
+def test_invalid_nik():
+    assert _reason(dataclasses.replace(make_record(), nik="3372053212900001")) == "invalid_nik"
+
+
+def test_unknown_kelurahan():
+    assert _reason(make_record(kelurahan_code="33.72.05.1999")) == "unknown_kelurahan"
+
+
+def test_missing_finger_position():
+    r = make_record()
+    assert _reason(dataclasses.replace(r, fingers=r.fingers[:9])) == "fingers_incomplete"
+
+
+def test_duplicated_finger_position():
+    r = make_record()
+    fingers = r.fingers[:9] + (r.fingers[0],)
+    assert _reason(dataclasses.replace(r, fingers=fingers)) == "fingers_incomplete"
+
+
+def test_finger_without_image_or_exception():
+    r = make_record()
+    empty = dataclasses.replace(r.fingers[3], image=None)
+    fingers = r.fingers[:3] + (empty,) + r.fingers[4:]
+    assert _reason(dataclasses.replace(r, fingers=fingers)) == "finger_missing"
+
+
+def test_missing_face_and_signature():
+    r = make_record()
+    assert _reason(dataclasses.replace(r, face=dataclasses.replace(r.face, image=b""))) == "missing_face"
+    assert _reason(dataclasses.replace(r, signature=dataclasses.replace(r.signature, samples=()))) == "missing_signature"
+
+
+def test_swapped_captures_break_the_chain():
+    r = make_record()
+    f = list(r.fingers)
+    # swap the images of fingers 2 and 7 but keep positions: the chain notices
+    a, b = f[1], f[6]
+    f[1] = dataclasses.replace(a, image=b.image, template=b.template)
+    f[6] = dataclasses.replace(b, image=a.image, template=a.template)
+    assert _reason(dataclasses.replace(r, fingers=tuple(f))) == "chain_broken"
+
+
+def test_capture_from_another_record_breaks_the_chain():
+    r1 = make_record(started_at=1000.0)
+    r2 = make_record(started_at=2000.0)
+    assert _reason(dataclasses.replace(r1, face=r2.face)) == "chain_broken"
+
+
+def test_wrong_field_type_is_named():
+    body = cbor2.loads(make_record().to_cbor())
+    body["fingers"][3]["position"] = "four"
+    with pytest.raises(RecordError) as err:
+        EnrollmentRecord.from_cbor(cbor2.dumps(body))
+    assert err.value.reason_id == "malformed"
+    assert "record.fingers[3].position must be an integer" in str(err.value)
+
+
+def test_not_cbor():
+    with pytest.raises(RecordError) as err:
+        EnrollmentRecord.from_cbor(b"\xff\xff")
+    assert err.value.reason_id == "malformed"
+
+
+def test_exception_reason_must_be_known():
+    body = cbor2.loads(make_record(excepted={4: FingerException.BANDAGED}).to_cbor())
+    body["fingers"][3]["exception"] = "lost interest"
+    with pytest.raises(RecordError, match="expected one of"):
+        EnrollmentRecord.from_cbor(cbor2.dumps(body))
