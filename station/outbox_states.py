@@ -1,0 +1,68 @@
+"""Every state a sealed packet can be in on the station, and every allowed move.
+
+Rules (the only place they live):
+
+* A packet is born PENDING when it is sealed and committed.
+* PENDING -> SENT when it is published; SENT -> PENDING when no ack came in
+  time, or the station restarted while it was in flight (it is sent again and
+  the controller answers ``duplicate`` if it already had it).
+* Only the controller's ack ends a packet's life: ``stored`` or ``duplicate``
+  removes it (its id stays in the delivered log); ``rejected`` moves it to
+  QUARANTINED with the controller's reason, for the operator to see.
+  An ack may overtake our own bookkeeping (a late ack for a packet already put
+  back to PENDING), so acks are accepted from PENDING as well as SENT.
+* A packet too big for the broker never leaves: PENDING -> QUARANTINED with a
+  local reason, rather than a publish that is silently dropped or retried forever.
+* QUARANTINED -> PENDING only when the operator re-queues it.
+* Nothing is ever deleted except by REMOVED, and REMOVED needs an ack.
+
+An illegal move raises :class:`OutboxStateError`; the packet stays as it was.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class State(str, Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    QUARANTINED = "quarantined"
+    REMOVED = "removed"  # not stored in the table: the row is gone, the id is in the delivered log
+
+
+class Event(str, Enum):
+    PUBLISH = "publish"
+    ACK_TIMEOUT = "ack_timeout"
+    RESTART = "restart"
+    ACK_STORED = "ack_stored"
+    ACK_DUPLICATE = "ack_duplicate"
+    ACK_REJECTED = "ack_rejected"
+    TOO_LARGE = "too_large"
+    REQUEUE = "requeue"
+
+
+class OutboxStateError(RuntimeError):
+    pass
+
+
+TRANSITIONS: dict[tuple[State, Event], State] = {
+    (State.PENDING, Event.PUBLISH): State.SENT,
+    (State.SENT, Event.ACK_TIMEOUT): State.PENDING,
+    (State.SENT, Event.RESTART): State.PENDING,
+    (State.SENT, Event.ACK_STORED): State.REMOVED,
+    (State.SENT, Event.ACK_DUPLICATE): State.REMOVED,
+    (State.SENT, Event.ACK_REJECTED): State.QUARANTINED,
+    (State.PENDING, Event.ACK_STORED): State.REMOVED,
+    (State.PENDING, Event.ACK_DUPLICATE): State.REMOVED,
+    (State.PENDING, Event.ACK_REJECTED): State.QUARANTINED,
+    (State.PENDING, Event.TOO_LARGE): State.QUARANTINED,
+    (State.QUARANTINED, Event.REQUEUE): State.PENDING,
+}
+
+
+def next_state(current: State, event: Event) -> State:
+    try:
+        return TRANSITIONS[(current, event)]
+    except KeyError:
+        raise OutboxStateError(f"a {current.value} packet cannot take event {event.value}") from None
