@@ -1,0 +1,184 @@
+"""The ingest pipeline without a broker: every refusal has its reason, good packets keep flowing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cbor2
+import pytest
+
+from controller.ingest import Ingest
+from controller.store import Store
+from protocol import packet, topics
+from protocol.keys import ControllerKeys, SigningKey, Suite
+from protocol.messages import AckStatus
+from protocol.record import FingerException
+from tests.fixtures.records import make_record, sample_niks
+
+CK = ControllerKeys.generate()
+KEYS = {"st-01": SigningKey.generate(), "st-02": SigningKey.generate()}
+
+
+def topic(sid="st-01"):
+    return topics.station(sid, topics.Leaf.PACKETS)
+
+
+def sealed(sid="st-01", record=None, seq=1, key=None, suite=Suite.MLKEM768_X25519, plaintext=None) -> bytes:
+    record = record or make_record(station_id=sid)
+    pt = plaintext if plaintext is not None else record.to_cbor()
+    return packet.seal(pt, station_id=sid, seq=seq, controller_key=CK.public.for_suite(suite),
+                       station_key=key or KEYS[sid]).to_bytes()
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "controller.db") as s:
+        for sid, k in KEYS.items():
+            s.add_station(sid, k.public.to_pem(), k.public.kid)
+        yield s
+
+
+@pytest.fixture
+def ingest(store):
+    return Ingest(store, CK, max_packet_bytes=2_000_000)
+
+
+def test_store_migrates_to_latest(store):
+    from controller.store import MIGRATIONS
+    assert store.schema_version == len(MIGRATIONS)
+
+
+def test_two_stations_stored_once_each_and_resend_is_duplicate(ingest, store):
+    a = sealed("st-01", make_record(sample_niks(1)[0], station_id="st-01"))
+    b = sealed("st-02", make_record(sample_niks(2)[1], station_id="st-02"))
+    results = ingest.process([(topic("st-01"), a), (topic("st-02"), b)])
+    assert [r.ack.status for r in results] == [AckStatus.STORED, AckStatus.STORED]
+    assert [r.station_id for r in results] == ["st-01", "st-02"]
+    again = ingest.process([(topic("st-01"), a)])
+    assert again[0].ack.status is AckStatus.DUPLICATE
+    assert store.packet_count() == 2
+    assert store.packet_envelope(results[0].packet_id) == a  # kept exactly as received, still sealed
+
+
+def test_same_packet_twice_in_one_batch_stored_once(ingest, store):
+    a = sealed()
+    results = ingest.process([(topic(), a), (topic(), a)])
+    assert [r.outcome for r in results] == ["stored", "duplicate"]
+    assert store.packet_count() == 1
+
+
+def test_plaintext_never_in_the_database(ingest, store, tmp_path):
+    rec = make_record(image_bytes=4096)
+    ingest.process([(topic(), sealed(record=rec))])
+    store.close()
+    raw = (tmp_path / "controller.db").read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("controller.db-*"))
+    assert rec.face.image[:200] not in raw
+    assert rec.fingers[0].image[:200] not in raw
+
+
+def test_same_nik_twice_is_kept_and_flagged(ingest, store):
+    r1 = make_record(started_at=1000.0)
+    r2 = make_record(started_at=2000.0)
+    first = ingest.process([(topic(), sealed(record=r1, seq=1))])[0]
+    second = ingest.process([(topic(), sealed(record=r2, seq=2))])[0]
+    assert (first.outcome, second.outcome) == ("stored", "stored")
+    assert second.same_nik == (first.packet_id,)
+    assert store.packets_by_nik(r1.nik) == [first.packet_id, second.packet_id]
+    assert store.duplicate_enrollments() == [(r1.nik, second.packet_id, first.packet_id)]
+
+
+def _flip(data: bytes, field: str) -> bytes:
+    body = cbor2.loads(data)
+    v = bytearray(body[field])
+    v[len(v) // 2] ^= 1
+    body[field] = bytes(v)
+    return cbor2.dumps(body, canonical=True)
+
+
+def bad_packets():
+    good = sealed()
+    bad_record = dataclasses.replace(make_record(), nik="3372053212900001")
+    return {
+        "malformed": good[:-40],
+        "bad_signature": _flip(good, "ct"),
+        "wrong_station_key": sealed(key=SigningKey.generate()),
+        "unknown_controller_key": packet.seal(make_record().to_cbor(), station_id="st-01", seq=1,
+                                              controller_key=ControllerKeys.generate().public.keys[0],
+                                              station_key=KEYS["st-01"]).to_bytes(),
+        "invalid_nik": sealed(record=bad_record),
+        "fingers_incomplete": sealed(record=dataclasses.replace(make_record(), fingers=make_record().fingers[:9])),
+        "unknown_kelurahan": sealed(record=make_record(kelurahan_code="33.72.05.1999")),
+        "record_mismatch": sealed(record=make_record(station_id="st-02")),
+        "malformed_record": sealed(plaintext=b"\xa1\x01"),
+        "too_large": b"\x00" * 2_000_001,
+    }
+
+
+def test_every_bad_packet_quarantined_with_its_reason_while_good_ones_flow(ingest, store):
+    bad = bad_packets()
+    batch = []
+    for name, data in bad.items():
+        batch.append((topic(), data))
+        batch.append((topic("st-02"), sealed("st-02", make_record(sample_niks(40)[len(batch)], station_id="st-02"),
+                                             seq=len(batch))))
+    results = ingest.process(batch)
+    goods = results[1::2]
+    bads = results[0::2]
+    assert all(r.outcome == "stored" for r in goods)
+    quarantined = [q.reason_id for q in store.quarantined() if q.topic == topic()]
+    reasons = dict(zip(bad, quarantined))
+    assert len(quarantined) == len(bad)
+    assert reasons == {
+        "malformed": "malformed", "bad_signature": "bad_signature", "wrong_station_key": "wrong_station_key",
+        "unknown_controller_key": "unknown_controller_key", "invalid_nik": "invalid_nik",
+        "fingers_incomplete": "fingers_incomplete", "unknown_kelurahan": "unknown_kelurahan",
+        "record_mismatch": "record_mismatch", "malformed_record": "malformed", "too_large": "too_large",
+    }
+    # refusals with a packet id are acked so the station stops resending; garbage without one cannot be
+    acked = {name: r.ack.status if r.ack else None for name, r in zip(bad, bads)}
+    assert acked["malformed"] is None and acked["too_large"] is None
+    assert acked["invalid_nik"] is AckStatus.REJECTED and acked["bad_signature"] is AckStatus.REJECTED
+    assert store.counters("refused.")["refused.invalid_nik"] == 1
+    assert store.packet_count() == len(goods)
+
+
+def test_station_mismatch_between_topic_and_header(ingest):
+    [r] = ingest.process([(topic("st-02"), sealed("st-01"))])
+    assert (r.outcome, r.ack.reason_id) == ("rejected", "station_mismatch")
+
+
+def test_unknown_and_revoked_stations_quarantined_not_dropped(ingest, store):
+    stranger = SigningKey.generate()
+    data = packet.seal(make_record(station_id="st-99").to_cbor(), station_id="st-99", seq=1,
+                       controller_key=CK.public.keys[0], station_key=stranger).to_bytes()
+    [r] = ingest.process([(topic("st-99"), data)])
+    assert r.ack.reason_id == "unknown_station"
+    store.revoke_station("st-02", "stolen from the kelurahan office")
+    data = sealed("st-02", make_record(station_id="st-02"))
+    [r] = ingest.process([(topic("st-02"), data)])
+    assert (r.outcome, r.ack.reason_id) == ("rejected", "station_revoked")
+    assert "stolen" in r.ack.reason
+    [q] = store.quarantined("st-02")
+    assert store.quarantined_payload(q.id) == data
+
+
+def test_garbage_on_a_foreign_topic(ingest, store):
+    [r] = ingest.process([("rekam/v1/stations/UPPER/packets", b"x")])
+    assert r.outcome == "dropped" and store.quarantined()[0].reason_id == "bad_topic"
+
+
+def test_compat_suite_and_excepted_fingers_accepted(ingest):
+    rec = make_record(excepted={6: FingerException.AMPUTATED, 7: FingerException.BANDAGED})
+    [r] = ingest.process([(topic(), sealed(record=rec, suite=Suite.X25519))])
+    assert r.outcome == "stored"
+
+
+def test_flood_of_garbage_keeps_payloads_bounded(ingest, store, monkeypatch):
+    import controller.store as store_mod
+    monkeypatch.setattr(store_mod, "QUARANTINE_PAYLOADS_PER_STATION", 5)
+    ingest.process([(topic(), b"junk%d" % i) for i in range(20)])
+    entries = store.quarantined("st-01")
+    assert len(entries) == 20
+    assert sum(e.payload_kept for e in entries) == 5
+    assert store.counters()["refused.malformed"] == 20
