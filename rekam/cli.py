@@ -11,8 +11,10 @@ import argparse
 import importlib
 import sys
 
-#: (command, module that registers it, one-line help)
-GROUPS: list[tuple[str, str, str]] = []
+#: Modules that each register one command group, in --help order.
+GROUPS: list[str] = [
+    "controller.cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mobile e-KTP recording: stations, devices, and the fleet controller.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for _name, module, _help in GROUPS:
+    for module in GROUPS:
         importlib.import_module(module).register(sub)
     return parser
 
@@ -33,7 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    return int(func(args) or 0)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except _operator_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _operator_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the operator's to fix: shown as one line, not a traceback."""
+    from controller.errors import ControllerError
+    from drivers.errors import DeviceError
+    from station.errors import StationError
+
+    return (ControllerError, StationError, DeviceError)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,239 @@
+"""``rekam controller ...``: set up, run and inspect the controller.
+
+Every command takes ``--config`` (default: $REKAM_CONTROLLER_CONFIG, else
+/etc/rekam/controller.toml if it exists, else ./controller.toml). Output is
+for a fleet operator: tables, counts, and errors that say what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from controller import config as config_mod
+from controller import keyfiles
+from controller.errors import ControllerError
+from controller.fleet import Fleet
+from controller.store import Store
+from protocol.keys import KeyFormatError, VerifyKey
+from protocol.topics import TopicError, check_station_id
+
+
+def default_config() -> Path:
+    env = os.environ.get("REKAM_CONTROLLER_CONFIG")
+    if env:
+        return Path(env)
+    system = Path("/etc/rekam/controller.toml")
+    return system if system.exists() else Path("controller.toml")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("controller", help="the fleet controller: keys, stations, ingest, schedule",
+                       description="Set up, run and inspect the rekam controller.")
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    csub = p.add_subparsers(dest="controller_command", metavar="COMMAND")
+
+    def cmd(name: str, help: str, func, **kw) -> argparse.ArgumentParser:
+        c = csub.add_parser(name, help=help, description=help, **kw)
+        c.add_argument("--config", type=Path, default=None, help="controller TOML (see `rekam controller init`)")
+        c.set_defaults(func=func)
+        return c
+
+    c = cmd("init", "create the controller's HPKE key pair (both suites), config and empty store", _init)
+    c.add_argument("--dir", type=Path, default=Path("."), help="where to put controller.toml (default: here)")
+    c.add_argument("--force", action="store_true", help="replace existing keys (old packets become unreadable!)")
+
+    cmd("run", "run the controller: ingest, fleet, assignments (until SIGTERM)", _run)
+
+    st = csub.add_parser("station", help="register, revoke and list stations")
+    st.set_defaults(func=lambda a: (st.print_help(), 2)[1])
+    ssub = st.add_subparsers(dest="station_command", metavar="COMMAND")
+    for name, help, func in (("add", "register a station's public signing key", _station_add),
+                             ("revoke", "stop accepting a station's packets (they are quarantined)", _station_revoke),
+                             ("list", "list registered stations", _station_list)):
+        s = ssub.add_parser(name, help=help, description=help)
+        s.add_argument("--config", type=Path, default=None)
+        s.set_defaults(func=func)
+        if name != "list":
+            s.add_argument("station_id")
+        if name == "add":
+            s.add_argument("--key", type=Path, required=True, help="the station's station-signing.pub (PEM)")
+        if name == "revoke":
+            s.add_argument("--reason", default="revoked by operator", help="recorded and sent in rejections")
+
+    f = cmd("fleet", "table of stations: online, last seen, assignment, outbox, drivers, alarms", _fleet)
+    f.add_argument("--watch", nargs="?", const=5.0, type=float, metavar="SECONDS",
+                   help="refresh every SECONDS (default 5) until Ctrl-C")
+
+    cmd("progress", "recorded vs target per kelurahan and kecamatan", _progress)
+
+    q = cmd("quarantine", "packets refused, with reasons", _quarantine)
+    q.add_argument("--station", default=None)
+    cmd("reviews", "NIKs enrolled more than once, waiting for review", _reviews)
+
+
+# -- helpers --------------------------------------------------------------------
+def _cfg(args) -> config_mod.ControllerConfig:
+    return config_mod.load(args.config or default_config())
+
+
+def _store(args) -> Store:
+    return Store(_cfg(args).store_path).open()
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _age(ts: float | None) -> str:
+    if ts is None:
+        return "never"
+    s = max(0, time.time() - ts)
+    if s < 90:
+        return f"{s:.0f}s ago"
+    if s < 5400:
+        return f"{s / 60:.0f}m ago"
+    if s < 172800:
+        return f"{s / 3600:.0f}h ago"
+    return f"{s / 86400:.0f}d ago"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+# -- commands ---------------------------------------------------------------------
+def _init(args) -> int:
+    d: Path = args.dir
+    conf = args.config or d / "controller.toml"
+    if not conf.exists():
+        keyfiles.write_atomic(conf, config_mod.EXAMPLE.encode(), 0o644)
+        print(f"wrote {conf}")
+    cfg = config_mod.load(conf)
+    try:
+        keys = keyfiles.create_keys(cfg.private_key, cfg.public_key, force=args.force)
+    except ControllerError as exc:
+        return _fail(str(exc))
+    with Store(cfg.store_path) as store:
+        version = store.schema_version
+    print(f"wrote {cfg.private_key} (mode 600: never copy it off this machine)")
+    print(f"wrote {cfg.public_key} (give this to every station)")
+    for k in keys.public.keys:
+        print(f"  key {k.kid}  {k.suite.value}")
+    print(f"store {cfg.store_path} at schema version {version}")
+    return 0
+
+
+def _run(args) -> int:
+    from controller.runtime import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(args.config or default_config())
+
+
+def _station_add(args) -> int:
+    try:
+        check_station_id(args.station_id)
+        key = VerifyKey.from_pem(args.key.read_bytes())
+    except (TopicError, KeyFormatError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot read {args.key}: {exc.strerror}")
+    with _store(args) as store:
+        store.add_station(args.station_id, key.to_pem(), key.kid)
+    print(f"registered station {args.station_id} with signing key {key.kid}")
+    return 0
+
+
+def _station_revoke(args) -> int:
+    with _store(args) as store:
+        store.revoke_station(args.station_id, args.reason)
+    print(f"revoked {args.station_id}: its packets will be quarantined with reason 'station_revoked'")
+    return 0
+
+
+def _station_list(args) -> int:
+    with _store(args) as store:
+        rows = [[s.station_id, s.status, s.key_id, "yes" if s.online else "no", _age(s.last_seen),
+                 str(store.packet_count(s.station_id))] for s in store.stations()]
+    print(table(["station", "status", "key", "online", "last seen", "packets"], rows))
+    return 0
+
+
+def _fleet(args) -> int:
+    cfg = _cfg(args)
+    with Store(cfg.store_path) as store:
+        fleet = Fleet(store, cfg.fleet)
+        while True:
+            rows = [[r.station_id + (" (revoked)" if r.status == "revoked" else ""), "yes" if r.online else "NO",
+                     _age(r.last_seen), r.assignment or "-",
+                     "-" if r.outbox_depth is None else str(r.outbox_depth), r.drivers or "-",
+                     ", ".join(r.alarms) or "-"] for r in fleet.table()]
+            out = table(["station", "online", "last seen", "assignment", "outbox", "drivers", "alarms"], rows)
+            if args.watch:
+                print("\x1b[2J\x1b[H" + dt.datetime.now().strftime("%H:%M:%S") + "\n" + out, flush=True)
+                try:
+                    time.sleep(args.watch)
+                except KeyboardInterrupt:
+                    return 0
+            else:
+                print(out)
+                return 0
+
+
+def _progress(args) -> int:
+    with _store(args) as store:
+        rows = store.progress()
+    if not rows:
+        print("no kelurahan targets yet: import them with `rekam controller targets import FILE.csv`")
+        return 0
+    out: list[list[str]] = []
+    by_kec: dict[str, list] = {}
+    for r in rows:
+        by_kec.setdefault(f"{r.kecamatan_code} {r.kecamatan}", []).append(r)
+    tw = tr = 0
+    for kec, ks in by_kec.items():
+        for r in ks:
+            out.append([r.code, r.name, str(r.wajib_ktp), str(r.recorded), str(r.remaining), _pct(r.recorded, r.wajib_ktp)])
+        w, rec = sum(k.wajib_ktp for k in ks), sum(k.recorded for k in ks)
+        tw, tr = tw + w, tr + rec
+        out.append(["", f"= Kecamatan {kec.split(' ', 1)[1]}", str(w), str(rec), str(max(0, w - rec)), _pct(rec, w)])
+    out.append(["", "= TOTAL", str(tw), str(tr), str(max(0, tw - tr)), _pct(tr, tw)])
+    print(table(["code", "kelurahan", "wajib KTP", "recorded", "remaining", "%"], out))
+    return 0
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.2f}" if b else "-"
+
+
+def _quarantine(args) -> int:
+    with _store(args) as store:
+        entries = store.quarantined(args.station)
+        counters = store.counters("refused.")
+    rows = [[str(e.id), e.station_id or "?", e.packet_id or "-", e.reason_id, e.reason[:60],
+             str(e.size), dt.datetime.fromtimestamp(e.received_at).strftime("%Y-%m-%d %H:%M")] for e in entries]
+    print(table(["#", "station", "packet", "reason", "detail", "bytes", "received"], rows))
+    if counters:
+        print("\nrefusals: " + ", ".join(f"{k.removeprefix('refused.')} {v}" for k, v in counters.items()))
+    return 0
+
+
+def _reviews(args) -> int:
+    with _store(args) as store:
+        pairs = store.duplicate_enrollments()
+    if not pairs:
+        print("no NIK enrolled twice")
+        return 0
+    print(table(["NIK", "packet", "earlier packet"], [[n[:4] + "********" + n[12:], p, o] for n, p, o in pairs]))
+    return 0
