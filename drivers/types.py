@@ -103,6 +103,9 @@ class PenSample:
     pressure: float  # 0.0 .. 1.0; pads without pressure report 1.0 when down
     pen_down: bool
 
+    def __repr__(self) -> str:  # pen trajectories are biometric: keep them out of logs
+        return f"PenSample(t_ms={self.t_ms}, pen_down={self.pen_down})"
+
 
 @dataclass(frozen=True)
 class SignatureCapture:
