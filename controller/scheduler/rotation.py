@@ -1,0 +1,137 @@
+"""The Solo rotation ("safari"): N kelurahan per block of D days, S stations each.
+
+This module owns the baseline planner, Solo 2013's practice made exact. Rules:
+
+- Kelurahan go in kecamatan order (their codes sort that way). A block takes
+  the next N kelurahan that still have residents to record, least recently
+  visited first, so the first pass walks the city in order and later passes
+  return "where residents remain" in the same order; a short last block of a
+  pass is topped up from the start of the next pass rather than left idle.
+- A block lasts D block days: working days on which it had stations (a day
+  with every station away or at a venue does not count). Each block day,
+  every kelurahan of the block with residents left gets S stations, in code
+  order while stations last (extra stations idle, as in Solo); short of
+  stations, each first keeps those already there. A kelurahan that finishes
+  mid-block leaves its slot empty until the block ends: the rotation is a
+  published timetable residents rely on, not a planner that chases the
+  backlog. A block whose kelurahan have all finished ends early.
+- The rotation's state (block in progress, its days done, last visits) is
+  defined by the assignments alone, through one rule the planner applies to
+  itself day by day, so a re-plan rebuilds it exactly from the history and
+  continues the block in progress. The price: a kelurahan that gets no
+  station on its block's first day (fleet short) is not in that block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+
+from .model import DEFAULT_HOURS, Constraints, KelurahanTarget, Plan, PlanningError, StationDay
+from .planning import DEFAULT_HORIZON_DAYS, Position, run
+from .turnout import TurnoutModel
+
+NAME = "rotation"
+
+
+class _Rotation:
+    def __init__(
+        self, codes: Sequence[str], days: int, per_block: int, per_kelurahan: int, history: Sequence[StationDay]
+    ):
+        self.order = {k: i for i, k in enumerate(sorted(codes))}
+        self.days, self.per_block, self.per_kelurahan = days, per_block, per_kelurahan
+        self.block: list[str] = []
+        self.block_days = 0
+        self.last_visit: dict[str, date] = {}
+        self._resume(history)
+
+    def _resume(self, history: Sequence[StationDay]) -> None:
+        """Rebuild the block in progress and the visit order from earlier assignments."""
+        by_day: dict[date, set[str]] = {}
+        for a in history:
+            if not a.at_venue and a.kelurahan in self.order:
+                by_day.setdefault(a.date, set()).add(a.kelurahan)
+        for day in sorted(by_day):
+            self._observe(day, by_day[day])
+
+    def _observe(self, day: date, served: set[str]) -> None:
+        """Advance the block by a day on which ``served`` had stations.
+
+        The planner updates itself through this rule and a re-plan rebuilds
+        the same state through it from the assignments alone: a day continues
+        the block while it has days left and serves only kelurahan of the
+        block; otherwise the day's kelurahan are a new block.
+        """
+        if self.block and self.block_days < self.days and served <= set(self.block):
+            self.block_days += 1
+        else:
+            self.block = sorted(served, key=self.order.__getitem__)
+            self.block_days = 1
+        for k in served:
+            self.last_visit[k] = day
+
+    def allocate(
+        self, day: date, left: dict[str, int], free: list[str], positions: dict[str, Position]
+    ) -> tuple[dict[str, int], set[str]]:
+        if not free:
+            return {}, set()  # a day without stations does not count against the block
+        if not self.block or self.block_days >= self.days or not any(left[k] for k in self.block):
+            queue = sorted(
+                (k for k in self.order if left.get(k, 0) > 0),
+                key=lambda k: (k in self.last_visit, self.last_visit.get(k, date.min), self.order[k]),
+            )
+            self.block = sorted(queue[: self.per_block], key=self.order.__getitem__)
+            self.block_days = 0
+        # Short of stations, a kelurahan first keeps the ones already there, so a
+        # station dropping out costs its own kelurahan a station, not a reshuffle.
+        active = [k for k in self.block if left[k] > 0]
+        here = {k: sum(1 for s in free if s in positions and positions[s].place == k) for k in active}
+        counts = {k: min(self.per_kelurahan, here[k]) for k in active}
+        stations = len(free) - sum(counts.values())
+        for k in active:
+            more = min(self.per_kelurahan - counts[k], stations)
+            counts[k] += more
+            stations -= more
+        counts = {k: n for k, n in counts.items() if n}
+        if not counts:
+            return {}, set()
+        if self.block_days == 0:
+            self.block = []  # a fresh block: let the day's kelurahan define it, as a re-plan would see it
+        self._observe(day, set(counts))
+        return counts, set()
+
+
+def plan_rotation(
+    targets: Sequence[KelurahanTarget],
+    stations: Sequence[str],
+    start: date,
+    constraints: Constraints = Constraints(),
+    *,
+    model: TurnoutModel = TurnoutModel(),
+    days_per_block: int = 3,
+    kelurahan_per_block: int = 5,
+    stations_per_kelurahan: int = 2,
+    hours: tuple[time | str, time | str] = DEFAULT_HOURS,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    history: Sequence[StationDay] = (),
+    now: datetime | None = None,
+) -> Plan:
+    """Solo's safari: blocks of D days, N kelurahan a block, S stations each, until done."""
+    for name, value in (
+        ("days_per_block", days_per_block),
+        ("kelurahan_per_block", kelurahan_per_block),
+        ("stations_per_kelurahan", stations_per_kelurahan),
+    ):
+        if not isinstance(value, int) or value < 1:
+            raise PlanningError(f"{name} must be a whole number >= 1, got {value!r}")
+    history = [a for a in history if a.date < start]
+    state = _Rotation([t.code for t in targets], days_per_block, kelurahan_per_block, stations_per_kelurahan, history)
+    parameters = {
+        "days_per_block": days_per_block,
+        "kelurahan_per_block": kelurahan_per_block,
+        "stations_per_kelurahan": stations_per_kelurahan,
+    }
+    return run(
+        NAME, parameters, state.allocate, targets, stations, start, constraints, model,
+        hours, horizon_days, history, now,
+    )
