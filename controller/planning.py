@@ -1,22 +1,40 @@
-"""From the stored plan to what each station is told, and when.
+"""The controller's schedule: stored plans, re-planning from the field, and what each station is told.
 
-The active plan lives in the store. On every tick this module works out each
-station's assignment for today and the next few days and publishes it,
-retained, to stations whose view changed, so a station that reconnects after
-days offline finds its current assignment waiting. Re-planning is done by
-:mod:`controller.scheduler`; this module only turns plans into messages.
+The active plan is kept whole in the store. On every tick this module
+
+* re-plans from tomorrow when the field departs from the plan: a station
+  went offline during its assignment (it is taken out until it returns) or
+  came back, a kelurahan reached its target while visits are still planned
+  there, or a new day began (actual recordings replace the plan's guesses);
+* publishes, retained, each station's assignment for today and the next few
+  days to the stations whose view changed, so a station that reconnects after
+  days offline finds its current assignment waiting.
 
 Dates are local (WIB, UTC+7: Indonesia has no daylight saving).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import logging
 import time
+import uuid
 from typing import Callable, Protocol
 
 from controller.config import ScheduleSettings
+from controller.plan_codec import plan_from_json, plan_to_json, venue_to_json
+from controller.scheduler import (
+    PLANNERS,
+    Constraints,
+    KelurahanTarget,
+    Plan,
+    PlanningError,
+    Replan,
+    TurnoutModel,
+    replan,
+)
 from controller.store import AssignmentRow, Store
 from protocol import regions
 from protocol.messages import Assignment, AssignmentUpdate, Venue
@@ -42,20 +60,117 @@ class Planning:
         self._today = today
         self._clock = clock
         self._published: dict[str, tuple] = {}
+        self._plan: tuple[str, Plan] | None = None
+        self._last_day: dt.date | None = None
+        self._out: frozenset[str] | None = None
+        #: Re-plans done, with their reason, for the operator and the demo.
+        self.history: list[tuple[dt.date, str, int]] = []
 
+    # -- targets -------------------------------------------------------------------
+    def load_targets(self, targets: tuple[KelurahanTarget, ...] | list[KelurahanTarget]) -> None:
+        self.store.upsert_kelurahan([(t.code, t.name, t.kecamatan_code, t.kecamatan, t.wajib_ktp, t.recorded)
+                                     for t in targets])
+
+    def targets_now(self) -> tuple[KelurahanTarget, ...]:
+        """Targets with what is recorded so far (before the campaign plus stored here)."""
+        return tuple(KelurahanTarget(p.code, p.name, p.kecamatan_code, p.kecamatan, p.wajib_ktp,
+                                     min(p.recorded, p.wajib_ktp)) for p in self.store.progress())
+
+    # -- plans -----------------------------------------------------------------------
+    def make_plan(self, planner: str, station_ids: list[str], start: dt.date, *,
+                  model: TurnoutModel | None = None, **parameters) -> Plan:
+        fn = PLANNERS.get(planner)
+        if fn is None:
+            raise PlanningError(f"planner must be one of {', '.join(PLANNERS)}, got {planner!r}")
+        targets = self.targets_now()
+        if not targets:
+            raise PlanningError("no kelurahan targets in the store: import them first "
+                                "(rekam controller targets import FILE.csv, or targets solo2013)")
+        plan = fn(targets, station_ids, start, model=model or TurnoutModel(capacity=self.settings.station_capacity),
+                  hours=(self.settings.start, self.settings.end), **parameters)
+        self._save(plan, reason="new plan")
+        return plan
+
+    def active(self) -> Plan | None:
+        row = self.store.active_plan()
+        if row is None:
+            return None
+        plan_id, _planner, params = row
+        if self._plan is None or self._plan[0] != plan_id:
+            self._plan = (plan_id, plan_from_json(params))
+        return self._plan[1]
+
+    def active_id(self) -> str | None:
+        row = self.store.active_plan()
+        return row[0] if row else None
+
+    def _save(self, plan: Plan, *, reason: str) -> str:
+        plan_id = f"plan-{uuid.uuid4().hex[:12]}"
+        venues = plan.constraints.venue_by_id
+        rows = [AssignmentRow(f"{plan_id}:{a.station_id}:{a.date.isoformat()}", plan_id, a.station_id,
+                              a.date.isoformat(), a.start.strftime("%H:%M"), a.end.strftime("%H:%M"), a.kelurahan,
+                              _venue_message(venues[a.place]) if a.at_venue and a.place in venues else None)
+                for a in plan.assignments]
+        self.store.save_plan(plan_id, plan.planner, plan_to_json(plan), rows)
+        self._plan = (plan_id, plan)
+        log.info("plan %s (%s, %s): %d station-days to %s", plan_id, plan.planner, reason, len(rows), plan.end)
+        return plan_id
+
+    # -- re-planning from the field -------------------------------------------------------
+    def out_stations(self) -> frozenset[str]:
+        """Stations currently taken out of the plan: offline during an assignment."""
+        return frozenset(a.station_id for a in self.store.open_alarms() if a.kind == "offline")
+
+    def maybe_replan(self) -> Replan | None:
+        plan = self.active()
+        if plan is None:
+            return None
+        today = self._today()
+        tomorrow = today + dt.timedelta(days=1)
+        out = self.out_stations() & set(plan.station_ids)
+        reasons = []
+        if self._last_day is not None and today != self._last_day:
+            reasons.append("new day")
+        if self._out is not None and out != self._out:
+            gone, back = sorted(out - self._out), sorted(self._out - out)
+            reasons += [f"{s} offline" for s in gone] + [f"{s} back" for s in back]
+        targets = {t.code: t for t in plan.targets}
+        actual = {}
+        for p in self.store.progress():
+            if p.code in targets:
+                actual[p.code] = min(p.recorded, p.wajib_ktp)
+        finished_early = sorted(code for code, t in targets.items()
+                                if actual.get(code, 0) >= t.wajib_ktp
+                                and any(a.date >= tomorrow for a in plan.at_kelurahan(code)))
+        reasons += [f"kelurahan {code} finished" for code in finished_early]
+        self._last_day, self._out = today, out
+        if not reasons or tomorrow < plan.start:
+            return None
+        # Stations are taken out only by this module, so one that is back is simply let in again.
+        c = plan.constraints
+        base = dataclasses.replace(plan, constraints=Constraints(
+            c.days_off, c.weekdays_off, c.unavailable, {s: d for s, d in c.dropped_out.items() if s in out}, c.venues))
+        result = replan(base, tomorrow, actual_recorded=actual, unavailable_stations=sorted(out - set(c.dropped_out)))
+        if not result.changed:
+            return result
+        self._save(result.plan, reason=", ".join(reasons))
+        self.history.append((today, ", ".join(reasons), len(result.stations)))
+        log.info("re-planned from %s (%s): %d station(s) get new assignments", tomorrow, ", ".join(reasons),
+                 len(result.stations))
+        return result
+
+    # -- what stations are told ---------------------------------------------------------------
     def assigned_today(self) -> set[str]:
-        plan = self.store.active_plan()
+        plan = self.active()
         if plan is None:
             return set()
-        day = self._today().isoformat()
-        return {a.station_id for a in self.store.assignments(plan[0], from_date=day) if a.date == day}
+        return {a.station_id for a in plan.on(self._today())}
 
     def updates(self) -> list[AssignmentUpdate]:
         """Each station's current and upcoming assignments under the active plan."""
-        plan = self.store.active_plan()
-        if plan is None:
+        plan_id = self.active_id()
+        if plan_id is None:
             return []
-        plan_id = plan[0]
         today = self._today()
         horizon = (today + dt.timedelta(days=self.settings.publish_days_ahead)).isoformat()
         by_station: dict[str, list[AssignmentRow]] = {}
@@ -77,16 +192,33 @@ class Planning:
         return out
 
     def tick(self, publisher: Publisher) -> int:
-        """Publish to stations whose assignments changed since the last tick; returns how many."""
+        """Re-plan if the field asks for it, then publish to stations whose view changed."""
+        try:
+            self.maybe_replan()
+        except PlanningError as exc:
+            log.error("re-planning failed, keeping the current plan: %s", exc)
         n = 0
         for update in self.updates():
-            key = (update.plan_id, update.current, tuple(update.upcoming))
+            key = (tuple(_stable(update.current)), tuple(tuple(_stable(u)) for u in update.upcoming))
             if self._published.get(update.station_id) == key:
                 continue
             publisher.publish_assignment(update)
             self._published[update.station_id] = key
             n += 1
         return n
+
+
+def _stable(a: Assignment | None) -> tuple:
+    """An assignment without its plan-specific id: a re-plan that changes nothing re-publishes nothing."""
+    if a is None:
+        return ()
+    return (a.date, a.start, a.end, a.kelurahan_code, json.dumps(a.venue.__dict__) if a.venue else "")
+
+
+def _venue_message(v) -> dict:
+    d = venue_to_json(v)
+    return {"venue_id": d["venue_id"], "kind": d["kind"], "name": d["name"], "address": d["address"],
+            "expected_people": d["expected_people"]}
 
 
 def _message(row: AssignmentRow) -> Assignment:

@@ -1,0 +1,180 @@
+"""``rekam controller targets ...`` and ``rekam controller schedule ...``.
+
+Targets come from the operator's CSV (or the built-in Solo 2013-like set);
+plans are made from the store's targets and registered stations; ``simulate``
+runs both planners (or one) against the turnout model without touching the
+store, and prints days to finish beside the lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from pathlib import Path
+
+from controller import config as config_mod
+from controller.errors import ControllerError
+from controller.planning import Planning, today_wib
+from controller.scheduler import (
+    PLANNERS,
+    PlanningError,
+    TargetsError,
+    TurnoutModel,
+    read_targets_csv,
+    simulate,
+    solo_2013_targets,
+)
+from controller.store import Store
+
+
+class ScheduleError(ControllerError):
+    reason_id = "schedule_error"
+
+
+def add_commands(csub: argparse._SubParsersAction, default_config) -> None:
+    t = csub.add_parser("targets", help="import kelurahan targets (wajib KTP, recorded)")
+    t.set_defaults(func=lambda a: (t.print_help(), 2)[1])
+    tsub = t.add_subparsers(dest="targets_command", metavar="COMMAND")
+    imp = tsub.add_parser("import", help="from a CSV: kelurahan code, wajib_ktp, recorded [, name]")
+    imp.add_argument("csv", type=Path)
+    imp.add_argument("--config", type=Path, default=None)
+    imp.set_defaults(func=lambda a: _targets_import(a, default_config))
+    solo = tsub.add_parser("solo2013", help="load the built-in Solo (Kota Surakarta) 2013-like targets")
+    solo.add_argument("--config", type=Path, default=None)
+    solo.set_defaults(func=lambda a: _targets_solo(a, default_config))
+
+    s = csub.add_parser("schedule", help="plan, show and simulate the kelurahan schedule")
+    s.set_defaults(func=lambda a: (s.print_help(), 2)[1])
+    ssub = s.add_subparsers(dest="schedule_command", metavar="COMMAND")
+    plan = ssub.add_parser("plan", help="make and activate a plan for the registered stations")
+    plan.add_argument("--planner", choices=sorted(PLANNERS), default="backlog")
+    plan.add_argument("--stations", type=int, default=None, help="use the first N registered stations (default all)")
+    plan.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=None,
+                      help="first day, YYYY-MM-DD (default today, WIB)")
+    plan.add_argument("--config", type=Path, default=None)
+    plan.set_defaults(func=lambda a: _plan(a, default_config))
+    show = ssub.add_parser("show", help="the active plan's assignments")
+    show.add_argument("--date", type=dt.date.fromisoformat, default=None, help="only this day")
+    show.add_argument("--station", default=None, help="only this station")
+    show.add_argument("--days", type=int, default=7, help="how many days from --date or today (default 7)")
+    show.add_argument("--config", type=Path, default=None)
+    show.set_defaults(func=lambda a: _show(a, default_config))
+    sim = ssub.add_parser("simulate", help="run planners against the turnout model (the store is not changed)")
+    sim.add_argument("--planner", choices=sorted(PLANNERS) + ["both"], default="both")
+    sim.add_argument("--stations", type=int, default=10)
+    sim.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=dt.date(2013, 10, 1))
+    sim.add_argument("--targets", default="solo2013",
+                     help="'solo2013' (built-in), 'store' (the controller's targets) or a CSV path")
+    sim.add_argument("--capacity", type=int, default=100, help="residents one station records a day")
+    sim.add_argument("--config", type=Path, default=None)
+    sim.set_defaults(func=lambda a: _simulate(a, default_config))
+
+
+def _store(args, default_config) -> Store:
+    return Store(config_mod.load(args.config or default_config()).store_path).open()
+
+
+def _planning(args, default_config, store: Store) -> Planning:
+    return Planning(store, config_mod.load(args.config or default_config()).schedule)
+
+
+def _targets_import(args, default_config) -> int:
+    try:
+        targets = read_targets_csv(args.csv)
+    except (TargetsError, OSError) as exc:
+        raise ScheduleError(str(exc)) from None
+    with _store(args, default_config) as store:
+        _planning(args, default_config, store).load_targets(targets)
+    left = sum(t.remaining for t in targets)
+    print(f"imported {len(targets)} kelurahan: {sum(t.wajib_ktp for t in targets):,} wajib KTP, {left:,} left")
+    return 0
+
+
+def _targets_solo(args, default_config) -> int:
+    targets = solo_2013_targets()
+    with _store(args, default_config) as store:
+        _planning(args, default_config, store).load_targets(targets)
+    print(f"loaded Solo 2013-like targets: {len(targets)} kelurahan, {sum(t.remaining for t in targets):,} left")
+    return 0
+
+
+def _plan(args, default_config) -> int:
+    with _store(args, default_config) as store:
+        stations = [s.station_id for s in store.stations() if not s.revoked]
+        if args.stations is not None:
+            if args.stations > len(stations):
+                raise ScheduleError(f"--stations {args.stations}, but only {len(stations)} stations are registered")
+            stations = stations[: args.stations]
+        if not stations:
+            raise ScheduleError("no registered stations: add them with `rekam controller station add`")
+        planning = _planning(args, default_config, store)
+        t0 = time.perf_counter()
+        try:
+            plan = planning.make_plan(args.planner, stations, args.start or today_wib())
+        except PlanningError as exc:
+            raise ScheduleError(str(exc)) from None
+        print(f"{args.planner} plan for {len(stations)} stations from {plan.start}: {len(plan.assignments)} "
+              f"station-days, expected to finish {plan.end} ({'finished' if plan.finished else 'NOT finished'} "
+              f"within the horizon), planned in {time.perf_counter() - t0:.2f}s")
+        for w in plan.warnings:
+            print(f"warning: {w}")
+        print("stations receive their assignments (retained) from the running controller")
+    return 0
+
+
+def _show(args, default_config) -> int:
+    from controller.cli import table
+
+    with _store(args, default_config) as store:
+        planning = _planning(args, default_config, store)
+        plan = planning.active()
+        if plan is None:
+            print("no active plan: make one with `rekam controller schedule plan`")
+            return 0
+        first = args.date or max(plan.start, today_wib())
+        days = [first + dt.timedelta(days=i) for i in range(1 if args.date else args.days)]
+        rows = []
+        names = {p.code: p.name for p in store.progress()}
+        for d in days:
+            for a in plan.on(d):
+                if args.station and a.station_id != args.station:
+                    continue
+                place = names.get(a.kelurahan, a.kelurahan) + (f" @ {a.place}" if a.at_venue else "")
+                rows.append([d.isoformat(), a.station_id, a.kelurahan, place,
+                             f"{a.start:%H:%M}-{a.end:%H:%M}"])
+        print(f"plan {planning.active_id()} ({plan.planner}), {plan.start} to {plan.end}")
+        print(table(["date", "station", "kelurahan", "name", "hours"], rows))
+    return 0
+
+
+def _simulate(args, default_config) -> int:
+    from controller.cli import table
+
+    if args.targets == "solo2013":
+        targets = solo_2013_targets()
+    elif args.targets == "store":
+        with _store(args, default_config) as store:
+            targets = _planning(args, default_config, store).targets_now()
+    else:
+        try:
+            targets = read_targets_csv(args.targets)
+        except (TargetsError, OSError) as exc:
+            raise ScheduleError(str(exc)) from None
+    stations = [f"s{i:02d}" for i in range(1, args.stations + 1)]
+    model = TurnoutModel(capacity=args.capacity)
+    names = sorted(PLANNERS) if args.planner == "both" else [args.planner]
+    rows = []
+    for name in names:
+        t0 = time.perf_counter()
+        r = simulate(PLANNERS[name], targets, model, stations=stations, start=args.start)
+        rows.append([name, str(r.days), str(r.station_days_used), str(r.idle_station_days), str(r.lower_bound),
+                     f"{r.ratio:.2f}", str(r.model_lower_bound if r.model_lower_bound is not None else "-"),
+                     f"{r.recorded:,}", f"{time.perf_counter() - t0:.2f}s"])
+    left = sum(t.remaining for t in targets)
+    print(f"{len(targets)} kelurahan, {left:,} residents left, {args.stations} stations of {args.capacity}/day, "
+          f"from {args.start}")
+    print(table(["planner", "days", "station-days used", "idle station-days", "lower bound", "days/bound",
+                 "model bound", "recorded", "time"], rows))
+    print("lower bound = ceil(backlog / fleet capacity per day); model bound also respects the turnout model")
+    return 0

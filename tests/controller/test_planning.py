@@ -1,0 +1,107 @@
+"""Plans in the store, re-planning from the field, and what stations are told."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from controller.config import ScheduleSettings
+from controller.plan_codec import plan_from_json, plan_to_json
+from controller.planning import Planning
+from controller.scheduler import Constraints, Venue, plan_backlog, solo_2013_targets
+from controller.store import Store
+from protocol.keys import SigningKey
+
+STATIONS = [f"st-{i:02d}" for i in range(1, 11)]
+START = dt.date(2013, 10, 1)
+
+
+class Day:
+    def __init__(self, d: dt.date) -> None:
+        self.d = d
+
+    def __call__(self) -> dt.date:
+        return self.d
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.updates = []
+
+    def publish_assignment(self, update) -> None:
+        self.updates.append(update)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "c.db") as s:
+        for sid in STATIONS:
+            k = SigningKey.generate().public
+            s.add_station(sid, k.to_pem(), k.kid)
+        yield s
+
+
+def test_plan_json_round_trip_with_venues():
+    venue = Venue("v-sma1", "school", "SMA Negeri 1", "Jl. Monginsidi", "33.72.05.1001", START + dt.timedelta(days=2), 60)
+    plan = plan_backlog(solo_2013_targets(), STATIONS, START, Constraints(venues=(venue,)), move_factor=float("inf"))
+    again = plan_from_json(plan_to_json(plan))
+    assert again == plan
+    assert again.parameters["move_factor"] == float("inf")
+
+
+def test_publishes_each_station_its_assignment_once(store):
+    day = Day(START)
+    planning = Planning(store, ScheduleSettings(), today=day)
+    planning.load_targets(solo_2013_targets())
+    plan = planning.make_plan("backlog", STATIONS, START)
+    pub = Recorder()
+    assert planning.tick(pub) == 10
+    first = {u.station_id: u for u in pub.updates}
+    for sid in STATIONS:
+        a = plan.assignment(sid, START)
+        assert first[sid].current.kelurahan_code == a.kelurahan
+        assert first[sid].current.date == START.isoformat()
+    assert planning.tick(pub) == 0  # nothing changed, nothing re-sent
+    assert planning.assigned_today() == {a.station_id for a in plan.on(START)}
+
+
+def test_station_offline_during_assignment_is_replanned_from_tomorrow(store):
+    day = Day(START)
+    planning = Planning(store, ScheduleSettings(), today=day)
+    planning.load_targets(solo_2013_targets())
+    plan = planning.make_plan("backlog", STATIONS, START)
+    pub = Recorder()
+    planning.tick(pub)
+    store.raise_alarm("st-03", "offline", "offline for 20 min during its assignment")
+    pub.updates.clear()
+    planning.tick(pub)
+    new = planning.active()
+    assert new is not plan
+    tomorrow = START + dt.timedelta(days=1)
+    assert new.assignment("st-03", START) == plan.assignment("st-03", START)  # today untouched
+    assert new.for_station("st-03") == tuple(a for a in plan.for_station("st-03") if a.date <= START)
+    told = {u.station_id: u for u in pub.updates}
+    assert "st-03" in told and told["st-03"].upcoming == []
+    assert planning.history and "st-03 offline" in planning.history[-1][1]
+    # it comes back: planned again from tomorrow
+    store.clear_alarm("st-03", "offline")
+    planning.tick(pub)
+    assert planning.active().assignment("st-03", tomorrow + dt.timedelta(days=1)) is not None
+
+
+def test_kelurahan_finished_early_frees_its_stations(store):
+    day = Day(START)
+    planning = Planning(store, ScheduleSettings(), today=day)
+    targets = solo_2013_targets()
+    planning.load_targets(targets)
+    plan = planning.make_plan("backlog", STATIONS, START)
+    code = plan.on(START)[0].kelurahan
+    t = next(x for x in targets if x.code == code)
+    assert any(a.date > START for a in plan.at_kelurahan(code))
+    # the operator's import says everyone there is recorded now
+    store.upsert_kelurahan([(t.code, t.name, t.kecamatan_code, t.kecamatan, t.wajib_ktp, t.wajib_ktp)])
+    planning.tick(Recorder())
+    new = planning.active()
+    assert not any(a.date > START for a in new.at_kelurahan(code))
+    assert "finished" in planning.history[-1][1]
