@@ -1,0 +1,40 @@
+"""Quality gates of the enrollment workflow: face, finger and signature.
+
+Each gate measures a capture from its pixels or pen samples alone and returns
+a :class:`GateResult`; thresholds come from the config's ``[quality.*]``
+tables through :func:`thresholds_from_config`. Each gate module's
+``PROBLEMS`` lists its reason ids, most important first (re-exported here
+as ``FACE_PROBLEMS``, ``FINGER_PROBLEMS`` and ``SIGNATURE_PROBLEMS``; the
+operator screens translate them as ``q.<id>``).
+"""
+
+from station.quality.face import PROBLEMS as FACE_PROBLEMS
+from station.quality.face import check_face, expected_background
+from station.quality.finger import PROBLEMS as FINGER_PROBLEMS
+from station.quality.finger import check_finger
+from station.quality.result import GateResult
+from station.quality.signature import PROBLEMS as SIGNATURE_PROBLEMS
+from station.quality.signature import check_signature
+from station.quality.thresholds import (
+    FaceThresholds,
+    FingerThresholds,
+    QualityThresholds,
+    SignatureThresholds,
+    thresholds_from_config,
+)
+
+__all__ = [
+    "FACE_PROBLEMS",
+    "FINGER_PROBLEMS",
+    "SIGNATURE_PROBLEMS",
+    "FaceThresholds",
+    "FingerThresholds",
+    "GateResult",
+    "QualityThresholds",
+    "SignatureThresholds",
+    "check_face",
+    "check_finger",
+    "check_signature",
+    "expected_background",
+    "thresholds_from_config",
+]
