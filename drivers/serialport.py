@@ -8,6 +8,7 @@ once (the httpx habit), with a reason a technician can act on.
 from __future__ import annotations
 
 import errno
+import termios
 import time
 from typing import Any, Callable
 
@@ -48,7 +49,7 @@ class SerialLink:
                 bytesize=int(self._framing[0]),
                 parity=_PARITY[self._framing[1]],
                 stopbits=int(self._framing[2]),
-                timeout=0.05,
+                timeout=0.02,
                 write_timeout=2.0,
                 exclusive=True,
             )
@@ -79,7 +80,7 @@ class SerialLink:
         if self._serial is not None:
             try:
                 self._serial.baudrate = value
-            except (serial.SerialException, OSError, ValueError) as exc:
+            except (serial.SerialException, OSError, ValueError, termios.error) as exc:
                 raise self._io_error(exc) from exc
 
     # -- bytes -------------------------------------------------------------
@@ -90,7 +91,7 @@ class SerialLink:
             s.flush()
         except serial.SerialTimeoutException as exc:
             raise DeviceTimeout(f"write to {self.port} timed out", device=self.device) from exc
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:  # flush() is tcdrain
             raise self._io_error(exc) from exc
 
     def read_some(self, deadline: float, max_bytes: int = 4096) -> bytes:
@@ -101,11 +102,13 @@ class SerialLink:
             if remaining <= 0:
                 raise DeviceTimeout(f"no answer on {self.port}", device=self.device)
             try:
-                s.timeout = min(remaining, 0.25)
+                # The port keeps its short open-time timeout: setting it here would
+                # cost a tcsetattr per read.
                 waiting = s.in_waiting
                 data = s.read(min(max(waiting, 1), max_bytes))
-            except (serial.SerialException, OSError, TypeError) as exc:
-                # pyserial raises TypeError when the fd vanished underneath it
+            except (serial.SerialException, OSError, TypeError, termios.error) as exc:
+                # pyserial raises TypeError when the fd vanished underneath it,
+                # and lets termios.error (not an OSError) out of tcsetattr/tcflush
                 raise self._io_error(exc) from exc
             if data:
                 return data
@@ -114,7 +117,7 @@ class SerialLink:
         s = self._live()
         try:
             s.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise self._io_error(exc) from exc
 
     # -- error mapping -----------------------------------------------------

@@ -19,7 +19,16 @@ class SchemaError(ValueError):
     pass
 
 
+_PRIMITIVE = (str, int, float, bool, bytes, type(None))
+
+
 def to_plain(value: Any) -> Any:
+    if isinstance(value, _PRIMITIVE) and not isinstance(value, Enum):
+        return value
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, _PRIMITIVE) and not isinstance(v, Enum) for v in value):
+            return list(value)  # pen samples: thousands of small tuples
+        return [to_plain(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):

@@ -13,7 +13,10 @@ import sys
 
 #: Modules that each register one command group, in --help order.
 GROUPS: list[str] = [
+    "station.cli",
     "controller.cli",
+    "rekam.drivers_cli",
+    "rekam.demo_cli",
 ]
 
 

@@ -298,5 +298,6 @@ options = { port = "/dev/rekam-signature", baud = 19200 }
 
 [devices.indicators]
 driver = "gpiozero"
-options = { green = 17, amber = 27, red = 22, buzzer = 23, capture_button = 5, next_button = 6 }
+# BCM pin numbers of the status LEDs, the buzzer and the two buttons.
+options = { pins = { green = 17, amber = 27, red = 22, buzzer = 18, capture = 5, next = 6 } }
 """

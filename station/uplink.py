@@ -163,6 +163,11 @@ class Uplink:
         return self._connected.wait(timeout)
 
     @property
+    def alive(self) -> bool:
+        """The worker is running (what the systemd watchdog vouches for)."""
+        return self._worker is not None and self._worker.is_alive()
+
+    @property
     def status(self) -> UplinkStatus:
         return UplinkStatus(
             connected=self._connected.is_set(),

@@ -1,0 +1,134 @@
+"""The enrollment console: the workflow's operator at a text terminal.
+
+Prompts in Bahasa Indonesia by default (English with ``--lang en``). Reads
+from any text stream so it can be driven by a pty in tests; end of input
+means "cancel", never a crash. Shows no biometric data: quality summaries,
+reason words and masked NIKs only.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from drivers.errors import DeviceError
+from protocol.nik import NIK
+from protocol.record import FingerException, Quality
+from station import i18n
+from station.errors import EnrollmentAborted
+from station.quality import GateResult
+from station.workflow import Review, ReviewAction, ReviewDecision, Step, StepKind
+
+_EXCEPTIONS = list(FingerException)
+
+
+class ConsoleOperator:
+    def __init__(self, language: str = i18n.DEFAULT_LANGUAGE, *, stdin: TextIO | None = None,
+                 stdout: TextIO | None = None) -> None:
+        self.language = language
+        self._in = stdin or sys.stdin
+        self._out = stdout or sys.stdout
+
+    # -- plumbing --------------------------------------------------------------
+    def _t(self, msg_id: str, **params: object) -> str:
+        return i18n.t(self.language, msg_id, **params)
+
+    def _say(self, text: str) -> None:
+        print(text, file=self._out, flush=True)
+
+    def _ask(self, text: str) -> str | None:
+        print(text + " > ", end="", file=self._out, flush=True)
+        line = self._in.readline()
+        if not line:  # end of input: treat as cancel
+            return None
+        return line.strip()
+
+    # -- the Operator protocol -----------------------------------------------------
+    def ask_nik(self) -> str | None:
+        return self._ask(self._t("ask_nik")) or None
+
+    def confirm_resident(self, nik: NIK) -> bool:
+        self._say(self._t("nik_decoded", nik=nik.masked(), sex=self._t(f"sex_{nik.sex}"),
+                          birth=nik.birth_date.isoformat(), kecamatan=nik.kecamatan, city=nik.city))
+        answer = self._ask(self._t("confirm_resident"))
+        return answer is not None and answer.lower() in ("y", "ya", "yes")
+
+    def before_capture(self, step: Step) -> FingerException | None:
+        attempt = self._t("attempt", attempt=step.attempt, retries=step.retries)
+        if step.problems:
+            self._say(self._t("capture_retry", problems=i18n.problems(self.language, step.problems)))
+        if step.kind is StepKind.FACE:
+            text = self._t("prompt_face", background=self._t(f"background_{step.background or 'blue'}"))
+        elif step.kind is StepKind.FINGER:
+            text = self._t("prompt_finger", finger=i18n.finger_name(self.language, step.position or 0))
+            choices = self._exception_choices()
+            answer = self._ask(f"{text} ({attempt}) [Enter / {choices}]")
+            if answer is None:
+                raise EnrollmentAborted("operator input ended")
+            return self._exception_from(answer)
+        else:
+            text = self._t("prompt_signature")
+        if self._ask(f"{text} ({attempt}) [Enter]") is None:
+            raise EnrollmentAborted("operator input ended")
+        return None
+
+    def after_capture(self, step: Step, result: GateResult) -> None:
+        what = step.kind.value if step.position is None else i18n.finger_name(self.language, step.position)
+        if result.passed:
+            self._say(self._t("capture_ok", what=what))
+        else:
+            self._say(self._t("capture_retry", problems=i18n.problems(self.language, result.problems)))
+
+    def finger_unavailable(self, position: int, error: DeviceError) -> FingerException | None:
+        finger = i18n.finger_name(self.language, position)
+        self._say(self._t(f"e.{error.reason_id}", device=self._t("device.fingerprint")))
+        answer = self._ask(self._t("finger_missing_ask", finger=finger, choices=self._exception_choices()))
+        if answer is None:
+            return FingerException.DEVICE_FAILURE
+        exception = self._exception_from(answer)
+        if exception is not None:
+            self._say(self._t("finger_excepted", finger=finger, reason=self._t(f"x.{exception.value}")))
+        return exception
+
+    def review(self, review: Review) -> ReviewDecision:
+        fingers = " ".join(f"{p}:{self._mark(q)}" for p, q in sorted(review.fingers.items()))
+        self._say(self._t("review", face=self._mark(review.face), fingers=fingers,
+                          signature=self._mark(review.signature)))
+        while True:
+            answer = self._ask(self._t("review_ask"))
+            if answer is None:
+                return ReviewDecision(ReviewAction.CANCEL)
+            a = answer.lower().split()
+            if not a:
+                continue
+            if a[0] in ("y", "ya", "yes"):
+                return ReviewDecision(ReviewAction.ACCEPT)
+            if a[0] in ("b", "c", "batal", "cancel"):
+                return ReviewDecision(ReviewAction.CANCEL)
+            if a[0] == "f":
+                return ReviewDecision(ReviewAction.RETAKE_FACE)
+            if a[0] == "s":
+                return ReviewDecision(ReviewAction.RETAKE_SIGNATURE)
+            if a[0] == "j" and len(a) == 2 and a[1].isdigit() and 1 <= int(a[1]) <= 10:
+                return ReviewDecision(ReviewAction.RETAKE_FINGER, int(a[1]))
+
+    def notify(self, msg_id: str, **params: object) -> None:
+        if "device" in params and isinstance(params["device"], str):
+            params["device"] = self._t(f"device.{params['device']}")
+        self._say(self._t(msg_id, **params))
+
+    # -- helpers -------------------------------------------------------------------------
+    def _exception_choices(self) -> str:
+        return ", ".join(f"x{i + 1}={self._t(f'x.{e.value}')}" for i, e in enumerate(_EXCEPTIONS))
+
+    @staticmethod
+    def _exception_from(answer: str) -> FingerException | None:
+        a = answer.strip().lower()
+        if a.startswith("x") and a[1:].isdigit() and 1 <= int(a[1:]) <= len(_EXCEPTIONS):
+            return _EXCEPTIONS[int(a[1:]) - 1]
+        return None
+
+    def _mark(self, q: Quality | FingerException) -> str:
+        if isinstance(q, FingerException):
+            return "x(" + self._t(f"x.{q.value}") + ")"
+        return self._t("ok") if q.passed else self._t("forced")

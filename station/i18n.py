@@ -1,0 +1,118 @@
+"""Operator-facing text: Bahasa Indonesia by default, English on request.
+
+Code, logs and exceptions stay in English; anything an operator reads on the
+station goes through :func:`t` with a stable message id. A missing
+translation falls back to English and then to the id itself, so a new
+reason id never crashes a screen. Parameters never carry biometric data.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+DEFAULT_LANGUAGE = "id"
+
+FINGERS: Mapping[str, Mapping[int, str]] = {
+    "id": {1: "ibu jari kanan", 2: "telunjuk kanan", 3: "jari tengah kanan", 4: "jari manis kanan",
+           5: "kelingking kanan", 6: "ibu jari kiri", 7: "telunjuk kiri", 8: "jari tengah kiri",
+           9: "jari manis kiri", 10: "kelingking kiri"},
+    "en": {1: "right thumb", 2: "right index", 3: "right middle", 4: "right ring", 5: "right little",
+           6: "left thumb", 7: "left index", 8: "left middle", 9: "left ring", 10: "left little"},
+}
+
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    # -- the enrollment steps ----------------------------------------------------
+    "ask_nik": {"id": "Masukkan NIK (16 digit), atau kosongkan untuk selesai", "en": "Enter the NIK (16 digits), or leave empty to finish"},
+    "nik_invalid": {"id": "NIK tidak valid: {reason}", "en": "NIK is not valid: {reason}"},
+    "nik_decoded": {"id": "NIK {nik}: {sex}, lahir {birth}, diterbitkan di Kec. {kecamatan}, {city}",
+                    "en": "NIK {nik}: {sex}, born {birth}, issued in Kec. {kecamatan}, {city}"},
+    "confirm_resident": {"id": "Data sesuai dengan penduduk? (y/t)", "en": "Does this match the resident? (y/n)"},
+    "sex_M": {"id": "laki-laki", "en": "male"},
+    "sex_F": {"id": "perempuan", "en": "female"},
+    "prompt_face": {"id": "Foto wajah: minta penduduk duduk tegak di depan latar {background}, lalu tekan tombol ambil",
+                    "en": "Face photo: have the resident sit upright before the {background} backdrop, then press capture"},
+    "background_red": {"id": "merah", "en": "red"},
+    "background_blue": {"id": "biru", "en": "blue"},
+    "prompt_finger": {"id": "Sidik jari: letakkan {finger} di kaca pemindai", "en": "Fingerprint: place the {finger} on the scanner glass"},
+    "prompt_signature": {"id": "Tanda tangan: minta penduduk menandatangani di bantalan", "en": "Signature: have the resident sign on the pad"},
+    "attempt": {"id": "percobaan {attempt} dari {retries}", "en": "attempt {attempt} of {retries}"},
+    "capture_ok": {"id": "Berhasil ({what})", "en": "Captured ({what})"},
+    "capture_retry": {"id": "Kualitas kurang: {problems}. Ulangi.", "en": "Quality too low: {problems}. Try again."},
+    "capture_forced": {"id": "Batas percobaan habis: hasil terbaik disimpan dan ditandai", "en": "Out of attempts: the best capture is kept and marked"},
+    "finger_missing_ask": {"id": "{finger} tidak terbaca. Catat pengecualian? {choices}, atau Enter untuk mencoba lagi",
+                           "en": "{finger} not read. Record an exception? {choices}, or Enter to try again"},
+    "finger_excepted": {"id": "{finger} dicatat sebagai pengecualian: {reason}", "en": "{finger} recorded as an exception: {reason}"},
+    "review": {"id": "Periksa: wajah {face}, jari {fingers}, tanda tangan {signature}", "en": "Review: face {face}, fingers {fingers}, signature {signature}"},
+    "review_ask": {"id": "Simpan dan segel? (y = ya, f = ulang foto, j N = ulang jari N, s = ulang tanda tangan, b = batal)",
+                   "en": "Save and seal? (y = yes, f = retake face, j N = retake finger N, s = retake signature, b = cancel)"},
+    "sealed": {"id": "Rekaman disegel dan disimpan ({packet}); {pending} paket menunggu dikirim",
+               "en": "Record sealed and stored ({packet}); {pending} packet(s) waiting to be sent"},
+    "cancelled": {"id": "Perekaman dibatalkan; tidak ada data yang disimpan", "en": "Enrollment cancelled; nothing was stored"},
+    "no_assignment": {"id": "Belum ada penugasan dari pusat; kelurahan: {kelurahan}", "en": "No assignment from the controller yet; kelurahan: {kelurahan}"},
+    "assignment": {"id": "Penugasan hari ini: Kel. {kelurahan} ({start}-{end})", "en": "Today's assignment: Kel. {kelurahan} ({start}-{end})"},
+    "ok": {"id": "baik", "en": "good"},
+    "forced": {"id": "dipaksa", "en": "forced"},
+    # -- quality problems ------------------------------------------------------------
+    "q.no_face": {"id": "wajah tidak terlihat", "en": "no face seen"},
+    "q.multiple_faces": {"id": "lebih dari satu wajah", "en": "more than one face"},
+    "q.off_centre": {"id": "wajah tidak di tengah", "en": "face not centred"},
+    "q.face_too_small": {"id": "wajah terlalu kecil/jauh", "en": "face too small/far"},
+    "q.blurred": {"id": "gambar kabur", "en": "image blurred"},
+    "q.underexposed": {"id": "terlalu gelap", "en": "too dark"},
+    "q.overexposed": {"id": "terlalu terang", "en": "too bright"},
+    "q.wrong_background": {"id": "warna latar salah untuk tahun lahir", "en": "wrong backdrop colour for the birth year"},
+    "q.image_unreadable": {"id": "gambar rusak", "en": "image unreadable"},
+    "q.no_finger": {"id": "jari tidak terdeteksi", "en": "no finger detected"},
+    "q.partial": {"id": "jari hanya sebagian menempel", "en": "finger only partly on the glass"},
+    "q.low_contrast": {"id": "kontras rendah (jari kering?)", "en": "low contrast (dry finger?)"},
+    "q.smudged": {"id": "garis jari menyatu (jari basah/kotor?)", "en": "ridges run together (wet or dirty finger?)"},
+    "q.unclear_ridges": {"id": "garis jari tidak jelas", "en": "ridges unclear"},
+    "q.too_short": {"id": "tanda tangan terlalu pendek", "en": "signature too short"},
+    "q.too_few_points": {"id": "tanda tangan terlalu sedikit titik", "en": "too few pen points"},
+    "q.too_simple": {"id": "tanda tangan terlalu sederhana", "en": "signature too simple"},
+    "q.shaky": {"id": "tanda tangan bergetar", "en": "signature shaky"},
+    # -- finger exceptions ---------------------------------------------------------------
+    "x.amputated": {"id": "diamputasi", "en": "amputated"},
+    "x.bandaged": {"id": "diperban", "en": "bandaged"},
+    "x.scarred": {"id": "bekas luka / aus", "en": "scarred / worn"},
+    "x.deformed": {"id": "cacat bentuk", "en": "deformed"},
+    "x.unable_to_present": {"id": "tidak dapat diletakkan", "en": "cannot be presented"},
+    "x.device_failure": {"id": "alat gagal membaca", "en": "device failed to read"},
+    # -- device and station errors -------------------------------------------------------
+    "e.not_connected": {"id": "{device} tidak tersambung: periksa kabel", "en": "{device} not connected: check the cable"},
+    "e.unplugged": {"id": "{device} terlepas: sambungkan kembali", "en": "{device} unplugged: reconnect it"},
+    "e.timeout": {"id": "{device} tidak menjawab", "en": "{device} does not answer"},
+    "e.busy": {"id": "{device} sedang dipakai program lain", "en": "{device} is in use by another program"},
+    "e.no_finger": {"id": "tidak ada jari di pemindai", "en": "no finger on the scanner"},
+    "e.capture_failed": {"id": "{device} gagal mengambil gambar", "en": "{device} failed to capture"},
+    "e.protocol_error": {"id": "{device} mengirim data rusak", "en": "{device} sent garbled data"},
+    "e.bad_checksum": {"id": "{device} mengirim data rusak (checksum)", "en": "{device} sent garbled data (checksum)"},
+    "e.device_error": {"id": "{device} bermasalah", "en": "{device} has a problem"},
+    "e.low_disk_space": {"id": "Ruang disk tinggal {free_mib} MiB (perlu {need_mib} MiB): kirim data dulu sebelum merekam",
+                         "en": "Only {free_mib} MiB of disk left (need {need_mib} MiB): upload before recording more"},
+    "e.outbox_error": {"id": "Penyimpanan lokal bermasalah; hubungi teknisi", "en": "Local storage failed; call a technician"},
+    "device.camera": {"id": "kamera", "en": "camera"},
+    "device.fingerprint": {"id": "pemindai sidik jari", "en": "fingerprint scanner"},
+    "device.signature": {"id": "bantalan tanda tangan", "en": "signature pad"},
+    "device.indicators": {"id": "lampu/tombol", "en": "lights/buttons"},
+}
+
+
+def t(language: str, msg_id: str, **params: object) -> str:
+    entry = MESSAGES.get(msg_id)
+    if entry is None:
+        text = msg_id
+    else:
+        text = entry.get(language) or entry.get("en") or msg_id
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError):
+        return text
+
+
+def finger_name(language: str, position: int) -> str:
+    return FINGERS.get(language, FINGERS["en"]).get(position, f"#{position}")
+
+
+def problems(language: str, ids: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(t(language, f"q.{p}") for p in ids)
