@@ -33,6 +33,7 @@ def main(db: str, keydir: str, mode: str) -> None:
                     ob.mark_sent(item.packet_id)
                     print(f"sent {item.seq} {item.packet_id}", flush=True)
                 if n % 3 == 0:
+                    print(f"acking {env.header.seq} {env.packet_id}", flush=True)
                     ob.on_ack(env.packet_id, AckStatus.STORED)
                     print(f"acked {env.header.seq} {env.packet_id}", flush=True)
 

@@ -59,6 +59,8 @@ def test_kill_9_leaves_every_sealed_packet_deliverable(tmp_path, keys, mode, rou
     lines = run_and_kill(db, keydir, mode, lines_before_kill=random.randint(3, 12))
     sealed = {pid for kind, _, pid in lines if kind == "sealed"}
     acked = {pid for kind, _, pid in lines if kind == "acked"}
+    # killed between the ack's commit and the line saying so: either state is right
+    in_doubt = {pid for kind, _, pid in lines if kind == "acking"} - acked
     assert sealed, "child never sealed anything"
 
     with Outbox(db) as ob:
@@ -67,6 +69,8 @@ def test_kill_9_leaves_every_sealed_packet_deliverable(tmp_path, keys, mode, rou
             state = ob.state_of(pid)
             if pid in acked:
                 assert state is State.REMOVED
+            elif pid in in_doubt:
+                assert state in (State.PENDING, State.REMOVED)
             else:
                 # nothing durable is lost, and nothing is left "in flight" after a restart
                 assert state is State.PENDING, (pid, state)
@@ -77,4 +81,4 @@ def test_kill_9_leaves_every_sealed_packet_deliverable(tmp_path, keys, mode, rou
             env, plaintext = packet.open_packet(item.payload, sk.public, ck)
             assert env.packet_id == item.packet_id
             assert len(plaintext) == 128_000
-        assert sealed - acked <= {i.packet_id for i in items}
+        assert sealed - acked - in_doubt <= {i.packet_id for i in items}
