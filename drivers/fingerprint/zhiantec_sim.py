@@ -1,0 +1,765 @@
+"""A ZhianTec/Grow fingerprint module (R307, R503, AS608, FPM10A) on a pseudo-terminal.
+
+Owns the module's behaviour as a driver sees it through the UART: address and
+password checks, the instruction set of each model (with the model's code for
+instructions it lacks), one image buffer, the char buffers, a template library
+in memory, system parameters (baud and packet size take effect after the
+reply, as on the module), product info and the LED ring on the R503, and
+fault injection. Also owns :func:`emulated_scanner`, the registry factory that
+starts one and hands back the real driver on its port.
+
+Rules:
+* Pixels come from the :class:`~drivers.scene.Scene` through
+  :func:`drivers.synthetic.fingerprint.render`; features and matching from the
+  same module's template and score functions. Nobody tells the simulator a
+  capture is bad: it judges the pixels, as the module does (:func:`judge`).
+* Wire time is the base class's job (``pace=True``), in 128-byte pieces; this
+  class adds none. The module's own compute is not wire time either: while the
+  link is idle the next capture of the finger on the glass is rendered and its
+  features computed in the background, and GenImg takes it if the scene still
+  shows that finger.
+* With a password set, every instruction but VfyPwd answers 0x21 until the
+  password is verified. A packet for another address is answered 0x20 from the
+  module's own address (``answer_wrong_address=False``: ignored, as the manual
+  describes). Bytes sent at a baud rate other than the module's are dropped,
+  as a UART would see garbage.
+* Instructions a model lacks get its ``unknown_code``: 0xFC on the R503 as its
+  manual documents; 0x01 on the R30x/AS608/FPM10A (an assumption: their
+  manuals define no unsupported-command code).
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from drivers.errors import BadChecksum, DriverConfigError, ProtocolError
+from drivers.fingerprint import zhiantec_codec as codec
+from drivers.fingerprint.zhiantec import ZhianTecScanner
+from drivers.fingerprint.zhiantec_codes import (
+    BAUD_RATES,
+    MODELS,
+    R50X_ONLY,
+    READY_BYTE,
+    Confirmation,
+    Instruction,
+    ModelSpec,
+    PacketId,
+    SysParam,
+)
+from drivers.pty_simulator import PtySimulator
+from drivers.registry import DriverContext, option
+from drivers.scene import FingerCondition, Scene
+from drivers.synthetic import fingerprint as synth
+from drivers.synthetic.seed import rng_for
+
+log = logging.getLogger(__name__)
+
+#: Parameter bytes each instruction takes; anything else is a malformed packet.
+_PARAM_LENGTHS: Mapping[int, int] = {
+    Instruction.GEN_IMG: 0,
+    Instruction.IMG2TZ: 1,
+    Instruction.MATCH: 0,
+    Instruction.SEARCH: 5,
+    Instruction.REG_MODEL: 0,
+    Instruction.STORE: 3,
+    Instruction.LOAD_CHAR: 3,
+    Instruction.UP_CHAR: 1,
+    Instruction.DOWN_CHAR: 1,
+    Instruction.UP_IMAGE: 0,
+    Instruction.DOWN_IMAGE: 0,
+    Instruction.DELET_CHAR: 4,
+    Instruction.EMPTY: 0,
+    Instruction.SET_SYS_PARA: 2,
+    Instruction.READ_SYS_PARA: 0,
+    Instruction.SET_PWD: 4,
+    Instruction.VFY_PWD: 4,
+    Instruction.GET_RANDOM_CODE: 0,
+    Instruction.SET_ADDER: 4,
+    Instruction.WRITE_NOTEPAD: 33,
+    Instruction.READ_NOTEPAD: 1,
+    Instruction.HIGH_SPEED_SEARCH: 5,
+    Instruction.TEMPLATE_NUM: 0,
+    Instruction.READ_INDEX_TABLE: 1,
+    Instruction.GET_IMAGE_EX: 0,
+    Instruction.CANCEL: 0,
+    Instruction.AURA_LED_CONFIG: 4,
+    Instruction.CHECK_SENSOR: 0,
+    Instruction.GET_ALG_VER: 0,
+    Instruction.GET_FW_VER: 0,
+    Instruction.READ_PROD_INFO: 0,
+    Instruction.SOFT_RST: 0,
+    Instruction.HANDSHAKE: 0,
+}
+
+# Search thresholds by security level, relative to the synthetic MATCH_THRESHOLD.
+_LEVEL_FACTOR = {1: 0.8, 2: 0.9, 3: 1.0, 4: 1.1, 5: 1.2}
+_PACE_CHUNK = 128
+# Idle time on the link before the background renderer may use the CPU.
+_IDLE_BEFORE_RENDER = 0.03
+
+
+class Fault(str, enum.Enum):
+    NO_FINGER = "no_finger"  # GenImg sees no finger, whatever the scene says
+    CAPTURE_FAIL = "capture_fail"  # GenImg answers "failed to image the finger"
+    BAD_CHECKSUM = "bad_checksum"  # the next reply leaves with a wrong checksum
+    SILENCE = "silence"  # the module stops answering
+    UNPLUG = "unplug"  # the port vanishes
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: float  # time.monotonic()
+    instruction: str
+    code: int | None  # confirmation code sent, None if nothing was sent
+
+
+@dataclass(frozen=True)
+class LedState:
+    mode: int
+    speed: int
+    color: int
+    cycles: int
+
+
+@dataclass(frozen=True)
+class _Capture:
+    """One rendered capture and what the module's feature extractor makes of it."""
+
+    key: tuple[str, int, str, int]  # person, position, condition, capture seed
+    image: np.ndarray
+    features: tuple[int, bytes | None] | None  # (Img2Tz code, template) once computed
+
+    def __repr__(self) -> str:
+        return f"_Capture({self.key[1]}, {self.key[2]}, seed {self.key[3]})"
+
+
+def judge(image: np.ndarray) -> tuple[int, bytes | None]:
+    """The module's verdict on an image: Img2Tz's confirmation code and the char file.
+
+    Too little finger on the glass or too few minutiae gives 0x07; a large
+    dark area without ridges (wet, smeared) gives 0x06; no finger at all 0x15.
+    """
+    analysis = synth.analyse(image)
+    if analysis.contact_fraction < 0.05:
+        return Confirmation.INVALID_IMAGE, None
+    if len(analysis.minutiae) < 10:
+        dark = float((image < 0.6 * np.percentile(image, 95)).mean())
+        return (Confirmation.IMAGE_MESSY if dark > 0.3 else Confirmation.FEATURE_FAIL), None
+    return Confirmation.OK, synth.template_from_analysis(analysis, 512)
+
+
+class ZhianTecSimulator(PtySimulator):
+    """A module of one model behind ``self.port``; see the module docs."""
+
+    def __init__(
+        self,
+        scene: Scene | None = None,
+        *,
+        model: str = "R307",
+        baud: int = 57600,
+        pace: bool = False,
+        address: int = 0xFFFFFFFF,
+        password: int = 0,
+        packet_size: int | None = None,
+        security_level: int = 3,
+        serial_number: str = "00000001",
+        answer_wrong_address: bool = True,
+        check_baud: bool = True,
+        prerender: bool = True,
+        seed_base: int = 0,
+    ) -> None:
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+        if baud not in BAUD_RATES:
+            raise ValueError(f"baud {baud} is not 9600 x 1..12")
+        # Pace in 128-byte pieces: each piece costs one sleep, whose overshoot
+        # is simulation overhead, not wire time.
+        super().__init__(baud=baud, pace=pace, chunk=_PACE_CHUNK)
+        self.spec: ModelSpec = MODELS[model]
+        self.description = f"ZhianTec {model} simulator"
+        self.scene = scene if scene is not None else Scene()
+        self.address = address
+        self.password = password
+        self.packet_size = packet_size or self.spec.packet_size
+        self.security_level = security_level
+        self.serial_number = serial_number
+        self.answer_wrong_address = answer_wrong_address
+        self.check_baud = check_baud
+        self.seed_base = seed_base
+        self._prerender = prerender
+        self._rx = codec.Receiver()
+        self._cv = threading.Condition()
+        self._faults: dict[Fault, int | None] = {}
+        self._verified = password == 0
+        self._image: np.ndarray | None = None
+        self._features: tuple[int, bytes | None] | None = None
+        self._buffers: dict[int, bytes] = {}
+        self._library: dict[int, bytes] = {}
+        self._notepad: dict[int, bytes] = {}
+        self._incoming: tuple[str, int, codec.DataAssembler] | None = None
+        self._last_search_found = False
+        self._pending_baud: int | None = None
+        self._pending_packet_size: int | None = None
+        self._captures = 0
+        self._ready: _Capture | None = None
+        self._busy = False
+        self._last_io = 0.0
+        self._worker: threading.Thread | None = None
+        self._history: collections.deque[HistoryEntry] = collections.deque(maxlen=2000)
+        self._replies_sent = 0
+        self.led: LedState | None = None
+        self.resets = 0
+        self._random = rng_for("zhiantec-sim-random", serial_number)
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self) -> "ZhianTecSimulator":
+        super().start()
+        if self._prerender and self._worker is None:
+            self._worker = threading.Thread(target=self._render_ahead, name=f"{self.description} renderer", daemon=True)
+            self._worker.start()
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        with self._cv:
+            self._cv.notify_all()
+        w, self._worker = self._worker, None
+        if w is not None and w is not threading.current_thread():
+            w.join(timeout=2)
+
+    # -- faults and observation (for tests and demos) -----------------------
+    def inject(self, fault: Fault, count: int | None = 1) -> None:
+        """Make the next ``count`` affected replies fail (None: until :meth:`clear_faults`).
+
+        SILENCE lasts until :meth:`clear_faults`; UNPLUG is final, as pulling the cable is.
+        """
+        fault = Fault(fault)
+        if fault is Fault.SILENCE:
+            self.set_silent(True)
+        elif fault is Fault.UNPLUG:
+            self.unplug()
+        else:
+            with self._cv:
+                self._faults[fault] = count
+
+    def clear_faults(self) -> None:
+        with self._cv:
+            self._faults.clear()
+        self.set_silent(False)
+
+    @property
+    def history(self) -> list[HistoryEntry]:
+        with self._cv:
+            return list(self._history)
+
+    def commands(self, instruction: str) -> int:
+        """How many times ``instruction`` (e.g. ``"GEN_IMG"``) has been answered."""
+        with self._cv:
+            return sum(1 for h in self._history if h.instruction == instruction)
+
+    def wait_for(self, instruction: str, count: int = 1, timeout: float = 5.0) -> bool:
+        """Block until ``instruction`` has been answered ``count`` times in all."""
+        with self._cv:
+            return self._cv.wait_for(
+                lambda: sum(1 for h in self._history if h.instruction == instruction) >= count, timeout
+            )
+
+    @property
+    def replies_sent(self) -> int:
+        """Replies whose last byte has left (and been counted in ``bytes_out``)."""
+        with self._cv:
+            return self._replies_sent
+
+    def wait_replies_sent(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until ``count`` replies have left completely, so byte counts are settled."""
+        with self._cv:
+            return self._cv.wait_for(lambda: self._replies_sent >= count, timeout)
+
+    def wait_frame_ready(self, timeout: float = 5.0) -> bool:
+        """Block until the finger on the glass has its next capture rendered in advance."""
+        with self._cv:
+            return self._cv.wait_for(lambda: self._ready is not None and self._ready.key == self._next_key(), timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._stop.is_set()
+
+    @property
+    def image_buffer(self) -> np.ndarray | None:
+        """A copy of the module's image buffer (8-bit, before the wire's 4-bit packing)."""
+        with self._cv:
+            return None if self._image is None else self._image.copy()
+
+    @property
+    def library(self) -> dict[int, bytes]:
+        with self._cv:
+            return dict(self._library)
+
+    @property
+    def captures(self) -> int:
+        return self._captures
+
+    # -- the wire ----------------------------------------------------------
+    def on_bytes(self, data: bytes) -> None:
+        if self.check_baud:
+            theirs = self.driver_baud()
+            if theirs is not None and theirs != self.baud:
+                self._rx.clear()  # a UART at the wrong rate sees only garbage
+                with self._cv:
+                    self._history.append(HistoryEntry(time.monotonic(), "GARBLED", None))
+                    self._cv.notify_all()
+                return
+        self._busy = True
+        try:
+            self._rx.receive_data(data)
+            while True:
+                try:
+                    frame = self._rx.next_frame()
+                except BadChecksum:
+                    self._reply("BAD_PACKET", codec.Ack(Confirmation.PACKET_RECEIVE_ERROR).encode(self.address))
+                    continue
+                if frame is None:
+                    break
+                self._on_frame(frame)
+        finally:
+            self._busy = False
+            self._last_io = time.monotonic()
+
+    def _on_frame(self, frame: codec.Frame) -> None:
+        if frame.address != self.address:
+            if self.answer_wrong_address:
+                self._reply("WRONG_ADDRESS", codec.Ack(Confirmation.ADDRESS_WRONG).encode(self.address))
+            return
+        if frame.pid in (PacketId.DATA, PacketId.END_DATA):
+            self._on_data(frame)
+            return
+        if frame.pid != PacketId.COMMAND or not frame.content:
+            return  # the module ignores acknowledges and empty packets from the host
+        self._incoming = None  # a command ends any unfinished download
+        command = codec.parse_command(frame)
+        reply = self._dispatch(command)
+        self._reply(command.name, reply)
+        if self._pending_baud is not None:
+            self.baud, self._pending_baud = self._pending_baud, None
+        if self._pending_packet_size is not None:
+            self.packet_size, self._pending_packet_size = self._pending_packet_size, None
+
+    def _reply(self, name: str, data: bytes) -> None:
+        code = data[codec.HEADER_SIZE] if len(data) > codec.HEADER_SIZE else None
+        with self._cv:
+            if self._take(Fault.BAD_CHECKSUM):
+                first = codec.HEADER_SIZE + ((data[7] << 8) | data[8])
+                data = data[: first - 1] + bytes([data[first - 1] ^ 0x5A]) + data[first:]
+            # Recorded before the first byte leaves: whoever has the reply can see its entry.
+            self._history.append(HistoryEntry(time.monotonic(), name, None if self.silent else code))
+            self._cv.notify_all()
+        self.send(data)
+        with self._cv:
+            self._replies_sent += 1
+            self._cv.notify_all()
+
+    def _take(self, fault: Fault) -> bool:
+        left = self._faults.get(fault, 0)
+        if left is None:
+            return True
+        if left <= 0:
+            return False
+        if left == 1:
+            del self._faults[fault]
+        else:
+            self._faults[fault] = left - 1
+        return True
+
+    # -- instructions ------------------------------------------------------
+    def _dispatch(self, command: codec.Command) -> bytes:
+        ins = command.instruction
+        known = ins in _PARAM_LENGTHS and (self.spec.prod_info or ins not in R50X_ONLY)
+        if not known:
+            return self._ack(self.spec.unknown_code)
+        if len(command.params) != _PARAM_LENGTHS[ins]:
+            return self._ack(Confirmation.PACKET_RECEIVE_ERROR)
+        if not self._verified and ins != Instruction.VFY_PWD:
+            return self._ack(Confirmation.PASSWORD_REQUIRED)
+        handler: Callable[[bytes], bytes] = getattr(self, f"_do_{Instruction(ins).name.lower()}")
+        return handler(command.params)
+
+    def _ack(self, code: int, params: bytes = b"") -> bytes:
+        return codec.Ack(code, params).encode(self.address)
+
+    def _buffer(self, params: bytes) -> int | None:
+        b = params[0]
+        return b if 1 <= b <= self.spec.char_buffers else None
+
+    def _do_vfy_pwd(self, p: bytes) -> bytes:
+        if int.from_bytes(p, "big") != self.password:
+            return self._ack(Confirmation.WRONG_PASSWORD)
+        self._verified = True
+        return self._ack(Confirmation.OK)
+
+    def _do_set_pwd(self, p: bytes) -> bytes:
+        self.password = int.from_bytes(p, "big")
+        return self._ack(Confirmation.OK)
+
+    def _do_set_adder(self, p: bytes) -> bytes:
+        self.address = int.from_bytes(p, "big")
+        return self._ack(Confirmation.OK)  # already from the new address
+
+    def _do_set_sys_para(self, p: bytes) -> bytes:
+        try:
+            param, value = codec.sys_param_value(p[0], p[1])
+        except ValueError as exc:
+            invalid_register = "is not a valid SysParam" in str(exc)
+            return self._ack(Confirmation.INVALID_REGISTER if invalid_register else Confirmation.BAD_REGISTER_VALUE)
+        if param is SysParam.BAUD:
+            self._pending_baud = value
+        elif param is SysParam.SECURITY:
+            self.security_level = value
+        else:
+            self._pending_packet_size = value
+        return self._ack(Confirmation.OK)
+
+    def _do_read_sys_para(self, p: bytes) -> bytes:
+        status = (
+            (2 if self._last_search_found else 0) | (4 if self._verified else 0) | (8 if self._image is not None else 0)
+        )
+        para = codec.SysPara(
+            status,
+            self.spec.system_id,
+            self.spec.capacity,
+            self.security_level,
+            self.address,
+            self.packet_size,
+            self.baud,
+        )
+        return self._ack(Confirmation.OK, para.to_bytes())
+
+    def _do_template_num(self, p: bytes) -> bytes:
+        return self._ack(Confirmation.OK, len(self._library).to_bytes(2, "big"))
+
+    def _do_read_index_table(self, p: bytes) -> bytes:
+        if p[0] > 3:
+            return self._ack(Confirmation.BAD_LOCATION)
+        return self._ack(Confirmation.OK, codec.index_table_bytes(self._library, p[0]))
+
+    def _do_get_random_code(self, p: bytes) -> bytes:
+        return self._ack(Confirmation.OK, int(self._random.integers(0, 2**32)).to_bytes(4, "big"))
+
+    def _do_write_notepad(self, p: bytes) -> bytes:
+        if p[0] > 15:
+            return self._ack(Confirmation.BAD_NOTEPAD_PAGE)
+        self._notepad[p[0]] = bytes(p[1:33])
+        return self._ack(Confirmation.OK)
+
+    def _do_read_notepad(self, p: bytes) -> bytes:
+        if p[0] > 15:
+            return self._ack(Confirmation.BAD_NOTEPAD_PAGE)
+        return self._ack(Confirmation.OK, self._notepad.get(p[0], bytes(32)))
+
+    def _do_gen_img(self, p: bytes, *, strict: bool = False) -> bytes:
+        with self._cv:
+            if self._take(Fault.NO_FINGER):
+                return self._ack(Confirmation.NO_FINGER)
+            if self._take(Fault.CAPTURE_FAIL):
+                return self._ack(Confirmation.IMAGE_FAIL)
+            key = self._next_key()
+            if key is None:
+                return self._ack(Confirmation.NO_FINGER)
+            ready, self._ready = self._ready, None
+        if ready is not None and ready.key == key:
+            image, features = ready.image, ready.features
+        else:
+            image, features = self._render(key), None
+        with self._cv:
+            self._captures += 1
+            self._image, self._features = image, features
+            self._cv.notify_all()
+        if strict and self._image_features()[0] != Confirmation.OK:
+            return self._ack(Confirmation.FEATURE_FAIL)
+        return self._ack(Confirmation.OK)
+
+    def _do_get_image_ex(self, p: bytes) -> bytes:
+        return self._do_gen_img(p, strict=True)
+
+    def _do_img2tz(self, p: bytes) -> bytes:
+        buffer = self._buffer(p)
+        if buffer is None:
+            return self._ack(Confirmation.PACKET_RECEIVE_ERROR)
+        if self._image is None:
+            return self._ack(Confirmation.INVALID_IMAGE)
+        code, template = self._image_features()
+        if template is None:
+            return self._ack(code)
+        self._buffers[buffer] = template
+        return self._ack(Confirmation.OK)
+
+    def _do_up_image(self, p: bytes) -> bytes:
+        if self._image is None:
+            return self._ack(Confirmation.UPLOAD_FAIL)
+        payload = codec.pack_image(self._image)
+        return self._ack(Confirmation.OK) + codec.encode_data(self.address, payload, self.packet_size)
+
+    def _do_down_image(self, p: bytes) -> bytes:
+        n = self.spec.width * self.spec.height // 2
+        self._incoming = ("image", 0, codec.DataAssembler(n))
+        return self._ack(Confirmation.OK)
+
+    def _do_up_char(self, p: bytes) -> bytes:
+        buffer = self._buffer(p)
+        if buffer is None or buffer not in self._buffers:
+            return self._ack(Confirmation.UPLOAD_FEATURE_FAIL)
+        return self._ack(Confirmation.OK) + codec.encode_data(self.address, self._buffers[buffer], self.packet_size)
+
+    def _do_down_char(self, p: bytes) -> bytes:
+        buffer = self._buffer(p)
+        if buffer is None:
+            return self._ack(Confirmation.PACKET_RESPONSE_FAIL)
+        self._incoming = ("char", buffer, codec.DataAssembler(512))
+        return self._ack(Confirmation.OK)
+
+    def _on_data(self, frame: codec.Frame) -> None:
+        if self._incoming is None:
+            return  # data nobody asked for: the module drops it
+        kind, buffer, assembler = self._incoming
+        try:
+            payload = assembler.feed(frame)
+        except ProtocolError:
+            self._incoming = None
+            return
+        if payload is None:
+            return
+        self._incoming = None
+        if kind == "char":
+            self._buffers[buffer] = payload.ljust(512, b"\0")[:512]
+        elif len(payload) == self.spec.width * self.spec.height // 2:
+            image = codec.unpack_image(payload, self.spec.width, self.spec.height)
+            with self._cv:
+                self._image, self._features = image, None
+
+    def _do_reg_model(self, p: bytes) -> bytes:
+        a, b = self._buffers.get(1), self._buffers.get(2)
+        if a is None or b is None or synth.match_score(a, b) < self._threshold():
+            return self._ack(Confirmation.ENROLL_MISMATCH)
+        # Keep the richer of the two as the model; both buffers hold it after.
+        merged = max(a, b, key=lambda t: t[3])
+        self._buffers[1] = self._buffers[2] = merged
+        return self._ack(Confirmation.OK)
+
+    def _do_store(self, p: bytes) -> bytes:
+        buffer, page = self._buffer(p), int.from_bytes(p[1:3], "big")
+        if page >= self.spec.capacity:
+            return self._ack(Confirmation.BAD_LOCATION)
+        if buffer is None or buffer not in self._buffers:
+            return self._ack(Confirmation.TEMPLATE_EMPTY)
+        with self._cv:
+            self._library[page] = self._buffers[buffer]
+        return self._ack(Confirmation.OK)
+
+    def _do_load_char(self, p: bytes) -> bytes:
+        buffer, page = self._buffer(p), int.from_bytes(p[1:3], "big")
+        if page >= self.spec.capacity or buffer is None:
+            return self._ack(Confirmation.BAD_LOCATION)
+        if page not in self._library:
+            return self._ack(Confirmation.DB_READ_FAIL)
+        self._buffers[buffer] = self._library[page]
+        return self._ack(Confirmation.OK)
+
+    def _do_delet_char(self, p: bytes) -> bytes:
+        start, count = int.from_bytes(p[0:2], "big"), int.from_bytes(p[2:4], "big")
+        if count == 0 or start + count > self.spec.capacity:
+            return self._ack(Confirmation.DELETE_FAIL)
+        with self._cv:
+            for page in range(start, start + count):
+                self._library.pop(page, None)
+        return self._ack(Confirmation.OK)
+
+    def _do_empty(self, p: bytes) -> bytes:
+        with self._cv:
+            self._library.clear()
+        return self._ack(Confirmation.OK)
+
+    def _do_match(self, p: bytes) -> bytes:
+        a, b = self._buffers.get(1), self._buffers.get(2)
+        score = synth.match_score(a, b) if a is not None and b is not None else 0
+        code = Confirmation.OK if score >= self._threshold() else Confirmation.NO_MATCH
+        return self._ack(code, min(score, 0xFFFF).to_bytes(2, "big"))
+
+    def _do_search(self, p: bytes) -> bytes:
+        buffer = self._buffer(p)
+        start, count = int.from_bytes(p[1:3], "big"), int.from_bytes(p[3:5], "big")
+        probe = self._buffers.get(buffer) if buffer is not None else None
+        best = codec.SearchResult(0, 0)
+        if probe is not None:
+            with self._cv:
+                candidates = sorted((k, v) for k, v in self._library.items() if start <= k < start + count)
+            for page, template in candidates:
+                score = synth.match_score(probe, template)
+                if score > best.score:
+                    best = codec.SearchResult(page, score)
+        self._last_search_found = best.score >= self._threshold()
+        if not self._last_search_found:
+            return self._ack(Confirmation.NOT_FOUND, codec.SearchResult(0, 0).to_bytes())
+        return self._ack(Confirmation.OK, best.to_bytes())
+
+    _do_high_speed_search = _do_search
+
+    def _do_aura_led_config(self, p: bytes) -> bytes:
+        if not 1 <= p[0] <= 6 or not 1 <= p[2] <= 7:
+            return self._ack(Confirmation.BAD_REGISTER_VALUE)
+        with self._cv:
+            self.led = LedState(mode=p[0], speed=p[1], color=p[2], cycles=p[3])
+        return self._ack(Confirmation.OK)
+
+    def _do_read_prod_info(self, p: bytes) -> bytes:
+        info = codec.ProductInfo(
+            model=self.spec.name,
+            batch="0001",
+            serial=self.serial_number,
+            hardware=(1, 2),
+            sensor=self.spec.sensor[:8],
+            width=self.spec.width,
+            height=self.spec.height,
+            template_size=512,
+            capacity=self.spec.capacity,
+        )
+        return self._ack(Confirmation.OK, info.to_bytes())
+
+    def _do_get_fw_ver(self, p: bytes) -> bytes:
+        return self._ack(Confirmation.OK, self.spec.firmware.encode("ascii")[:32].ljust(32, b"\0"))
+
+    def _do_get_alg_ver(self, p: bytes) -> bytes:
+        return self._ack(Confirmation.OK, b"rekam-synthetic-1".ljust(32, b"\0"))
+
+    def _do_check_sensor(self, p: bytes) -> bytes:
+        return self._ack(Confirmation.OK)
+
+    def _do_handshake(self, p: bytes) -> bytes:
+        return self._ack(Confirmation.OK)
+
+    def _do_cancel(self, p: bytes) -> bytes:
+        return self._ack(Confirmation.OK)
+
+    def _do_soft_rst(self, p: bytes) -> bytes:
+        with self._cv:
+            self._image, self._features, self._ready = None, None, None
+            self._buffers.clear()
+            self._verified = self.password == 0
+            self.led = None
+            self.resets += 1
+        return self._ack(Confirmation.OK) + bytes([READY_BYTE])
+
+    # -- pixels ------------------------------------------------------------
+    def _threshold(self) -> int:
+        return int(round(synth.MATCH_THRESHOLD * _LEVEL_FACTOR.get(self.security_level, 1.0)))
+
+    def _next_key(self) -> tuple[str, int, str, int] | None:
+        view = self.scene.finger
+        if view is None:
+            return None
+        seed = self.seed_base + self._captures + 1
+        return (view.person.person_id, view.position, FingerCondition(view.condition).value, seed)
+
+    def _render(self, key: tuple[str, int, str, int]) -> np.ndarray:
+        person, position, condition, seed = key
+        return synth.render(
+            person,
+            position,
+            FingerCondition(condition),
+            width=self.spec.width,
+            height=self.spec.height,
+            capture_seed=seed,
+        )
+
+    def _image_features(self) -> tuple[int, bytes | None]:
+        with self._cv:
+            image, features = self._image, self._features
+        if features is None:
+            assert image is not None
+            features = judge(image)
+            with self._cv:
+                if self._image is image:
+                    self._features = features
+        return features
+
+    def _render_ahead(self) -> None:
+        """Background: keep the next capture of the finger on the glass ready, when the link is idle."""
+        version = -1
+        while not self._stop.is_set():
+            version = self.scene.wait_change(version, timeout=0.05)
+            idle = not self._busy and time.monotonic() - self._last_io >= _IDLE_BEFORE_RENDER
+            with self._cv:
+                key = self._next_key()
+                wanted = key is not None and (self._ready is None or self._ready.key != key)
+            if not wanted or not idle:
+                continue
+            try:
+                image = self._render(key)
+                features = judge(image)
+            except Exception:  # a rendering bug must not kill the port
+                log.exception("%s: rendering ahead failed", self.description)
+                continue
+            with self._cv:
+                if self._next_key() == key:
+                    self._ready = _Capture(key, image, features)
+                    self._cv.notify_all()
+
+
+class EmulatedZhianTecScanner(ZhianTecScanner):
+    """The real driver, on the port of a simulator it owns and stops when closed."""
+
+    driver_name = "zhiantec-emulated"
+    simulator: ZhianTecSimulator
+
+
+_SIM_OPTIONS = frozenset({"model", "baud", "address", "password", "pace", "timeout", "poll_interval", "packet_size"})
+
+
+def emulated_scanner(options: Mapping[str, Any], context: DriverContext) -> ZhianTecScanner:
+    """Registry factory: start a simulator on ``context.scene`` and return the driver on its port."""
+    device = "fingerprint zhiantec-emulated"
+    unknown = set(options) - _SIM_OPTIONS
+    if unknown:
+        raise DriverConfigError(
+            f"unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_SIM_OPTIONS))}", device=device
+        )
+    model = option(options, "model", str, "R307", device=device)
+    if model not in MODELS:
+        raise DriverConfigError(f"model {model!r} is not one of {', '.join(MODELS)}", device=device)
+    baud = option(options, "baud", int, 57600, device=device)
+    if baud not in BAUD_RATES:
+        raise DriverConfigError(f"baud {baud} is not 9600 x 1..12", device=device)
+    address = option(options, "address", int, 0xFFFFFFFF, device=device)
+    password = option(options, "password", int, 0, device=device)
+    packet_size = option(options, "packet_size", int, None, device=device) if "packet_size" in options else None
+    sim = ZhianTecSimulator(
+        context.scene,
+        model=model,
+        baud=baud,
+        pace=option(options, "pace", bool, False, device=device),
+        address=address,
+        password=password,
+        packet_size=packet_size,
+    ).start()
+    try:
+        scanner = EmulatedZhianTecScanner(
+            sim.port,
+            baud=baud,
+            address=address,
+            password=password,
+            model=model,
+            timeout=option(options, "timeout", float, 1.0, device=device),
+            poll_interval=option(options, "poll_interval", float, 0.02, device=device),
+        )
+    except BaseException:
+        sim.stop()
+        raise
+    scanner.simulator = sim
+    scanner.call_after_close(sim.stop)
+    return scanner
