@@ -76,9 +76,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--station", default=None)
     cmd("reviews", "NIKs enrolled more than once, waiting for review", _reviews)
 
-    from controller import schedule_cli
+    from controller import provision_cli, schedule_cli
 
     schedule_cli.add_commands(csub, default_config)
+    provision_cli.add_commands(csub, default_config)
 
 
 # -- helpers --------------------------------------------------------------------

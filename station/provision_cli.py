@@ -83,7 +83,7 @@ def _install(args) -> int:
     bundle = prov.read_bundle(data)
     paths = prov.StationPaths.from_config(cfg)
     prov.verify_bundle(bundle, cfg, paths, expect_ca_fingerprint=args.expect_ca_fingerprint)
-    installed = prov.install(bundle, cfg, conf, paths)
+    installed = prov.install(bundle, conf, paths)
     try:
         config_mod.load(conf)
     except ConfigError as exc:  # cannot happen: install validated it; say so plainly if it does

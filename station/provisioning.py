@@ -109,13 +109,20 @@ class _Files:
         if d.exists():
             return
         self.mkdir(d.parent, 0o755)
-        d.mkdir(mode=mode)
-        os.chmod(d, mode)  # umask must not widen or narrow what we asked for
+        try:
+            d.mkdir(mode=mode)
+            os.chmod(d, mode)  # umask must not widen or narrow what we asked for
+        except OSError as exc:
+            raise KeyFileError(f"cannot create directory {d}: {exc.strerror} (run as root, or as the station user)") \
+                from None
         self._chown(d)
 
     def write(self, path: Path, data: bytes, mode: int) -> None:
         self.mkdir(path.parent)
-        write_atomic(path, data, mode)
+        try:
+            write_atomic(path, data, mode)
+        except OSError as exc:
+            raise KeyFileError(f"cannot write {path}: {exc.strerror} (run as root, or as the station user)") from None
         self._chown(path)
 
     def _chown(self, path: Path) -> None:
@@ -315,15 +322,8 @@ class Installed:
     config_path: Path
 
 
-def install(bundle: Bundle, cfg: StationConfig, config_path: Path, paths: StationPaths) -> Installed:
+def install(bundle: Bundle, config_path: Path, paths: StationPaths) -> Installed:
     """Write the certificates and the controller key, then point the config at them and the broker."""
-    files = _Files(paths.owner_dir)
-    written = []
-    for path, data in ((paths.ca_cert, bundle.ca_cert.public_bytes(serialization.Encoding.PEM)),
-                       (paths.client_cert, bundle.client_cert.public_bytes(serialization.Encoding.PEM)),
-                       (paths.controller_pub, bundle.controller_public_pem)):
-        files.write(path, data, 0o644)
-        written.append(path)
     updates: dict[tuple[str, str], Any] = {
         ("mqtt", "host"): bundle.broker_host,
         ("mqtt", "port"): bundle.broker_port,
@@ -333,23 +333,52 @@ def install(bundle: Bundle, cfg: StationConfig, config_path: Path, paths: Statio
         ("mqtt", "key_file"): str(paths.mqtt_key),
         ("keys", "controller_public_key"): str(paths.controller_pub),
     }
-    update_config_file(config_path, updates)
+    edit = ConfigEdit.prepare(config_path, updates)  # a config we could not update stops us before any write
+    files = _Files(paths.owner_dir)
+    written = []
+    for path, data in ((paths.ca_cert, bundle.ca_cert.public_bytes(serialization.Encoding.PEM)),
+                       (paths.client_cert, bundle.client_cert.public_bytes(serialization.Encoding.PEM)),
+                       (paths.controller_pub, bundle.controller_public_pem)):
+        files.write(path, data, 0o644)
+        written.append(path)
+    edit.commit()
     return Installed(bundle, tuple(written), config_path)
 
 
 # -- editing the TOML config, keeping its comments ----------------------------------------
+@dataclass(frozen=True)
+class ConfigEdit:
+    """A station config's new text, checked to load, waiting to replace the file."""
+
+    path: Path
+    text: str
+    mode: int
+    owner: tuple[int, int]
+
+    @classmethod
+    def prepare(cls, path: Path, updates: dict[tuple[str, str], Any]) -> "ConfigEdit":
+        try:
+            st = path.stat()
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        new = set_toml_values(text, updates)
+        config_mod.parse(new, base_dir=path.resolve().parent, source=path)  # never write a config that won't load
+        return cls(path, new, stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid))
+
+    def commit(self) -> None:
+        """Replace the file atomically, keeping its mode and (when root) its owner."""
+        try:
+            write_atomic(self.path, self.text.encode("utf-8"), self.mode)
+            if os.geteuid() == 0:
+                os.chown(self.path, *self.owner)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {self.path}: {exc.strerror}") from None
+
+
 def update_config_file(path: Path, updates: dict[tuple[str, str], Any]) -> None:
     """Set ``table.key`` values in a station config, atomically, keeping mode, owner and comments."""
-    try:
-        st = path.stat()
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    new = set_toml_values(text, updates)
-    config_mod.parse(new, base_dir=path.resolve().parent, source=path)  # never write a config that won't load
-    write_atomic(path, new.encode("utf-8"), stat.S_IMODE(st.st_mode))
-    if os.geteuid() == 0:
-        os.chown(path, st.st_uid, st.st_gid)
+    ConfigEdit.prepare(path, updates).commit()
 
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+(?:\s*\.\s*[A-Za-z0-9_-]+)*)\s*\]\s*(#.*)?$")
