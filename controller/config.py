@@ -42,6 +42,7 @@ class IngestSettings:
     max_packet_bytes: int = 8 * 1024 * 1024
     batch_size: int = 32
     batch_wait_s: float = 0.05
+    workers: int = 2
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         public_key=g.path("keys.public_key") or base_dir / "keys" / "controller.pub",
         mqtt=mqtt,
         fleet=FleetSettings(
-            offline_alarm_s=g.get("fleet.offline_alarm_s", float, 900.0, lo=1),
+            offline_alarm_s=g.get("fleet.offline_alarm_s", float, 900.0, lo=0.1),
             outbox_alarm_depth=g.get("fleet.outbox_alarm_depth", int, 200, lo=1),
             disk_low_bytes=g.get("fleet.disk_low_mb", int, 500, lo=0) * 1024 * 1024,
             check_interval_s=g.get("fleet.check_interval_s", float, 30.0, lo=0.05),
@@ -114,6 +115,7 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
             max_packet_bytes=g.get("ingest.max_packet_bytes", int, 8 * 1024 * 1024, lo=1024),
             batch_size=g.get("ingest.batch_size", int, 32, lo=1, hi=10_000),
             batch_wait_s=g.get("ingest.batch_wait_s", float, 0.05, lo=0),
+            workers=g.get("ingest.workers", int, 2, lo=1, hi=64),
         ),
         schedule=ScheduleSettings(
             city_code=g.get("schedule.city_code", str, "33.72"),
@@ -195,6 +197,8 @@ max_packet_bytes = 8388608
 # Packets stored per transaction, and how long to wait to fill a batch.
 batch_size = 32
 batch_wait_s = 0.05
+# Threads verifying and decrypting in parallel (the disk writes are serialised).
+workers = 2
 
 [fleet]
 # Alarm when a station with an assignment today has been offline this long.

@@ -87,7 +87,8 @@ class ControllerService:
         self._started = False
         self._idle = threading.Condition()
         self._busy = 0
-        self._threads: list[threading.Thread] = []
+        self._ingest_threads: list[threading.Thread] = []
+        self._fleet_thread: threading.Thread | None = None
         self._stop_fleet = threading.Event()
         self._client = self._make_client()
 
@@ -96,10 +97,14 @@ class ControllerService:
         if self._started:
             raise ControllerError("controller service already started")
         self._started = True
-        for name, target in (("ingest", self._ingest_loop), ("fleet", self._fleet_loop)):
-            t = threading.Thread(target=target, name=f"controller-{name}", daemon=True)
+        # Several ingest workers: while one waits on the disk (fsync releases the GIL)
+        # another verifies and decrypts; the store serialises the writes.
+        for i in range(self.config.ingest.workers):
+            t = threading.Thread(target=self._ingest_loop, name=f"controller-ingest-{i}", daemon=True)
             t.start()
-            self._threads.append(t)
+            self._ingest_threads.append(t)
+        self._fleet_thread = threading.Thread(target=self._fleet_loop, name="controller-fleet", daemon=True)
+        self._fleet_thread.start()
         m = self.config.mqtt
         try:
             self._client.connect_async(m.host, m.port, keepalive=m.keepalive_s)
@@ -121,11 +126,14 @@ class ControllerService:
                 self._client.unsubscribe(topics.shared_packets(self.config.mqtt.share_group))
             except (ValueError, OSError):
                 pass
-        self._packets.put(None)
-        self._threads[0].join(timeout)
+        for _ in self._ingest_threads:
+            self._packets.put(None)
+        for t in self._ingest_threads:
+            t.join(timeout)
         self._stop_fleet.set()
         self._fleet_q.put(None)
-        self._threads[1].join(timeout)
+        if self._fleet_thread is not None:
+            self._fleet_thread.join(timeout)
         if self._connected.is_set():
             info = self._client.publish(topics.CONTROLLER_STATUS, messages.encode(self._status(False)), qos=1,
                                         retain=True)
@@ -214,15 +222,13 @@ class ControllerService:
 
     # -- workers -----------------------------------------------------------------
     def _ingest_loop(self) -> None:
+        """Take packets in batches until a None says stop (one None per worker)."""
         cfg = self.config.ingest
-        stopping = False
-        while not stopping:
+        while True:
             first = self._packets.get()
             if first is None:
-                stopping = True
-                batch: list[_Inbound] = []
-            else:
-                batch = [first]
+                return
+            batch = [first]
             deadline = time.monotonic() + cfg.batch_wait_s
             while len(batch) < cfg.batch_size:
                 try:
@@ -230,26 +236,26 @@ class ControllerService:
                 except queue.Empty:
                     break
                 if item is None:
-                    stopping = True
+                    self._packets.put(None)  # not ours to take mid-batch: seen again at the top
                     break
                 batch.append(item)
-            if batch:
+            with self._idle:
+                self._busy += 1
+            try:
+                self._handle_batch(batch)
+            except Exception:
+                # A store failure: no PUBACK, so the broker keeps these for us or a peer.
+                log.exception("ingest batch of %d failed; packets stay with the broker", len(batch))
+            finally:
                 with self._idle:
-                    self._busy += 1
-                try:
-                    self._handle_batch(batch)
-                except Exception:
-                    # A store failure: no PUBACK, so the broker keeps these for us or a peer.
-                    log.exception("ingest batch of %d failed; packets stay with the broker", len(batch))
-                finally:
-                    with self._idle:
-                        self._busy -= 1
-                        self._idle.notify_all()
+                    self._busy -= 1
+                    self._idle.notify_all()
 
     def _handle_batch(self, batch: list[_Inbound]) -> None:
         results = self.ingest.process([(b.topic, b.payload) for b in batch])
         for r in results:
-            setattr(self.counts, r.outcome, getattr(self.counts, r.outcome) + 1)
+            with self._idle:
+                setattr(self.counts, r.outcome, getattr(self.counts, r.outcome) + 1)
             if r.ack is not None and r.station_id is not None:
                 self._client.publish(topics.station(r.station_id, topics.Leaf.ACKS), messages.encode(r.ack), qos=1)
         for b in batch:

@@ -22,6 +22,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
@@ -135,7 +136,7 @@ class SealingPublicKey:
     suite: Suite
     raw: bytes  # ML-KEM-768 public (1184) || X25519 public (32), or X25519 public (32)
 
-    @property
+    @cached_property
     def kid(self) -> str:
         return key_id(self.suite.value, self.raw)
 
@@ -166,6 +167,11 @@ class SealingPrivateKey:
         return cls(suite, xk)
 
     def hpke_key(self):
+        return self._hpke_key
+
+    @cached_property
+    def _hpke_key(self):
+        # Built once per key: deriving ML-KEM from its seed costs more than opening a packet.
         try:
             if self.suite is Suite.MLKEM768_X25519:
                 return hpke.MLKEM768X25519PrivateKey(
@@ -176,7 +182,7 @@ class SealingPrivateKey:
         except ValueError as exc:
             raise KeyFormatError(f"{self.suite.value} private key is malformed: {exc}") from None
 
-    @property
+    @cached_property
     def public(self) -> SealingPublicKey:
         if self.suite is Suite.MLKEM768_X25519:
             m = mlkem.MLKEM768PrivateKey.from_seed_bytes(self.raw[:64]).public_key().public_bytes_raw()

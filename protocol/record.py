@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import struct
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Iterable
 
 import cbor2
 
@@ -105,18 +107,37 @@ class FingerEntry:
         return f"FingerEntry(position={self.position}, {what})"
 
 
+#: One pen sample on the wire: t_ms (uint32), x, y, pressure (float32), pen_down (uint8), little-endian.
+PEN_SAMPLE = struct.Struct("<IfffB")
+
+
+def pack_samples(samples: Iterable[tuple[int, float, float, float, bool]]) -> bytes:
+    """Pen samples as a packed time series (like ISO/IEC 19794-7), not thousands of CBOR arrays."""
+    return b"".join(PEN_SAMPLE.pack(t, x, y, p, 1 if down else 0) for t, x, y, p, down in samples)
+
+
+def unpack_samples(data: bytes) -> list[tuple[int, float, float, float, bool]]:
+    if len(data) % PEN_SAMPLE.size:
+        raise RecordError("malformed", f"pen samples are {len(data)} bytes, not a multiple of {PEN_SAMPLE.size}")
+    return [(t, x, y, p, bool(d)) for t, x, y, p, d in PEN_SAMPLE.iter_unpack(data)]
+
+
 @dataclass(frozen=True)
 class SignatureEntry:
     image: bytes  # PNG
-    #: (t_ms, x, y, pressure, pen_down) in the pad's logical coordinates.
-    samples: tuple[tuple[int, float, float, float, bool], ...]
+    #: Packed pen samples (:data:`PEN_SAMPLE`) in the pad's logical coordinates.
+    samples: bytes
     extent: tuple[int, int]
     captured_at: float
     quality: Quality
     chain: bytes = b""
 
+    @property
+    def sample_count(self) -> int:
+        return len(self.samples) // PEN_SAMPLE.size
+
     def __repr__(self) -> str:
-        return f"SignatureEntry({len(self.samples)} samples)"
+        return f"SignatureEntry({self.sample_count} samples)"
 
 
 @dataclass(frozen=True)
@@ -201,6 +222,8 @@ def validate(record: EnrollmentRecord) -> None:
         raise RecordError("missing_face", "record has no face image")
     if not record.signature.image or not record.signature.samples:
         raise RecordError("missing_signature", "record has no signature")
+    if len(record.signature.samples) % PEN_SAMPLE.size:
+        raise RecordError("malformed", "signature pen samples are not whole samples")
     positions = [f.position for f in record.fingers]
     if sorted(positions) != list(FINGER_POSITIONS):
         missing = sorted(set(FINGER_POSITIONS) - set(positions))

@@ -38,6 +38,7 @@ from protocol.record import (
     FingerException,
     Quality,
     SignatureEntry,
+    pack_samples,
 )
 from station.devices import Devices
 from station.errors import EnrollmentAborted
@@ -247,7 +248,7 @@ class Enrollment:
         # Clear stray pen reports before the resident is asked to sign, not after.
         best = self._attempts_loop(StepKind.SIGNATURE, None, capture, prepare=lambda: self.devices.pad.clear())
         cap = best.payload
-        samples = tuple((s.t_ms, s.x, s.y, s.pressure, s.pen_down) for s in cap.samples)
+        samples = pack_samples((s.t_ms, s.x, s.y, s.pressure, s.pen_down) for s in cap.samples)
         return SignatureEntry(image=cap.image.data, samples=samples, extent=tuple(cap.extent),
                               captured_at=best.captured_at, quality=self._quality(best))
 

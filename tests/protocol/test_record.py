@@ -56,7 +56,7 @@ def test_finger_without_image_or_exception():
 def test_missing_face_and_signature():
     r = make_record()
     assert _reason(dataclasses.replace(r, face=dataclasses.replace(r.face, image=b""))) == "missing_face"
-    assert _reason(dataclasses.replace(r, signature=dataclasses.replace(r.signature, samples=()))) == "missing_signature"
+    assert _reason(dataclasses.replace(r, signature=dataclasses.replace(r.signature, samples=b""))) == "missing_signature"
 
 
 def test_swapped_captures_break_the_chain():
@@ -95,3 +95,12 @@ def test_exception_reason_must_be_known():
     body["fingers"][3]["exception"] = "lost interest"
     with pytest.raises(RecordError, match="expected one of"):
         EnrollmentRecord.from_cbor(cbor2.dumps(body))
+
+
+def test_pen_samples_round_trip_packed():
+    from protocol.record import pack_samples, unpack_samples
+
+    samples = [(0, 1.5, 2.25, 0.5, True), (8, 3.0, 4.0, 0.0, False)]
+    assert unpack_samples(pack_samples(samples)) == samples
+    with pytest.raises(RecordError):
+        unpack_samples(pack_samples(samples)[:-1])
