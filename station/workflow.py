@@ -17,14 +17,11 @@ Rules it keeps:
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Protocol
-
-from PIL import Image as PILImage
 
 from drivers.errors import DeviceError, DeviceNotConnected, NoFinger
 from drivers.types import BeepPattern, DeviceKind, FingerCapture, ImageFormat, SignatureCapture, StatusLight
@@ -42,6 +39,7 @@ from protocol.record import (
 )
 from station.devices import Devices
 from station.errors import EnrollmentAborted
+from station.imaging import gray_png
 from station.quality import (
     GateResult,
     QualityThresholds,
@@ -363,11 +361,9 @@ class _Unavailable(Exception):
 
 
 def _png(image) -> bytes:
-    """Finger images travel as lossless 8-bit PNG (fast setting: the CPU budget is per enrollment)."""
+    """Finger images travel as lossless greyscale PNG."""
     if image.format is ImageFormat.PNG:
         return image.data
     if image.format is not ImageFormat.GRAY8:
         raise DeviceError(f"fingerprint image format {image.format.value} is not supported")
-    buf = io.BytesIO()
-    PILImage.frombytes("L", (image.width, image.height), image.data).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    return gray_png(image.data, image.width, image.height)
