@@ -16,6 +16,7 @@ GROUPS: list[str] = [
     "station.cli",
     "controller.cli",
     "rekam.drivers_cli",
+    "rekam.sim_cli",
     "rekam.demo_cli",
 ]
 
