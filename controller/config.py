@@ -32,6 +32,8 @@ class ControllerMqtt:
 @dataclass(frozen=True)
 class FleetSettings:
     offline_alarm_s: float = 15 * 60
+    #: A station "online" but silent (no state or telemetry) this long counts as offline.
+    silent_after_s: float = 3 * 60
     outbox_alarm_depth: int = 200
     disk_low_bytes: int = 500 * 1024 * 1024
     check_interval_s: float = 30.0
@@ -107,6 +109,7 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         mqtt=mqtt,
         fleet=FleetSettings(
             offline_alarm_s=g.get("fleet.offline_alarm_s", float, 900.0, lo=0.1),
+            silent_after_s=g.get("fleet.silent_after_s", float, 180.0, lo=0.1),
             outbox_alarm_depth=g.get("fleet.outbox_alarm_depth", int, 200, lo=1),
             disk_low_bytes=g.get("fleet.disk_low_mb", int, 500, lo=0) * 1024 * 1024,
             check_interval_s=g.get("fleet.check_interval_s", float, 30.0, lo=0.05),
@@ -203,6 +206,8 @@ workers = 2
 [fleet]
 # Alarm when a station with an assignment today has been offline this long.
 offline_alarm_s = 900
+# An "online" station that sends nothing for this long (3 telemetry periods) is treated as offline.
+silent_after_s = 180
 outbox_alarm_depth = 200
 disk_low_mb = 500
 check_interval_s = 30

@@ -6,7 +6,8 @@ broker may deliver it after the station is back) is ignored. Telemetry is
 kept as history. Alarms are evaluated on a timer and after each report, are
 raised once and cleared when the cause goes away:
 
-* ``offline`` — offline longer than the threshold while assigned today;
+* ``offline`` — offline (or "online" but silent: no state or telemetry for
+  ``silent_after_s``) longer than the threshold while assigned today;
 * ``outbox_backlog`` — the station's outbox deeper than the threshold;
 * ``driver_failing`` — a device reported unhealthy;
 * ``disk_low`` — free disk under the threshold.
@@ -95,13 +96,18 @@ class Fleet:
                 continue
             t = st.last_telemetry or {}
             conditions: dict[str, str | None] = {}
-            offline_since = st.state_at if not st.online else None
-            if not st.online and offline_since is None:
-                offline_since = st.registered_at
+            silent = st.online and st.last_seen is not None and now - st.last_seen > s.silent_after_s
+            if not st.online:
+                offline_since = st.state_at or st.registered_at
+            elif silent:
+                offline_since = st.last_seen  # said online, then went quiet: a lost will, a hung uplink
+            else:
+                offline_since = None
             offline_for = now - offline_since if offline_since is not None else 0.0
             conditions["offline"] = (
-                f"offline for {offline_for / 60:.0f} min during its assignment"
-                if st.station_id in assigned_today and not st.online and offline_for > s.offline_alarm_s else None)
+                f"{'silent' if silent else 'offline'} for {offline_for / 60:.0f} min during its assignment"
+                if st.station_id in assigned_today and offline_since is not None and offline_for > s.offline_alarm_s
+                else None)
             depth = t.get("outbox_depth")
             conditions["outbox_backlog"] = (
                 f"outbox holds {depth} packets" if isinstance(depth, int) and depth > s.outbox_alarm_depth else None)

@@ -118,8 +118,13 @@ class Planning:
 
     # -- re-planning from the field -------------------------------------------------------
     def out_stations(self) -> frozenset[str]:
-        """Stations currently taken out of the plan: offline during an assignment."""
-        return frozenset(a.station_id for a in self.store.open_alarms() if a.kind == "offline")
+        """Stations taken out of the plan: alarmed offline during an assignment, and kept
+        out until they are online again (without assignments they raise no new alarm)."""
+        alarmed = {a.station_id for a in self.store.open_alarms() if a.kind == "offline"}
+        still_offline = {st.station_id for st in self.store.stations() if not st.online}
+        # a silent station that was taken out stays out until it is heard from again
+        still_offline |= {a.station_id for a in self.store.open_alarms() if a.kind == "offline"}
+        return frozenset(alarmed | ((self._out or frozenset()) & still_offline))
 
     def maybe_replan(self) -> Replan | None:
         plan = self.active()

@@ -83,8 +83,11 @@ class StationRuntime:
         self._started = True
         return self
 
-    def set_online(self, online: bool) -> None:
-        """Connect or disconnect the uplink; enrollment goes on either way (store and forward)."""
+    def set_online(self, online: bool, *, abrupt: bool = False) -> None:
+        """Connect or disconnect the uplink; enrollment goes on either way (store and forward).
+
+        ``abrupt`` drops the connection as a lost network would (the broker then
+        publishes the station's last will)."""
         if online and self.uplink is None:
             self.uplink = Uplink(
                 self.config.station_id, self.config.mqtt, self.outbox, version=VERSION,
@@ -92,7 +95,7 @@ class StationRuntime:
                 on_assignment=self._on_assignment, on_command=self.handle_command, clock=self._clock).start()
         elif not online and self.uplink is not None:
             uplink, self.uplink = self.uplink, None
-            uplink.stop()
+            uplink.stop(abrupt=abrupt)
 
     @property
     def online(self) -> bool:

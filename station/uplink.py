@@ -126,28 +126,45 @@ class Uplink:
             raise UplinkError(f"cannot start MQTT client for {self.settings.host}:{self.settings.port}: {exc}") from exc
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Say goodbye (retained offline state), then stop every thread."""
+    def stop(self, timeout: float = 5.0, *, abrupt: bool = False) -> None:
+        """Say goodbye (retained offline state), then stop every thread.
+
+        If the goodbye is not confirmed in time (or ``abrupt``: the demo's
+        "network lost"), the connection is dropped without DISCONNECT so the
+        broker publishes the last will: a clean disconnect would suppress it and
+        leave the controller believing the station is still online.
+        """
         if self._lifecycle is not Lifecycle.RUNNING:
             self._lifecycle = Lifecycle.STOPPED
             return
         self._lifecycle = Lifecycle.STOPPED
-        if self._connected.is_set():
+        said_goodbye = False
+        if self._connected.is_set() and not abrupt:
             try:
                 info = self._client.publish(
                     topics.station(self.station_id, topics.Leaf.STATE),
                     messages.encode(self._state(online=False)), qos=1, retain=True)
                 info.wait_for_publish(timeout=min(timeout, 2.0))
+                said_goodbye = info.is_published()
             except (RuntimeError, ValueError, OSError):
-                pass  # the will says the same thing if this does not get out
+                said_goodbye = False
         self._events.put((_Ev.STOP, None))
         if self._worker is not None:
             self._worker.join(timeout)
         self._commands.shutdown(wait=False, cancel_futures=True)
-        try:
-            self._client.disconnect()
-        finally:
-            self._client.loop_stop()
+        if said_goodbye:
+            try:
+                self._client.disconnect()
+            finally:
+                self._client.loop_stop()
+            return
+        self._client.loop_stop()
+        sock = self._client.socket()
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def __enter__(self) -> "Uplink":
         return self.start()

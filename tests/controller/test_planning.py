@@ -84,8 +84,12 @@ def test_station_offline_during_assignment_is_replanned_from_tomorrow(store):
     told = {u.station_id: u for u in pub.updates}
     assert "st-03" in told and told["st-03"].upcoming == []
     assert planning.history and "st-03 offline" in planning.history[-1][1]
-    # it comes back: planned again from tomorrow
+    # the alarm clears because st-03 has nothing assigned any more: that alone does not bring it back
     store.clear_alarm("st-03", "offline")
+    planning.tick(pub)
+    assert planning.active().assignment("st-03", tomorrow + dt.timedelta(days=1)) is None
+    # it comes back online: planned again from tomorrow
+    store.record_state("st-03", True, 2, "0.1.0", {}, 0.0)
     planning.tick(pub)
     assert planning.active().assignment("st-03", tomorrow + dt.timedelta(days=1)) is not None
 

@@ -254,3 +254,15 @@ def test_broker_down_at_start_then_up(broker, outbox):
         with Controller(broker) as ctl:
             assert wait_until(lambda: outbox.stats().depth == 0, 30)
             assert ctl.opened == set(ids)
+
+
+def test_abrupt_stop_leaves_the_will_to_say_offline(broker, outbox):
+    state_topic = topics.station(SID, topics.Leaf.STATE)
+    with Recorder(broker, "watcher", [state_topic]) as watch:
+        up = Uplink(SID, settings(broker), outbox).start()
+        assert up.wait_connected(10)
+        assert watch.wait_for(lambda m: m and messages.decode(State, m[-1].payload).online)
+        connection = up.status.connection
+        up.stop(abrupt=True)
+        assert watch.wait_for(lambda m: (s := messages.decode(State, m[-1].payload)).online is False
+                              and s.connection == connection, 15)

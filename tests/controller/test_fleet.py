@@ -1,0 +1,102 @@
+"""Fleet state, stale wills and alarms, on a real SQLite store (no broker needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.config import FleetSettings
+from controller.fleet import Fleet
+from controller.store import Store
+from protocol import messages
+from protocol.keys import SigningKey
+from protocol.messages import DriverHealth, State, Telemetry
+
+
+class Clock:
+    def __init__(self, t: float = 1_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def world(tmp_path):
+    clock = Clock()
+    with Store(tmp_path / "c.db", clock=clock) as store:
+        k = SigningKey.generate().public
+        store.add_station("st-01", k.to_pem(), k.kid)
+        fleet = Fleet(store, FleetSettings(offline_alarm_s=60, silent_after_s=300, outbox_alarm_depth=10,
+                                           disk_low_bytes=1000), clock=clock)
+        yield fleet, store, clock
+
+
+def state(online: bool, connection: int) -> bytes:
+    return messages.encode(State("st-01", online, connection, "0.1.0", {"camera": "emulated"}, 0.0))
+
+
+def telemetry(**kw) -> bytes:
+    base = dict(station_id="st-01", at=1.0, connection=2, outbox_depth=0, outbox_bytes=0, quarantined=0,
+                disk_free_bytes=10**9, enrollments_today=0)
+    base.update(kw)
+    return messages.encode(Telemetry(**base))
+
+
+def test_late_will_from_an_older_connection_is_ignored(world):
+    fleet, store, clock = world
+    assert fleet.on_state("st-01", state(True, 2))
+    assert not fleet.on_state("st-01", state(False, 1))  # the will of connection 1, delivered late
+    assert store.station("st-01").online
+    assert fleet.on_state("st-01", state(False, 2))
+    assert not store.station("st-01").online
+
+
+def test_state_claiming_another_station_and_garbage_are_ignored(world):
+    fleet, store, _ = world
+    other = messages.encode(State("st-02", True, 5))
+    assert not fleet.on_state("st-01", other)
+    assert not fleet.on_state("st-01", b"{")
+    assert fleet.on_telemetry("st-01", b"nope") is None
+
+
+def test_offline_during_assignment_raises_then_clears(world):
+    fleet, store, clock = world
+    fleet.on_state("st-01", state(False, 1))
+    clock.t += 30
+    assert fleet.check_alarms({"st-01"}) == []
+    clock.t += 60
+    [change] = fleet.check_alarms({"st-01"})
+    assert (change.kind, change.raised) == ("offline", True)
+    assert fleet.check_alarms({"st-01"}) == []  # raised once
+    fleet.on_state("st-01", state(True, 2))
+    [change] = fleet.check_alarms({"st-01"})
+    assert (change.kind, change.raised) == ("offline", False)
+
+
+def test_offline_without_assignment_is_no_alarm(world):
+    fleet, store, clock = world
+    fleet.on_state("st-01", state(False, 1))
+    clock.t += 10_000
+    assert fleet.check_alarms(set()) == []
+
+
+def test_silent_station_counts_as_offline(world):
+    fleet, store, clock = world
+    fleet.on_state("st-01", state(True, 1))
+    clock.t += 301 + 61
+    [change] = fleet.check_alarms({"st-01"})
+    assert change.kind == "offline" and "silent" in change.message
+
+
+def test_outbox_driver_and_disk_alarms_from_telemetry(world):
+    fleet, store, clock = world
+    fleet.on_state("st-01", state(True, 2))
+    fleet.on_telemetry("st-01", telemetry(outbox_depth=50, disk_free_bytes=10,
+                                          drivers={"fingerprint": DriverHealth("zhiantec", False, "unplugged")}))
+    kinds = {c.kind: c.message for c in fleet.check_alarms(set())}
+    assert set(kinds) == {"outbox_backlog", "driver_failing", "disk_low"}
+    assert "fingerprint: unplugged" in kinds["driver_failing"]
+    [row] = fleet.table()
+    assert row.outbox_depth == 50 and set(row.alarms) == {"outbox_backlog", "driver_failing", "disk_low"}
+    assert "fingerprint:zhiantec!" in row.drivers
+    assert store.telemetry_history("st-01")[0]["outbox_depth"] == 50
