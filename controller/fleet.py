@@ -56,7 +56,7 @@ class Fleet:
         self.settings = settings
         self._clock = clock
 
-    def on_state(self, station_id: str, payload: bytes) -> bool:
+    def on_state(self, station_id: str, payload: bytes, received_at: float | None = None) -> bool:
         """Apply a state message; False if ignored (bad, unknown station, or from an older connection)."""
         if not payload:
             return False  # a cleared retained topic
@@ -69,13 +69,13 @@ class Fleet:
             log.warning("state on %s's topic claims station %s; ignored", station_id, state.station_id)
             return False
         applied = self.store.record_state(station_id, state.online, state.connection, state.version,
-                                          state.drivers, self._clock())
+                                          state.drivers, received_at if received_at is not None else self._clock())
         if not applied:
             log.info("ignored %s state of %s from connection %d (older than the current one)",
                      "online" if state.online else "offline", station_id, state.connection)
         return applied
 
-    def on_telemetry(self, station_id: str, payload: bytes) -> Telemetry | None:
+    def on_telemetry(self, station_id: str, payload: bytes, received_at: float | None = None) -> Telemetry | None:
         try:
             t = messages.decode(Telemetry, payload)
         except messages.MessageError as exc:
@@ -84,7 +84,7 @@ class Fleet:
         if t.station_id != station_id or self.store.station(station_id) is None:
             return None
         body = schema.to_plain(t)
-        self.store.record_telemetry(station_id, t.at, body)
+        self.store.record_telemetry(station_id, t.at, body, received_at=received_at)
         return t
 
     def check_alarms(self, assigned_today: set[str]) -> list[AlarmChange]:

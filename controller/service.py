@@ -80,7 +80,7 @@ class ControllerService:
         self._on_tick = on_tick
         self._clock = clock
         self._packets: queue.Queue[_Inbound | None] = queue.Queue()
-        self._fleet_q: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._fleet_q: queue.Queue[tuple[str, bytes, float] | None] = queue.Queue()
         self._generation = 0
         self._connected = threading.Event()
         self._accepting = True
@@ -216,7 +216,7 @@ class ControllerService:
             with self._idle:
                 self._packets.put(_Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self._generation))
         else:
-            self._fleet_q.put((msg.topic, bytes(msg.payload)))
+            self._fleet_q.put((msg.topic, bytes(msg.payload), self._clock()))
             if msg.qos:
                 client.ack(msg.mid, msg.qos)
 
@@ -264,19 +264,32 @@ class ControllerService:
                 self._client.ack(b.mid, b.qos)
 
     def _fleet_loop(self) -> None:
+        """Apply state and telemetry in batches (one transaction each), check alarms on a timer."""
         interval = self.config.fleet.check_interval_s
         next_check = time.monotonic()
         while True:
             timeout = max(0.0, next_check - time.monotonic())
             try:
-                item = self._fleet_q.get(timeout=timeout)
+                first = self._fleet_q.get(timeout=timeout)
             except queue.Empty:
-                item = ()
-            if item is None:
+                first = ()
+            if first is None:
                 return
+            batch = [first] if first else []
+            while batch and len(batch) < 500:
+                try:
+                    item = self._fleet_q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._fleet_q.put(None)
+                    break
+                batch.append(item)
             try:
-                if item:
-                    self._fleet_message(*item)
+                if batch:
+                    with self.store.transaction():
+                        for item in batch:
+                            self._fleet_message(*item)
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + interval
                     self.fleet.check_alarms(self._assigned_today())
@@ -285,15 +298,15 @@ class ControllerService:
             except Exception:  # one bad report never stops fleet tracking
                 log.exception("fleet worker error")
 
-    def _fleet_message(self, topic: str, payload: bytes) -> None:
+    def _fleet_message(self, topic: str, payload: bytes, received_at: float) -> None:
         try:
             t = topics.parse(topic)
         except topics.TopicError:
             return
         if t.leaf is topics.Leaf.STATE:
-            self.fleet.on_state(t.station_id, payload)
+            self.fleet.on_state(t.station_id, payload, received_at)
         elif t.leaf is topics.Leaf.TELEMETRY:
-            self.fleet.on_telemetry(t.station_id, payload)
+            self.fleet.on_telemetry(t.station_id, payload, received_at)
         elif t.leaf is topics.Leaf.CMD_REPLY:
             try:
                 reply = messages.decode(messages.CommandReply, payload)

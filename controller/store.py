@@ -297,6 +297,10 @@ class Store:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {version}")
 
+    def transaction(self):
+        """Group several repository calls into one transaction (one fsync)."""
+        return self._tx()
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -370,8 +374,9 @@ class Store:
             )
             return True
 
-    def record_telemetry(self, station_id: str, at: float, body: dict[str, Any], keep_days: float = 30) -> None:
-        now = self._clock()
+    def record_telemetry(self, station_id: str, at: float, body: dict[str, Any], keep_days: float = 30,
+                         received_at: float | None = None) -> None:
+        now = self._clock() if received_at is None else received_at
         with self._tx() as db:
             db.execute("INSERT INTO telemetry(station_id, at, received_at, body) VALUES (?, ?, ?, ?)",
                        (station_id, at, now, json.dumps(body)))

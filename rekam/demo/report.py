@@ -1,0 +1,101 @@
+"""What the demo shows while it runs, and the summary it ends with."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rekam.demo.fleet import DemoFleet
+
+
+def _bar(done: int, total: int, width: int = 20) -> str:
+    filled = int(width * done / total) if total else width
+    return "#" * filled + "." * (width - filled)
+
+
+def progress(fleet: DemoFleet) -> list[str]:
+    clock = fleet.clock
+    store = fleet.store
+    day = min(clock.day_index(), fleet.o.days - 1)
+    lines = [f"day {day + 1}/{fleet.o.days}  {fleet.o.start + dt.timedelta(days=day)}  {clock.hhmm()} WIB   "
+             f"stored {store.packet_count()}  re-plans {len(fleet.planning.history)}"]
+    lines.append(f"{'station':8} {'online':6} {'kelurahan':15} {'today':>5} {'total':>5} {'outbox':>6}")
+    for st in fleet.stations:
+        s = st.runtime.outbox.stats()
+        online = "yes" if st.runtime.online else "NO"
+        lines.append(f"{st.station_id:8} {online:6} {st.stats.kelurahan:15} {st.stats.enrolled_today:>5} "
+                     f"{st.stats.enrolled:>5} {s.depth:>6}")
+    by_kec: dict[str, list[int]] = {}
+    for p in store.progress():
+        acc = by_kec.setdefault(p.kecamatan, [0, 0, 0])
+        acc[0] += p.wajib_ktp
+        acc[1] += p.recorded
+        acc[2] += 1 if p.remaining == 0 else 0
+    for kec, (wajib, rec, done) in by_kec.items():
+        lines.append(f"  Kec. {kec:13} {_bar(rec, wajib)} {100 * rec / wajib:6.2f}%  kelurahan done {done}")
+    return lines
+
+
+def summary(fleet: DemoFleet, drained: bool) -> str:
+    store = fleet.store
+    c = fleet.service.counts
+    prog = store.progress()
+    wajib = sum(p.wajib_ktp for p in prog)
+    recorded = sum(p.recorded for p in prog)
+    here = sum(p.recorded_here for p in prog)
+    forced = sum(st.stats.forced for st in fleet.stations)
+    exceptions = sum(st.stats.exceptions for st in fleet.stations)
+    attempts = sum(st.stats.attempts for st in fleet.stations)
+    enrolled = sum(st.stats.enrolled for st in fleet.stations)
+    errors = sum(st.stats.errors for st in fleet.stations)
+    plan = fleet.planning.active()
+    dups = store.duplicate_enrollments()
+    lines = [
+        "",
+        "== rekam demo summary ==",
+        f"simulated days        {fleet.o.days} ({fleet.o.start} to {fleet.o.start + dt.timedelta(days=fleet.o.days - 1)}), "
+        f"{fleet.o.day_seconds:g} s per day, {len(fleet.stations)} stations, broker: {fleet.broker_name}",
+        f"residents recorded    {here} this campaign (enrolled at stations: {enrolled}); "
+        f"wajib KTP recorded {recorded:,}/{wajib:,} ({100 * recorded / wajib:.2f}%)",
+        f"packets stored        {store.packet_count()} (acked 'stored' {c.stored}; acked 'duplicate' {c.duplicate}: "
+        f"re-sent packets, each stored once)",
+        f"quarantined           {len(store.quarantined())} (rejected {c.rejected}, unreadable {c.dropped})",
+        f"duplicate enrollments {len(dups)} NIK(s) recorded twice, kept and flagged for review"
+        + (" (a resident who came back to another station)" if dups and fleet.duplicate_visit else ""),
+        f"captures              {attempts} attempts for {enrolled} residents; {forced} capture(s) kept as forced "
+        f"after retries, {exceptions} finger exception(s) recorded",
+    ]
+    if errors:
+        lines.append(f"enrollment errors     {errors} (see the log above)")
+    if fleet.offline is not None:
+        o = fleet.offline
+        if o.came_back is None:
+            lines.append(f"offline episode       {o.station_id} offline from {o.went_offline} to the end; "
+                         "its outbox was delivered in the final drain")
+        else:
+            drain = f"delivered in {o.drained_after_s:.1f} s" if o.drained_after_s is not None else "still draining"
+            lines.append(f"offline episode       {o.station_id} offline {o.went_offline} to {o.came_back}, "
+                         f"{o.held_at_return} sealed packet(s) held, {drain}")
+    history = fleet.planning.history
+    if history:
+        daily = sum(1 for _, reason, _ in history if reason == "new day")
+        lines.append(f"re-plans              {len(history)}: {daily} at day starts with the actual recordings"
+                     + ("" if daily == len(history) else ", and:"))
+        for when, reason, n in history:
+            if reason != "new day":
+                lines.append(f"                      {when}: {reason} -> new assignments for {n} station(s)")
+    if plan is not None:
+        lines.append(f"schedule              {plan.planner} plan expects every kelurahan done by {plan.end}")
+    lines.append(f"all outboxes empty    {'yes' if drained else 'NO (see rekam station outbox)'}")
+    w = fleet.workdir
+    lines += [
+        "",
+        f"where the data is     {w}",
+        f"  controller store    {w / 'controller' / 'controller.db'} (sealed packets + index; keys in controller/keys)",
+        f"  station outboxes    {w / 'stations' / '<id>' / 'data' / 'outbox.db'}",
+        "look around:",
+        f"  rekam controller progress --config {w / 'controller' / 'controller.toml'}",
+        f"  rekam controller reviews --config {w / 'controller' / 'controller.toml'}",
+        f"  rekam controller schedule show --config {w / 'controller' / 'controller.toml'} --date {fleet.o.start}",
+        f"  rekam station outbox --config {w / 'stations' / 'st-01' / 'station.toml'}",
+    ]
+    return "\n".join(lines)
