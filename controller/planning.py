@@ -24,7 +24,7 @@ import uuid
 from typing import Callable, Protocol
 
 from controller.config import ScheduleSettings
-from controller.plan_codec import plan_from_json, plan_to_json, venue_to_json
+from controller.plan_codec import plan_from_json, plan_to_json, venue_from_json, venue_to_json
 from controller.scheduler import (
     PLANNERS,
     Constraints,
@@ -86,7 +86,9 @@ class Planning:
         if not targets:
             raise PlanningError("no kelurahan targets in the store: import them first "
                                 "(rekam controller targets import FILE.csv, or targets solo2013)")
-        plan = fn(targets, station_ids, start, model=model or TurnoutModel(capacity=self.settings.station_capacity),
+        venues = tuple(venue_from_json(v) for v in self.store.venues(from_date=start.isoformat()))
+        plan = fn(targets, station_ids, start, Constraints(venues=venues),
+                  model=model or TurnoutModel(capacity=self.settings.station_capacity),
                   hours=(self.settings.start, self.settings.end), **parameters)
         self._save(plan, reason="new plan")
         return plan
@@ -148,6 +150,10 @@ class Planning:
                                 if actual.get(code, 0) >= t.wajib_ktp
                                 and any(a.date >= tomorrow for a in plan.at_kelurahan(code)))
         reasons += [f"kelurahan {code} finished" for code in finished_early]
+        venues = tuple(venue_from_json(v) for v in self.store.venues(from_date=tomorrow.isoformat()))
+        planned = tuple(v for v in plan.constraints.venues if v.date >= tomorrow)
+        if {v.venue_id for v in venues} != {v.venue_id for v in planned}:
+            reasons.append("outreach events changed")
         self._last_day, self._out = today, out
         if not reasons or tomorrow < plan.start:
             return None
@@ -155,7 +161,8 @@ class Planning:
         c = plan.constraints
         base = dataclasses.replace(plan, constraints=Constraints(
             c.days_off, c.weekdays_off, c.unavailable, {s: d for s, d in c.dropped_out.items() if s in out}, c.venues))
-        result = replan(base, tomorrow, actual_recorded=actual, unavailable_stations=sorted(out - set(c.dropped_out)))
+        result = replan(base, tomorrow, actual_recorded=actual, unavailable_stations=sorted(out - set(c.dropped_out)),
+                        venues=venues)
         if not result.changed:
             return result
         self._save(result.plan, reason=", ".join(reasons))

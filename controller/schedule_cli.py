@@ -16,11 +16,15 @@ from pathlib import Path
 from controller import config as config_mod
 from controller.errors import ControllerError
 from controller.planning import Planning, today_wib
+from controller.plan_codec import venue_to_json
 from controller.scheduler import (
     PLANNERS,
     PlanningError,
     TargetsError,
     TurnoutModel,
+    Venue,
+    VenueError,
+    VenueKind,
     read_targets_csv,
     simulate,
     solo_2013_targets,
@@ -43,6 +47,28 @@ def add_commands(csub: argparse._SubParsersAction, default_config) -> None:
     solo = tsub.add_parser("solo2013", help="load the built-in Solo (Kota Surakarta) 2013-like targets")
     solo.add_argument("--config", type=Path, default=None)
     solo.set_defaults(func=lambda a: _targets_solo(a, default_config))
+
+    v = csub.add_parser("venue", help="outreach events: schools, markets, hospitals, home visits, meetings")
+    v.set_defaults(func=lambda a: (v.print_help(), 2)[1])
+    vsub = v.add_subparsers(dest="venue_command", metavar="COMMAND")
+    add = vsub.add_parser("add", help="add an event the schedule must send stations to")
+    add.add_argument("venue_id", help="a short id, e.g. sma1-2013-10-07")
+    add.add_argument("--kind", required=True, choices=[k.value for k in VenueKind])
+    add.add_argument("--name", required=True)
+    add.add_argument("--address", default="")
+    add.add_argument("--kelurahan", required=True, help="kelurahan code the attendees belong to")
+    add.add_argument("--date", required=True, type=dt.date.fromisoformat)
+    add.add_argument("--people", required=True, type=int, help="expected attendees (group events: at least 20)")
+    add.add_argument("--stations", type=int, default=None, help="stations asked for (default: from the people)")
+    add.add_argument("--config", type=Path, default=None)
+    add.set_defaults(func=lambda a: _venue_add(a, default_config))
+    ls = vsub.add_parser("list", help="events from today on")
+    ls.add_argument("--config", type=Path, default=None)
+    ls.set_defaults(func=lambda a: _venue_list(a, default_config))
+    rm = vsub.add_parser("remove", help="cancel an event")
+    rm.add_argument("venue_id")
+    rm.add_argument("--config", type=Path, default=None)
+    rm.set_defaults(func=lambda a: _venue_remove(a, default_config))
 
     s = csub.add_parser("schedule", help="plan, show and simulate the kelurahan schedule")
     s.set_defaults(func=lambda a: (s.print_help(), 2)[1])
@@ -77,6 +103,37 @@ def _store(args, default_config) -> Store:
 
 def _planning(args, default_config, store: Store) -> Planning:
     return Planning(store, config_mod.load(args.config or default_config()).schedule)
+
+
+def _venue_add(args, default_config) -> int:
+    try:
+        venue = Venue(args.venue_id, args.kind, args.name, args.address, args.kelurahan, args.date, args.people,
+                      args.stations)
+    except VenueError as exc:
+        raise ScheduleError(str(exc)) from None
+    with _store(args, default_config) as store:
+        store.add_venue(venue_to_json(venue))
+    print(f"added {venue.kind.value} {venue.name!r} on {venue.date} ({venue.expected_people} people); "
+          "the running controller re-plans to send stations there")
+    return 0
+
+
+def _venue_list(args, default_config) -> int:
+    from controller.cli import table
+
+    with _store(args, default_config) as store:
+        rows = [[v["venue_id"], v["date"], v["kind"], v["name"], v["kelurahan_code"], str(v["expected_people"])]
+                for v in store.venues(from_date=today_wib().isoformat())]
+    print(table(["venue", "date", "kind", "name", "kelurahan", "people"], rows))
+    return 0
+
+
+def _venue_remove(args, default_config) -> int:
+    with _store(args, default_config) as store:
+        if not store.remove_venue(args.venue_id):
+            raise ScheduleError(f"no venue {args.venue_id}")
+    print(f"removed {args.venue_id}; the running controller re-plans without it")
+    return 0
 
 
 def _targets_import(args, default_config) -> int:

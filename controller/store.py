@@ -132,6 +132,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE UNIQUE INDEX alarms_open ON alarms(station_id, kind) WHERE cleared_at IS NULL;
     """,
+    # 2: outreach events (schools, markets, hospitals, home visits, meetings) as venues
+    """
+    CREATE TABLE venues (
+        venue_id        TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        address         TEXT NOT NULL,
+        kelurahan_code  TEXT NOT NULL,
+        date            TEXT NOT NULL,
+        expected_people INTEGER NOT NULL,
+        stations        INTEGER,
+        added_at        REAL NOT NULL
+    );
+    CREATE INDEX venues_date ON venues(date);
+    """,
 ]
 
 #: Quarantined payloads kept per station; beyond it only the reason is kept (flood guard).
@@ -561,6 +576,26 @@ class Store:
         with self._tx() as db:
             rows = db.execute(q + " ORDER BY date, station_id", args).fetchall()
         return [AssignmentRow(*r[:7], venue=json.loads(r[7]) if r[7] else None) for r in rows]
+
+    # -- venues ---------------------------------------------------------------------------
+    def add_venue(self, venue: dict[str, Any]) -> None:
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM venues WHERE venue_id = ?", (venue["venue_id"],)).fetchone():
+                raise StoreError(f"venue {venue['venue_id']} already exists")
+            db.execute(
+                "INSERT INTO venues(venue_id, kind, name, address, kelurahan_code, date, expected_people, stations, "
+                "added_at) VALUES (:venue_id, :kind, :name, :address, :kelurahan_code, :date, :expected_people, "
+                ":stations, :added_at)", {**venue, "added_at": self._clock()})
+
+    def remove_venue(self, venue_id: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM venues WHERE venue_id = ?", (venue_id,)).rowcount == 1
+
+    def venues(self, from_date: str | None = None) -> list[dict[str, Any]]:
+        cols = ("venue_id", "kind", "name", "address", "kelurahan_code", "date", "expected_people", "stations")
+        q = f"SELECT {', '.join(cols)} FROM venues" + (" WHERE date >= ?" if from_date else "") + " ORDER BY date"
+        with self._tx() as db:
+            return [dict(zip(cols, r)) for r in db.execute(q, (from_date,) if from_date else ())]
 
     # -- alarms ---------------------------------------------------------------------------
     def raise_alarm(self, station_id: str, kind: str, message: str) -> bool:

@@ -109,3 +109,35 @@ def test_kelurahan_finished_early_frees_its_stations(store):
     new = planning.active()
     assert not any(a.date > START for a in new.at_kelurahan(code))
     assert "finished" in planning.history[-1][1]
+
+
+def test_outreach_event_gets_stations_and_a_new_one_triggers_a_replan(store):
+    from controller.plan_codec import venue_to_json
+
+    day = Day(START)
+    planning = Planning(store, ScheduleSettings(), today=day)
+    planning.load_targets(solo_2013_targets())
+    school = Venue("sma1", "school", "SMA Negeri 1", "Jl. Monginsidi 40", "33.72.05.1001",
+                   START + dt.timedelta(days=1), 60)
+    store.add_venue(venue_to_json(school))
+    plan = planning.make_plan("backlog", STATIONS, START)
+    at_school = [a for a in plan.on(START + dt.timedelta(days=1)) if a.place == "sma1"]
+    assert at_school and all(a.kelurahan == "33.72.05.1001" for a in at_school)
+    pub = Recorder()
+    planning.tick(pub)
+    told = [u for u in pub.updates if any(x.venue and x.venue.venue_id == "sma1" for x in u.upcoming)]
+    assert told and told[0].upcoming[0].venue.name == "SMA Negeri 1"
+
+    market = Venue("pasar-gede", "market", "Pasar Gede", "Jl. Urip Sumoharjo", "33.72.04.1001",
+                   START + dt.timedelta(days=2), 30)
+    store.add_venue(venue_to_json(market))
+    planning.tick(pub)
+    assert "outreach events changed" in planning.history[-1][1]
+    assert any(a.place == "pasar-gede" for a in planning.active().on(START + dt.timedelta(days=2)))
+
+
+def test_group_venue_needs_twenty_people():
+    from controller.scheduler import VenueError
+
+    with pytest.raises(VenueError, match="20"):
+        Venue("rt05", "community_meeting", "Pengajian RT 05", "", "33.72.05.1001", START, 12)
