@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from rekam.demo.fleet import DemoFleet
 
@@ -87,15 +88,16 @@ def summary(fleet: DemoFleet, drained: bool) -> str:
         lines.append(f"schedule              {plan.planner} plan expects every kelurahan done by {plan.end}")
     lines.append(f"all outboxes empty    {'yes' if drained else 'NO (see rekam station outbox)'}")
     w = fleet.workdir
+    exe = sys.argv[0] if sys.argv and sys.argv[0].endswith("rekam") else "rekam"
     lines += [
         "",
         f"where the data is     {w}",
         f"  controller store    {w / 'controller' / 'controller.db'} (sealed packets + index; keys in controller/keys)",
         f"  station outboxes    {w / 'stations' / '<id>' / 'data' / 'outbox.db'}",
         "look around:",
-        f"  rekam controller progress --config {w / 'controller' / 'controller.toml'}",
-        f"  rekam controller reviews --config {w / 'controller' / 'controller.toml'}",
-        f"  rekam controller schedule show --config {w / 'controller' / 'controller.toml'} --date {fleet.o.start}",
-        f"  rekam station outbox --config {w / 'stations' / 'st-01' / 'station.toml'}",
+        f"  {exe} controller progress --config {w / 'controller' / 'controller.toml'}",
+        f"  {exe} controller reviews --config {w / 'controller' / 'controller.toml'}",
+        f"  {exe} controller schedule show --config {w / 'controller' / 'controller.toml'} --date {fleet.o.start}",
+        f"  {exe} station outbox --config {w / 'stations' / 'st-01' / 'station.toml'}",
     ]
     return "\n".join(lines)
