@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from controller.store import PacketIndex, StoreOutcome, Store
+from controller.errors import StoreError
+from controller.store import PacketIndex, Store, StoreOutcome
 from protocol import packet, topics
 from protocol.keys import ControllerKeys, KeyFormatError, VerifyKey
 from protocol.messages import Ack, AckStatus
@@ -72,6 +73,8 @@ class Ingest:
                 results[i] = self._refuse(topic, payload, None, None, "bad_topic", str(exc))
             except _Refused as exc:
                 results[i] = self._refuse(topic, payload, station_id, packet_id, exc.reason_id, exc.reason)
+            except StoreError:
+                raise  # our problem, not the packet's: no ack, the station sends it again
             except Exception as exc:  # a bug must not take the controller down with it
                 log.exception("ingest failed unexpectedly on a packet from %s", station_id)
                 results[i] = self._refuse(topic, payload, station_id, packet_id, "internal_error",

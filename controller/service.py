@@ -244,8 +244,11 @@ class ControllerService:
             try:
                 self._handle_batch(batch)
             except Exception:
-                # A store failure: no PUBACK, so the broker keeps these for us or a peer.
-                log.exception("ingest batch of %d failed; packets stay with the broker", len(batch))
+                # A store failure: no ack to the stations, so each sends its packet again after
+                # its ack timeout. The broker is released (PUBACK) all the same: unacknowledged
+                # messages would fill this session's in-flight window and stall the feed.
+                log.exception("ingest batch of %d failed; stations will send again", len(batch))
+                self._release(batch)
             finally:
                 with self._idle:
                     self._busy -= 1
@@ -258,9 +261,12 @@ class ControllerService:
                 setattr(self.counts, r.outcome, getattr(self.counts, r.outcome) + 1)
             if r.ack is not None and r.station_id is not None:
                 self._client.publish(topics.station(r.station_id, topics.Leaf.ACKS), messages.encode(r.ack), qos=1)
+        self._release(batch)
+
+    def _release(self, batch: list[_Inbound]) -> None:
+        """PUBACK a batch: the broker may forget it (stored, refused, or left to the stations' resend)."""
         for b in batch:
             if b.qos and b.generation == self._generation:
-                # Stored (or refused for good): now the broker may forget it.
                 self._client.ack(b.mid, b.qos)
 
     def _fleet_loop(self) -> None:

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -184,7 +184,7 @@ class PacketIndex:
     packet_id: str
     station_id: str
     seq: int
-    nik: str
+    nik: str = field(repr=False)
     kelurahan_code: str
     assignment_id: str | None
     operator_id: str
@@ -261,12 +261,14 @@ class Store:
         self._busy = busy_timeout_s
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self._depth = 0
 
     # -- lifecycle ---------------------------------------------------------
     def open(self) -> "Store":
         with self._lock:
             if self._db is not None:
                 return self
+            db = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=self._busy)
@@ -277,8 +279,10 @@ class Store:
                 db.execute("PRAGMA wal_autocheckpoint=16384")
                 self._db = db
                 self._migrate()
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, StoreError) as exc:
                 self._db = None
+                if db is not None:
+                    db.close()
                 raise StoreError(f"cannot open controller store {self.path}: {exc}") from exc
             except OSError as exc:
                 raise StoreError(f"cannot create {self.path.parent}: {exc}") from exc
@@ -318,30 +322,41 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE ... COMMIT; nested calls join the outer one.
+
+        Nesting is counted here, not read from ``in_transaction``: after a failed
+        COMMIT the connection may still be inside a transaction, and every later
+        call would then believe itself nested and never commit. A failed COMMIT
+        is rolled back, so the caller's StoreError means "nothing was stored".
+        """
         with self._lock:
             db = self._db
             if db is None:
                 raise StoreError("controller store is not open")
-            if db.in_transaction:  # nested: part of the caller's transaction
-                yield db
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield db
+                finally:
+                    self._depth -= 1
                 return
             try:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")  # left over from a failure: never build on it
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"controller store {self.path} is unavailable: {exc}") from exc
+            self._depth = 1
             try:
                 yield db
-            except sqlite3.Error as exc:
-                db.execute("ROLLBACK")
-                raise StoreError(f"controller store {self.path} failed: {exc}") from exc
-            except BaseException:
-                db.execute("ROLLBACK")
+                db.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(db)
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"controller store {self.path} failed: {exc}") from exc
                 raise
-            else:
-                try:
-                    db.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    raise StoreError(f"controller store {self.path} could not commit: {exc}") from exc
+            finally:
+                self._depth = 0
 
     # -- stations ------------------------------------------------------------
     def add_station(self, station_id: str, signing_key_pem: bytes, key_id: str) -> None:
@@ -632,6 +647,14 @@ def _station(row: tuple) -> Station:
         drivers=json.loads(row[9]) if row[9] else {}, state_at=row[10], last_seen=row[11],
         last_telemetry=json.loads(row[12]) if row[12] else None, telemetry_at=row[13],
     )
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    try:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # the connection is beyond saving; the next _tx starts clean or reports it
 
 
 def _statements(script: str) -> list[str]:

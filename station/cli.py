@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from drivers.errors import DeviceError
 from station import config as config_mod
 from station import keyfiles
 from station.errors import ConfigError, StationError
@@ -21,7 +22,12 @@ from station.outbox import Outbox
 
 
 def default_config() -> Path:
-    return Path(os.environ.get("REKAM_STATION_CONFIG", "/etc/rekam/station.toml"))
+    """$REKAM_STATION_CONFIG, else /etc/rekam/station.toml if it exists, else ./station.toml."""
+    env = os.environ.get("REKAM_STATION_CONFIG")
+    if env:
+        return Path(env)
+    system = Path("/etc/rekam/station.toml")
+    return system if system.exists() else Path("station.toml")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     def cmd(name: str, help: str, func) -> argparse.ArgumentParser:
         c = ssub.add_parser(name, help=help, description=help)
-        c.add_argument("--config", type=Path, default=None, help="station TOML (default: $REKAM_STATION_CONFIG "
-                                                                  "or /etc/rekam/station.toml)")
+        c.add_argument("--config", type=Path, default=None, help="station TOML (default: $REKAM_STATION_CONFIG, "
+                                                                  "/etc/rekam/station.toml, ./station.toml)")
         c.set_defaults(func=func)
         return c
 
@@ -52,10 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = cmd("outbox", "sealed packets waiting: counts, bytes, quarantined ones and why", _outbox)
     c.add_argument("--requeue", metavar="PACKET_ID", help="put a quarantined packet back in line ('all' for every one)")
 
-    try:
-        from station import provision_cli
-    except ImportError:
-        return
+    from station import provision_cli
+
     provision_cli.add_commands(ssub)
 
 
@@ -125,9 +129,13 @@ def _serve(args, *, console: bool) -> int:
                     break  # an empty NIK ends the session, as the prompt says
                 try:
                     runtime.enrollment(operator, args.operator, kelurahan_code=args.kelurahan).run(nik)
-                except StationError as exc:
-                    # e.g. low disk space: say so and let the operator decide; the uplink keeps draining
-                    operator.notify(f"e.{exc.reason_id}", **exc.params)
+                except (StationError, DeviceError) as exc:
+                    # e.g. low disk space, a device gone: say so and let the operator decide;
+                    # the uplink keeps draining, and nothing half-done was stored.
+                    params = dict(getattr(exc, "params", {}) or {}, detail=str(exc))
+                    if isinstance(exc, DeviceError):
+                        params = {"device": (exc.device or "").split(" ")[0] or "device"}
+                    operator.notify(f"e.{exc.reason_id}", **params)
                     logging.getLogger("rekam.station").error("%s", exc)
         else:
             while not stop.wait(1.0):
@@ -144,7 +152,8 @@ def _serve(args, *, console: bool) -> int:
 
 def _outbox(args) -> int:
     cfg = _cfg(args)
-    with Outbox(cfg.outbox_path) as ob:
+    # Possibly beside a running station: look and re-queue, but leave its in-flight packets alone.
+    with Outbox(cfg.outbox_path, recover_in_flight=False) as ob:
         if args.requeue:
             n = ob.requeue_quarantined(None if args.requeue == "all" else args.requeue)
             print(f"re-queued {n} packet(s); the station sends them at its next connection")

@@ -16,10 +16,11 @@ import shutil
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from protocol.messages import AckStatus
 from protocol.packet import Envelope
@@ -109,17 +110,23 @@ class AckOutcome(str, Enum):
 class Outbox:
     """Thread-safe: the enrollment thread adds, the uplink thread sends and acks."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time,
+                 recover_in_flight: bool = True) -> None:
+        """``recover_in_flight=False`` for tools that look at the outbox of a running
+        station: only the station that owns it may put its in-flight packets back."""
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self._depth = 0
+        self._recover = recover_in_flight
 
     # -- lifecycle ---------------------------------------------------------
     def open(self) -> "Outbox":
         with self._lock:
             if self._db is not None:
                 return self
+            db = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
@@ -128,9 +135,13 @@ class Outbox:
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(SCHEMA)
                 self._db = db
-                # Whatever was in flight when we stopped is sent again.
-                self._recover_in_flight()
-            except sqlite3.Error as exc:
+                if self._recover:
+                    # Whatever was in flight when we stopped is sent again.
+                    self._recover_in_flight()
+            except (sqlite3.Error, OutboxError) as exc:
+                self._db = None
+                if db is not None:
+                    db.close()
                 raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
             except OSError as exc:
                 raise OutboxError(f"cannot create outbox directory {self.path.parent}: {exc}") from exc
@@ -224,10 +235,11 @@ class Outbox:
             self._move(pid, Event.ACK_TIMEOUT)
         return len(ids)
 
-    def in_flight(self) -> list[tuple[str, float]]:
+    def in_flight(self) -> list[tuple[str, float, int]]:
+        """(packet id, sent at, size) of every packet published and not yet acked."""
         with self._tx() as db:
-            return [(r[0], r[1]) for r in db.execute(
-                "SELECT packet_id, sent_at FROM packets WHERE state = ? ORDER BY seq", (State.SENT.value,))]
+            return [(r[0], r[1], r[2]) for r in db.execute(
+                "SELECT packet_id, sent_at, size FROM packets WHERE state = ? ORDER BY seq", (State.SENT.value,))]
 
     # -- acks ------------------------------------------------------------------
     def on_ack(self, packet_id: str, status: AckStatus, reason_id: str = "", reason: str = "") -> AckOutcome:
@@ -339,44 +351,44 @@ class Outbox:
                 db.execute(f"UPDATE packets SET {', '.join(sets)} WHERE packet_id = :pid", params)
             return target
 
-    def _tx(self) -> "_Transaction":
-        if self._db is None:
-            raise OutboxError("outbox is not open")
-        return _Transaction(self._db, self._lock, self.path)
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE ... COMMIT under the outbox lock; nested calls join it.
 
-
-class _Transaction:
-    """One BEGIN IMMEDIATE ... COMMIT under the outbox lock; sqlite3 errors become OutboxError."""
-
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock, path: Path) -> None:
-        self._db, self._lock, self._path = db, lock, path
-        self._owner = False
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        try:
-            if not self._db.in_transaction:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._owner = True
-            else:
-                self._owner = False
-        except sqlite3.Error as exc:
-            self._lock.release()
-            raise OutboxError(f"outbox {self._path} is unavailable: {exc}") from exc
-        return self._db
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        try:
-            if self._owner:
-                if exc_type is None:
-                    self._db.execute("COMMIT")
-                else:
-                    self._db.execute("ROLLBACK")
-        except sqlite3.Error as err:
-            raise OutboxError(f"outbox {self._path} could not commit: {err}") from err
-        finally:
-            self._lock.release()
-        if isinstance(exc, sqlite3.Error):
-            raise OutboxError(f"outbox {self._path} failed: {exc}") from exc
-        return False
-
+        Nesting is counted, not read from ``in_transaction`` (a failed COMMIT can
+        leave the connection inside a transaction, and later calls would never
+        commit). A failed COMMIT is rolled back: an OutboxError means nothing
+        changed on disk.
+        """
+        with self._lock:
+            db = self._db
+            if db is None:
+                raise OutboxError("outbox is not open")
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield db
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise OutboxError(f"outbox {self.path} is unavailable: {exc}") from exc
+            self._depth = 1
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(exc, sqlite3.Error):
+                    raise OutboxError(f"outbox {self.path} failed: {exc}") from exc
+                raise
+            finally:
+                self._depth = 0

@@ -182,3 +182,53 @@ def test_flood_of_garbage_keeps_payloads_bounded(ingest, store, monkeypatch):
     assert len(entries) == 20
     assert sum(e.payload_kept for e in entries) == 5
     assert store.counters()["refused.malformed"] == 20
+
+
+def test_failed_commit_stores_nothing_and_is_not_acked_and_the_next_batch_commits(tmp_path):
+    """After a COMMIT fails, later batches must really commit (and the failed one must not be acked)."""
+    import sqlite3
+
+    from controller.errors import StoreError
+
+    with Store(tmp_path / "c.db") as store:
+        store.add_station("st-01", KEYS["st-01"].public.to_pem(), KEYS["st-01"].public.kid)
+        ingest = Ingest(store, CK)
+        real, failed = store._db, {"done": False}
+
+        class Failing:
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            def execute(self, sql, *a):
+                if sql == "COMMIT" and not failed["done"]:
+                    failed["done"] = True
+                    raise sqlite3.OperationalError("disk I/O error")
+                return real.execute(sql, *a)
+
+        store._db = Failing()
+        first = sealed(record=make_record(sample_niks(3)[0]))
+        with pytest.raises(StoreError):
+            ingest.process([(topic(), first)])
+        second = sealed(record=make_record(sample_niks(3)[1]))
+        [r] = ingest.process([(topic(), second)])
+        store._db = real
+        assert r.outcome == "stored"
+    with Store(tmp_path / "c.db") as again:  # a fresh connection: what is really on disk
+        assert again.packet_ids() == [r.packet_id]
+
+
+def test_store_failure_while_checking_is_not_a_rejection(tmp_path, monkeypatch):
+    """A locked or failing database must not quarantine a good packet at the station."""
+    from controller.errors import StoreError
+
+    with Store(tmp_path / "c.db") as store:
+        store.add_station("st-01", KEYS["st-01"].public.to_pem(), KEYS["st-01"].public.kid)
+        ingest = Ingest(store, CK)
+
+        def locked(*a):
+            raise StoreError("database is locked")
+
+        monkeypatch.setattr(store, "station", locked)
+        with pytest.raises(StoreError):
+            ingest.process([(topic(), sealed())])
+        assert store.quarantined() == []

@@ -129,3 +129,41 @@ def test_unwritable_location_is_an_outbox_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(OutboxError):
         Outbox(blocker / "sub" / "o.db").open()
+
+
+def test_failed_commit_is_rolled_back_and_the_next_write_really_commits(tmp_path, monkeypatch):
+    """A COMMIT that fails must not leave the connection inside a transaction that later writes join."""
+    import sqlite3
+
+    path = tmp_path / "o.db"
+    ob = Outbox(path).open()
+    real = ob._db
+    calls = {"n": 0}
+
+    class Failing:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def execute(self, sql, *a):
+            if sql == "COMMIT" and calls["n"] == 0:
+                calls["n"] += 1
+                raise sqlite3.OperationalError("disk I/O error")
+            return real.execute(sql, *a)
+
+    ob._db = Failing()
+    with pytest.raises(OutboxError):
+        seal(ob)
+    env = seal(ob)
+    ob._db = real
+    with Outbox(path, recover_in_flight=False) as other:  # a second connection sees only committed data
+        assert [i.packet_id for i in other.take_for_sending(10, 10**9)] == [env.packet_id]
+    ob.close()
+
+
+def test_looking_at_a_running_stations_outbox_leaves_in_flight_packets_alone(tmp_path):
+    with Outbox(tmp_path / "o.db") as running:
+        env = seal(running)
+        running.mark_sent(env.packet_id)
+        with Outbox(tmp_path / "o.db", recover_in_flight=False) as tool:
+            assert tool.stats().sent == 1
+        assert running.state_of(env.packet_id) is State.SENT
