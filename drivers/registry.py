@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Mapping
 
-from drivers.errors import DriverConfigError, DriverNotFound
+from drivers.errors import DeviceError, DriverConfigError, DriverNotFound
 from drivers.interfaces import Device
 from drivers.scene import Scene
 from drivers.types import DeviceKind
@@ -88,7 +88,13 @@ def create(
 ) -> Device:
     """Build (but do not open) the driver ``name`` for ``kind``."""
     factory = load(kind, name)
-    device = factory(dict(options or {}), context or DriverContext())
+    try:
+        device = factory(dict(options or {}), context or DriverContext())
+    except DeviceError:
+        raise
+    except Exception as exc:  # a third-party factory's bug must not stop the station
+        raise DriverConfigError(f"driver {name!r} for {kind.value} failed to start: "
+                                f"{exc.__class__.__name__}: {exc}") from exc
     if not isinstance(device, Device) or device.kind is not kind:
         raise DriverConfigError(f"driver {name!r} did not produce a {kind.value} device")
     return device

@@ -155,7 +155,12 @@ class StationRuntime:
         )
 
     def _sealed(self) -> None:
-        self.outbox.bump_counter(f"enrolled:{self._today().isoformat()}")
+        # The packet is already safe in the outbox: a failing counter must not make the
+        # operator believe the enrollment failed (and record the resident twice).
+        try:
+            self.outbox.bump_counter(f"enrolled:{self._today().isoformat()}")
+        except Exception:
+            log.exception("could not count today's enrollment")
         uplink = self.uplink
         if uplink is not None:
             uplink.wake()
@@ -240,7 +245,8 @@ class StationRuntime:
                 self.devices.swap(kind, dc.driver, dc.options)
                 changed.append(kind.value)
         self.thresholds = thresholds_from_config(new.quality)
-        needs_restart = [name for name in ("mqtt", "station_id", "outbox_path", "signing_key")
+        needs_restart = [name for name in ("mqtt", "station_id", "data_dir", "outbox_path", "signing_key",
+                                           "controller_public_key", "suite", "min_free_bytes", "language")
                          if getattr(new, name) != getattr(self.config, name)]
         self.config = new
         return {"devices_changed": changed, "needs_restart": needs_restart}

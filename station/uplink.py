@@ -205,7 +205,7 @@ class Uplink:
             clean_session=False,
             protocol=mqtt.MQTTv311,
         )
-        client.reconnect_delay_set(min_delay=max(1, int(s.reconnect_min_s)), max_delay=max(1, int(s.reconnect_max_s)))
+        client.reconnect_delay_set(min_delay=s.reconnect_min_s, max_delay=s.reconnect_max_s)  # type: ignore[arg-type]
         client.max_inflight_messages_set(max(s.window, 1) + 4)
         client.max_queued_messages_set(0)
         if s.tls:
@@ -223,8 +223,14 @@ class Uplink:
         return client
 
     def _cb_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
-        # A new number for each attempt, set into the will before CONNECT is sent.
-        self._connection = self.outbox.bump_counter("connection")
+        # A new number for each attempt, set into the will before CONNECT is sent. An
+        # exception here would end paho's thread for good, so a disk error costs only
+        # the number's persistence, never the connection.
+        try:
+            self._connection = self.outbox.bump_counter("connection")
+        except Exception:
+            log.exception("could not count this connection on disk; counting in memory")
+            self._connection += 1
         client.will_set(
             topics.station(self.station_id, topics.Leaf.STATE),
             messages.encode(self._state(online=False)), qos=1, retain=True)
@@ -350,9 +356,10 @@ class Uplink:
         s = self.settings
         in_flight = self.outbox.in_flight()
         free = s.window - len(in_flight)
-        if free <= 0:
+        free_bytes = s.window_bytes - sum(size for _, _, size in in_flight)
+        if free <= 0 or (in_flight and free_bytes <= 0):
             return
-        for item in self.outbox.take_for_sending(free, s.window_bytes):
+        for item in self.outbox.take_for_sending(free, max(free_bytes, 1)):
             if item.size > s.max_packet_bytes:
                 self.outbox.quarantine_too_large(item.packet_id, s.max_packet_bytes)
                 log.error("packet %s is %d bytes, over the broker limit %d: quarantined",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 import paho.mqtt.client as mqtt
@@ -13,7 +12,6 @@ from protocol.keys import ControllerKeys, SigningKey
 from protocol.messages import Ack, AckStatus, Command, CommandName, CommandReply, State, Telemetry
 from station.config import MqttSettings
 from station.outbox import Outbox
-from station.outbox_states import State as PacketState
 from station.uplink import Uplink
 from tests.fixtures.mqtt import Recorder, wait_until
 
