@@ -22,6 +22,8 @@ from protocol.keys import Suite
 from station.errors import ConfigError
 
 LANGUAGES = ("id", "en")
+_REAL_DRIVERS = {DeviceKind.CAMERA: "picamera2", DeviceKind.FINGERPRINT: "zhiantec",
+                 DeviceKind.SIGNATURE: "topaz", DeviceKind.INDICATORS: "gpiozero"}
 
 
 @dataclass(frozen=True)
@@ -120,15 +122,18 @@ def parse(text: str, *, base_dir: Path, source: Path | None = None) -> StationCo
         raise ConfigError("mqtt.tls is true, so mqtt.ca_file, mqtt.cert_file and mqtt.key_file are all required")
     if mqtt.reconnect_max_s < mqtt.reconnect_min_s:
         raise ConfigError("mqtt.reconnect_max_s must not be smaller than mqtt.reconnect_min_s")
+    r.only_known("devices", {k.value for k in DeviceKind})
     devices = {}
     for kind in DeviceKind:
         key = f"devices.{kind.value}"
-        driver = r.str(f"{key}.driver", default="emulated" if kind is not DeviceKind.FINGERPRINT else "zhiantec-emulated")
+        # No default driver: a station missing a section must not quietly record
+        # synthetic biometrics from an emulator as a real resident's.
+        if r._get(f"{key}.driver", None) is None:
+            raise ConfigError(f"{key}.driver is required: a driver name from `rekam drivers list` "
+                              f"(on a Pi e.g. {_REAL_DRIVERS[kind]!r})")
+        driver = r.str(f"{key}.driver")
         options = r.table(f"{key}.options", default={})
         devices[kind] = DeviceConfig(driver, dict(options))
-    r.only_known(
-        "devices", {k.value for k in DeviceKind},
-    )
     return StationConfig(
         station_id=station_id,
         data_dir=data_dir,

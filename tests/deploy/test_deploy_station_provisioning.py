@@ -229,7 +229,9 @@ def test_update_config_file_keeps_the_mode(tmp_path):
 
 
 def test_install_bundle_stops_before_writing_when_the_config_cannot_be_edited(setup):
-    setup.conf.write_text(f'mqtt = {{ host = "old.example" }}\n[station]\nid = "st-01"\ndata_dir = "{setup.data}"\n')
+    devices = "".join(f'[devices.{k}]\ndriver = "emulated"\n' for k in ("camera", "fingerprint", "signature", "indicators"))
+    setup.conf.write_text(f'mqtt = {{ host = "old.example" }}\n[station]\nid = "st-01"\ndata_dir = "{setup.data}"\n'
+                          + devices)
     bundle = setup.conf.parent / "bundle.json"
     bundle.write_bytes(setup.bundle)
     with pytest.raises(ConfigError, match="set these by hand"):

@@ -8,8 +8,12 @@ from station import config as config_mod
 from station.errors import ConfigError
 
 
-def parse(text: str):
-    return config_mod.parse(text, base_dir=Path("/etc/rekam"))
+DEVICES = "".join(f'[devices.{k}]\ndriver = "emulated"\n' for k in ("camera", "fingerprint", "signature", "indicators"))
+
+
+def parse(text: str, devices: bool = True):
+    return config_mod.parse(text + ("\n" + DEVICES if devices and "[devices." not in text else ""),
+                            base_dir=Path("/etc/rekam"))
 
 
 def test_example_config_parses_and_says_what_it_configures():
@@ -47,6 +51,12 @@ def test_errors_name_the_field_and_the_expected_form(text, field):
     with pytest.raises(ConfigError) as err:
         parse(text)
     assert field in str(err.value)
+
+
+def test_every_device_needs_its_driver_named():
+    """Never fall back to an emulator: synthetic fingers would be sealed as a resident's."""
+    with pytest.raises(ConfigError, match="devices.camera.driver is required.*picamera2"):
+        parse('[station]\nid = "s"\n', devices=False)
 
 
 def test_missing_file_says_how_to_make_one(tmp_path):

@@ -22,6 +22,15 @@ TOML = """
 [station]
 id = "st-07"
 
+[devices.camera]
+driver = "emulated"
+[devices.fingerprint]
+driver = "zhiantec-emulated"
+[devices.signature]
+driver = "topaz-emulated"
+[devices.indicators]
+driver = "emulated"
+
 [quality]
 retries = 4
 
