@@ -63,6 +63,9 @@ class Person:
     #: Finger positions (1-10) this person cannot present (amputation...).
     missing_fingers: frozenset[int] = frozenset()
 
+    def __repr__(self) -> str:  # a demo person's id is a NIK: keep it out of logs
+        return f"Person({self.person_id[:4]}..., {self.sex}, {self.birth_year})"
+
 
 @dataclass(frozen=True)
 class FaceView:

@@ -259,7 +259,8 @@ def _suites(body: object) -> list[tuple[Suite, bytes]]:
         try:
             out.append((Suite(entry["suite"]), bytes(entry["raw"])))
         except (KeyError, TypeError, ValueError):
-            raise KeyFormatError(f"key file names an unknown suite: {entry!r:.60}") from None
+            suite = entry.get("suite") if isinstance(entry, dict) else None
+            raise KeyFormatError(f"key file names an unknown suite: {str(suite)[:60]!r}") from None
     if not out:
         raise KeyFormatError("key file holds no keys")
     return out

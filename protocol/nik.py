@@ -39,6 +39,9 @@ class NIK:
     def __str__(self) -> str:
         return self.value
 
+    def __repr__(self) -> str:  # logs and tracebacks get the masked number, no birth date
+        return f"NIK({self.masked()}, {self.kecamatan_code})"
+
     def masked(self) -> str:
         """For logs and screens where the full number is not needed: 3372********0001."""
         return self.value[:4] + "*" * 8 + self.value[12:]

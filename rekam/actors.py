@@ -35,6 +35,9 @@ class ResidentScript:
     #: Review decisions in order before accepting (e.g. retake finger 3 once).
     reviews: tuple[ReviewDecision, ...] = ()
 
+    def __repr__(self) -> str:
+        return f"ResidentScript({self.person!r})"
+
 
 def _pick(seq: tuple, attempt: int):
     return seq[min(attempt, len(seq)) - 1] if seq else None
