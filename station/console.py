@@ -73,7 +73,8 @@ class ConsoleOperator:
         return None
 
     def after_capture(self, step: Step, result: GateResult) -> None:
-        what = step.kind.value if step.position is None else i18n.finger_name(self.language, step.position)
+        what = (self._t(f"step.{step.kind.value}") if step.position is None
+                else i18n.finger_name(self.language, step.position))
         if result.passed:
             self._say(self._t("capture_ok", what=what))
         else:
@@ -115,6 +116,9 @@ class ConsoleOperator:
     def notify(self, msg_id: str, **params: object) -> None:
         if "device" in params and isinstance(params["device"], str):
             params["device"] = self._t(f"device.{params['device']}")
+        if "reason_id" in params:  # a reason with its own translation replaces the English detail
+            params["reason"] = self._t(str(params.pop("reason_id")))
+        params.setdefault("detail", "")
         self._say(self._t(msg_id, **params))
 
     # -- helpers -------------------------------------------------------------------------

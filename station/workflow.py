@@ -161,7 +161,7 @@ class Enrollment:
         try:
             nik = nik_mod.parse(text)
         except nik_mod.NIKError as exc:
-            self.operator.notify("nik_invalid", reason=str(exc))
+            self.operator.notify("nik_invalid", reason_id=f"nik.{exc.reason_id}", reason=str(exc))
             return None
         if not self.operator.confirm_resident(nik):
             self.operator.notify("cancelled")

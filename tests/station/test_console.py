@@ -85,7 +85,15 @@ def test_english_on_request_and_invalid_nik_explained(runtime):
     out = io.StringIO()
     op = ConsoleOperator("en", stdin=Resident(scene, out, ["3372053212900001"]), stdout=out)
     assert rt.enrollment(op, "op", kelurahan_code=SAMPLE_KELURAHAN).run() is None
-    assert "NIK is not valid" in out.getvalue() and "does not exist" in out.getvalue()
+    assert "NIK is not valid: the birth date in the NIK cannot be" in out.getvalue()
+
+
+def test_invalid_nik_reason_in_bahasa_indonesia(runtime):
+    rt, scene = runtime
+    out = io.StringIO()
+    op = ConsoleOperator("id", stdin=Resident(scene, out, ["337205451290001"]), stdout=out)
+    assert rt.enrollment(op, "op", kelurahan_code=SAMPLE_KELURAHAN).run() is None
+    assert "NIK tidak valid: NIK harus 16 digit" in out.getvalue()
 
 
 def test_end_of_input_cancels_without_storing(runtime):
