@@ -71,8 +71,8 @@ class Fleet:
         applied = self.store.record_state(station_id, state.online, state.connection, state.version,
                                           state.drivers, received_at if received_at is not None else self._clock())
         if not applied:
-            log.info("ignored %s state of %s from connection %d (older than the current one)",
-                     "online" if state.online else "offline", station_id, state.connection)
+            log.info("ignored %s state of %s from connection %d (unknown station, or older than the current "
+                     "connection)", "online" if state.online else "offline", station_id, state.connection)
         return applied
 
     def on_telemetry(self, station_id: str, payload: bytes, received_at: float | None = None) -> Telemetry | None:

@@ -54,8 +54,10 @@ def today_wib() -> dt.date:
 
 class Planning:
     def __init__(self, store: Store, settings: ScheduleSettings, *,
-                 today: Callable[[], dt.date] = today_wib, clock: Callable[[], float] = time.time) -> None:
+                 today: Callable[[], dt.date] = today_wib, clock: Callable[[], float] = time.time,
+                 silent_after_s: float = 180.0) -> None:
         self.store = store
+        self.silent_after_s = silent_after_s
         self.settings = settings
         self._today = today
         self._clock = clock
@@ -123,9 +125,10 @@ class Planning:
         """Stations taken out of the plan: alarmed offline during an assignment, and kept
         out until they are online again (without assignments they raise no new alarm)."""
         alarmed = {a.station_id for a in self.store.open_alarms() if a.kind == "offline"}
-        still_offline = {st.station_id for st in self.store.stations() if not st.online}
-        # a silent station that was taken out stays out until it is heard from again
-        still_offline |= {a.station_id for a in self.store.open_alarms() if a.kind == "offline"}
+        now = self._clock()
+        # "online" but silent counts as offline too: a lost will must not bring it back in
+        still_offline = {st.station_id for st in self.store.stations()
+                         if not st.online or st.last_seen is None or now - st.last_seen > self.silent_after_s}
         return frozenset(alarmed | ((self._out or frozenset()) & still_offline))
 
     def maybe_replan(self) -> Replan | None:
@@ -154,8 +157,8 @@ class Planning:
         planned = tuple(v for v in plan.constraints.venues if v.date >= tomorrow)
         if {v.venue_id for v in venues} != {v.venue_id for v in planned}:
             reasons.append("outreach events changed")
-        self._last_day, self._out = today, out
         if not reasons or tomorrow < plan.start:
+            self._last_day, self._out = today, out
             return None
         # Stations are taken out only by this module, so one that is back is simply let in again.
         c = plan.constraints
@@ -163,6 +166,8 @@ class Planning:
             c.days_off, c.weekdays_off, c.unavailable, {s: d for s, d in c.dropped_out.items() if s in out}, c.venues))
         result = replan(base, tomorrow, actual_recorded=actual, unavailable_stations=sorted(out - set(c.dropped_out)),
                         venues=venues)
+        # Only now: a re-plan that raised is tried again at the next tick, reasons and all.
+        self._last_day, self._out = today, out
         if not result.changed:
             return result
         self._save(result.plan, reason=", ".join(reasons))

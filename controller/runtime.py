@@ -40,9 +40,14 @@ def run(config_path: Path, *, ready: threading.Event | None = None, stop: thread
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-    planning = Planning(store, cfg.schedule)
-    service = ControllerService(cfg, store, keys, assigned_today=planning.assigned_today,
-                                on_tick=lambda: planning.tick(service))
+    planning = Planning(store, cfg.schedule, silent_after_s=cfg.fleet.silent_after_s)
+    try:
+        service = ControllerService(cfg, store, keys, assigned_today=planning.assigned_today,
+                                    on_tick=lambda: planning.tick(service))
+    except ControllerError as exc:  # e.g. unusable TLS files
+        log.error("%s", exc)
+        store.close()
+        return 2
     try:
         service.start()
         log.info("controller %s running: store %s, broker %s:%d", cfg.controller_id, cfg.store_path,

@@ -197,7 +197,8 @@ class DemoFleet:
         cfg = controller_config.load(d / "controller.toml")
         keys = controller_keys.create_keys(cfg.private_key, cfg.public_key)
         self.store = Store(cfg.store_path).open()
-        self.planning = Planning(self.store, cfg.schedule, today=self.clock.today)
+        self.planning = Planning(self.store, cfg.schedule, today=self.clock.today,
+                                 silent_after_s=cfg.fleet.silent_after_s)
         self.targets = scaled_targets(self.o.scale)
         self.planning.load_targets(self.targets)
         self.population = Population({t.code: t.remaining for t in self.targets}, today=self.o.start,

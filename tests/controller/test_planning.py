@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -89,7 +90,7 @@ def test_station_offline_during_assignment_is_replanned_from_tomorrow(store):
     planning.tick(pub)
     assert planning.active().assignment("st-03", tomorrow + dt.timedelta(days=1)) is None
     # it comes back online: planned again from tomorrow
-    store.record_state("st-03", True, 2, "0.1.0", {}, 0.0)
+    store.record_state("st-03", True, 2, "0.1.0", {}, time.time())
     planning.tick(pub)
     assert planning.active().assignment("st-03", tomorrow + dt.timedelta(days=1)) is not None
 
