@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import paho.mqtt.client as mqtt  # noqa: E402
 
 from controller.store import Store  # noqa: E402
-from protocol import messages, packet, topics  # noqa: E402
+from protocol import packet, topics  # noqa: E402
 from protocol.keys import SigningKey  # noqa: E402
 from protocol.record import (  # noqa: E402
     ChainBuilder,

@@ -8,7 +8,6 @@ controller group's sub-parsers. Errors are :class:`ControllerError`; the
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -18,17 +17,9 @@ from controller import provision as prov
 from controller.errors import ControllerError
 
 
-def _default_config() -> Path:
-    env = os.environ.get("REKAM_CONTROLLER_CONFIG")
-    if env:
-        return Path(env)
-    system = Path("/etc/rekam/controller.toml")
-    return system if system.exists() else Path("controller.toml")
-
-
-def add_commands(csub: argparse._SubParsersAction, default_config: Callable[[], Path] | None = None) -> None:
-    """Add ``ca init`` and ``provision``; ``default_config`` is the controller group's, when it has one."""
-    defaults = {"default_config": default_config or _default_config}
+def add_commands(csub: argparse._SubParsersAction, default_config: Callable[[], Path]) -> None:
+    """Add ``ca init`` and ``provision``; ``default_config`` is the controller group's."""
+    defaults = {"default_config": default_config}
     ca = csub.add_parser("ca", help="the fleet certificate authority (TLS for the broker)",
                          description="The fleet certificate authority that signs broker, controller and "
                                      "station certificates.")

@@ -91,6 +91,10 @@ class PtySimulator(abc.ABC):
         """Make the port vanish, as pulling the USB adapter does."""
         self.unplugged = True
         self._stop.set()
+        # Let the reader leave select() first: a closed fd number can be reused at once.
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout=2)
         self._close_fds()
 
     def set_silent(self, silent: bool = True) -> None:

@@ -175,6 +175,8 @@ def decode(cls: type[T], data: bytes | str) -> T:
     """Parse ``data`` as a ``cls`` message; MessageError names what is wrong."""
     try:
         body = json.loads(data)
+    except RecursionError:
+        raise MessageError(f"{cls.TYPE} message is nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MessageError(f"{cls.TYPE} message is not JSON: {exc}") from None
     if not isinstance(body, dict):

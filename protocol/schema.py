@@ -6,8 +6,8 @@ the wrong type (``record.fingers[3].quality.attempts must be an integer``).
 Unknown extra fields are ignored, so a newer peer may add some.
 
 Each type is compiled once into a checking function (the controller decodes
-hundreds of records a second, each with thousands of pen samples), and the
-path of a bad value is only spelled out when there is an error to report.
+hundreds of records a second), and the path of a bad value is only spelled
+out when there is an error to report.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def to_plain(value: Any) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         if all(isinstance(v, _PRIMITIVE) and not isinstance(v, Enum) for v in value):
-            return list(value)  # pen samples: thousands of small tuples
+            return list(value)
         return [to_plain(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -78,10 +78,7 @@ def _coercer(tp: Any) -> Check:
         args = typing.get_args(tp)
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             return _fixed_tuple([_coercer(a) for a in args])
-        item = args[0]
-        if typing.get_origin(item) is tuple and all(a in (int, float, str, bool) for a in typing.get_args(item)):
-            return _rows(typing.get_args(item), _sequence(_coercer(item), tuple if origin is tuple else list))
-        return _sequence(_coercer(item), tuple if origin is tuple else list)
+        return _sequence(_coercer(args[0]), tuple if origin is tuple else list)
     if origin is dict:
         return _mapping(_coercer(typing.get_args(tp)[1]))
     if dataclasses.is_dataclass(tp):
@@ -120,28 +117,6 @@ def _sequence(item: Check, kind: type) -> Check:
             except _Bad as bad:
                 raise _Bad(bad.message, (i, *bad.path)) from None
         return kind(out)
-    return check
-
-
-def _rows(types_: tuple[type, ...], slow: Check) -> Check:
-    """Rows of plain values (pen samples): checked in one tight loop; the slow
-    path only runs to name the bad value when there is one."""
-    n = len(types_)
-    accept = [(float, int) if t is float else t for t in types_]
-    exact_int = [t is int for t in types_]
-
-    def row_ok(r) -> bool:
-        if type(r) not in (list, tuple) or len(r) != n:
-            return False
-        for v, a, is_int in zip(r, accept, exact_int):
-            if not isinstance(v, a) or (is_int and isinstance(v, bool)):
-                return False
-        return True
-
-    def check(v):
-        if isinstance(v, (list, tuple)) and all(row_ok(r) for r in v):
-            return tuple(tuple(float(x) if t is float else x for x, t in zip(r, types_)) for r in v)
-        return slow(v)
     return check
 
 

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=_list)
     ck = dsub.add_parser("check", help="open each configured device and run its self-test")
     ck.add_argument("--config", type=Path, default=None,
-                    help="station TOML; without it, the emulated devices are checked")
+                    help="station TOML (default: the station's own config if there is one, else the emulated devices)")
     ck.set_defaults(func=_check)
 
 
@@ -50,11 +50,15 @@ def _list(args) -> int:
 
 
 def _check(args) -> int:
-    if args.config is not None:
-        devices_cfg = station_config.load(args.config).devices
+    from station.cli import default_config
+
+    path = args.config or (default_config() if default_config().exists() else None)
+    if path is not None:
+        print(f"checking the devices of {path}")
+        devices_cfg = station_config.load(path).devices
     else:
         devices_cfg = EMULATED
-        print("no --config: checking the emulated devices")
+        print("no station config found (--config FILE): checking the EMULATED devices")
     context = DriverContext()
     context.scene.time_scale = 0.0
     context.scene.stand(Person("self-test"))

@@ -6,7 +6,7 @@ accepted and ignored), no persistence to disk (state lives as long as the
 EmbeddedBroker object, across its stop()/start()), QoS 2 is granted as QoS 1,
 one process, one event loop. Stations in the field and CI use Mosquitto
 (rekam.brokers), whose start()/stop()/close()/host/port/url surface
-EmbeddedBroker copies so the demo can use either (see ``local_broker``).
+EmbeddedBroker copies so the demo can use either.
 
 Owns: sessions, subscriptions (with `$share/{group}/{filter}` shared
 subscriptions delivered round-robin), retained messages, last wills, QoS 1
@@ -37,7 +37,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from rekam.brokers import BrokerError, MosquittoBroker, find_mosquitto
+from rekam.brokers import BrokerError
 from rekam.mqtt_codec import (
     DEFAULT_MAX_PACKET_SIZE,
     SUBACK_FAILURE,
@@ -746,10 +746,3 @@ class EmbeddedBroker:
             )
 
         return self.call(snapshot)
-
-
-def local_broker(host: str = "127.0.0.1", port: int = 0) -> MosquittoBroker | EmbeddedBroker:
-    """An unstarted broker for the demo: Mosquitto when installed, else the embedded one."""
-    if find_mosquitto() is not None:
-        return MosquittoBroker(host=host, port=port)
-    return EmbeddedBroker(host=host, port=port)

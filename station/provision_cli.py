@@ -8,20 +8,12 @@ prints them as one line.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from station import config as config_mod
 from station import provisioning as prov
+from station.cli import default_config
 from station.errors import ConfigError, StationError
-
-
-def _default_config() -> Path:
-    env = os.environ.get("REKAM_STATION_CONFIG")
-    if env:
-        return Path(env)
-    system = Path("/etc/rekam/station.toml")
-    return system if system.exists() else Path("station.toml")
 
 
 def add_commands(ssub: argparse._SubParsersAction) -> None:
@@ -55,7 +47,7 @@ def _keygen(args) -> int:
         result = prov.keygen(prov.StationPaths.in_dir(args.dir), args.station_id, force=args.force)
         conf = None
     else:
-        conf = args.config or _default_config()
+        conf = args.config or default_config()
         cfg = config_mod.load(conf)
         result = prov.keygen(prov.StationPaths.from_config(cfg), args.station_id, force=args.force)
         if cfg.station_id != args.station_id:
@@ -74,7 +66,7 @@ def _keygen(args) -> int:
 
 
 def _install(args) -> int:
-    conf = args.config or _default_config()
+    conf = args.config or default_config()
     cfg = config_mod.load(conf)
     try:
         data = args.bundle.read_bytes()

@@ -8,7 +8,6 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from controller.service import ControllerService
-from controller.store import Store
 from protocol import messages, packet, topics
 from protocol.keys import SigningKey
 from protocol.messages import Ack, AckStatus, ControllerStatus

@@ -3,7 +3,7 @@ import dataclasses
 import cbor2
 import pytest
 
-from protocol.record import EnrollmentRecord, FingerEntry, FingerException, RecordError, validate
+from protocol.record import EnrollmentRecord, FingerException, RecordError, validate
 from tests.fixtures.records import make_record
 
 

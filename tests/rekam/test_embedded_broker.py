@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from rekam.brokers import BrokerError, MosquittoBroker
-from rekam.embedded_broker import BrokerLimits, EmbeddedBroker, local_broker, topic_matches
+from rekam.embedded_broker import BrokerLimits, EmbeddedBroker, topic_matches
 from rekam.mqtt_codec import (
     Connack,
     Connect,
@@ -637,18 +637,6 @@ def test_a_second_broker_on_a_taken_port_fails_with_broker_error(embedded):
     embedded.stop()
     embedded.stop()  # idempotent, as close() is
     assert not embedded.running
-
-
-def test_local_broker_picks_mosquitto_when_installed(monkeypatch):
-    import rekam.embedded_broker as eb
-
-    monkeypatch.setattr(eb, "find_mosquitto", lambda: None)
-    assert isinstance(local_broker(), EmbeddedBroker)
-    monkeypatch.setattr(eb, "find_mosquitto", lambda: "/usr/sbin/mosquitto")
-    assert isinstance(local_broker(), MosquittoBroker)
-
-
-# ---------------------------------------------------------------- interchangeable with Mosquitto
 
 
 def scenario(broker: AnyBroker) -> dict:
