@@ -316,6 +316,7 @@ def test_every_bad_condition_has_a_check() -> None:
 
 @pytest.mark.parametrize("condition", list(CHECKS), ids=lambda c: c.value)
 def test_bad_condition_fails_its_own_measure(panel_measures, condition: FaceCondition) -> None:
+    assert panel_measures[condition], f"no renders for {condition.value}"
     for person, m in panel_measures[condition]:
         try:
             CHECKS[condition](person, m)
