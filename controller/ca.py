@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
-import stat
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -131,17 +130,9 @@ def load_cert(path: Path, what: str = "certificate") -> x509.Certificate:
 
 def load_private_key(path: Path, what: str = "private key") -> ec.EllipticCurvePrivateKey:
     """Load an EC key, refusing one that others can read (it would have to be replaced)."""
+    data = keyfiles.read_private(path, what, "run: rekam controller ca init", error=CertificateError)
     try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise CertificateError(f"{what} {path} does not exist (run: rekam controller ca init)") from None
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise CertificateError(f"{what} {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
-                               f"fix with: chmod 600 {path}")
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as exc:
-        raise CertificateError(f"cannot read {what} {path}: {exc.strerror}") from None
+        key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
         raise CertificateError(f"{what} {path} is not an unencrypted PEM private key") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):

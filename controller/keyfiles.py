@@ -10,7 +10,7 @@ import os
 import stat
 from pathlib import Path
 
-from controller.errors import KeyFileError
+from controller.errors import ControllerError, KeyFileError
 from protocol.keys import ControllerKeys, ControllerPublicKeys, KeyFormatError
 
 
@@ -46,20 +46,28 @@ def create_keys(private_path: Path, public_path: Path, *, force: bool = False) -
     return keys
 
 
-def load_private(path: Path) -> ControllerKeys:
+def read_private(path: Path, what: str, missing_hint: str,
+                 error: type[ControllerError] = KeyFileError) -> bytes:
+    """A private key file's bytes, refusing one that others can read (a leaked key must be replaced)."""
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise KeyFileError(f"controller private key {path} does not exist (run: rekam controller init)") from None
+        raise error(f"{what} {path} does not exist ({missing_hint})") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"controller private key {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
-                           f"fix with: chmod 600 {path}")
+        raise error(f"{what} {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+                    f"fix with: chmod 600 {path}")
     try:
-        return ControllerKeys.from_pem(path.read_bytes())
+        return path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def load_private(path: Path) -> ControllerKeys:
+    data = read_private(path, "controller private key", "run: rekam controller init")
+    try:
+        return ControllerKeys.from_pem(data)
     except KeyFormatError as exc:
         raise KeyFileError(f"{path}: {exc}") from None
-    except OSError as exc:
-        raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def load_public(path: Path) -> ControllerPublicKeys:

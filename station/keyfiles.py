@@ -37,20 +37,27 @@ def write_atomic(path: Path, data: bytes, mode: int) -> None:
         os.close(dir_fd)
 
 
-def load_signing_key(path: Path) -> SigningKey:
+def read_private(path: Path, what: str, missing_hint: str) -> bytes:
+    """A private key file's bytes, refusing one that others can read: whoever reads it can act as this station."""
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise KeyFileError(f"station signing key {path} does not exist (make it with: rekam station keygen)") from None
+        raise KeyFileError(f"{what} {path} does not exist ({missing_hint})") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"station signing key {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+        raise KeyFileError(f"{what} {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
                            f"fix with: chmod 600 {path}")
     try:
-        return SigningKey.from_pem(path.read_bytes())
-    except KeyFormatError as exc:
-        raise KeyFileError(f"{path}: {exc}") from None
+        return path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    data = read_private(path, "station signing key", "make it with: rekam station keygen")
+    try:
+        return SigningKey.from_pem(data)
+    except KeyFormatError as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
 
 
 def load_controller_public(path: Path) -> ControllerPublicKeys:

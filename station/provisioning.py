@@ -46,7 +46,7 @@ from protocol.topics import TopicError, check_station_id
 from station import config as config_mod
 from station.config import StationConfig
 from station.errors import ConfigError, KeyFileError, StationError
-from station.keyfiles import load_signing_key, write_atomic
+from station.keyfiles import load_signing_key, read_private, write_atomic
 
 BUNDLE_FORMAT = "rekam-provisioning-bundle"
 BUNDLE_VERSION = 1
@@ -295,18 +295,9 @@ def _spki(public_key) -> bytes:
 
 
 def load_mqtt_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    data = read_private(path, "the station's MQTT key", "make it with: rekam station keygen")
     try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise KeyFileError(f"the station's MQTT key {path} does not exist (make it with: rekam station keygen)") \
-            from None
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"the station's MQTT key {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
-                           f"fix with: chmod 600 {path}")
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as exc:
-        raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
+        key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
         raise KeyFileError(f"{path} is not an unencrypted PEM private key") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
