@@ -52,9 +52,10 @@ def _operator_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the operator's to fix: shown as one line, not a traceback."""
     from controller.errors import ControllerError
     from drivers.errors import DeviceError
+    from rekam.demo.fleet import DemoError
     from station.errors import StationError
 
-    return (ControllerError, StationError, DeviceError)
+    return (ControllerError, StationError, DeviceError, DemoError)
 
 
 if __name__ == "__main__":

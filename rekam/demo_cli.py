@@ -28,8 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one synthetic resident stands for this many of Solo's 32,122 (1 = everyone; slow)")
     p.add_argument("--planner", choices=sorted(PLANNERS), default="backlog")
     p.add_argument("--workdir", type=Path, default=Path("rekam-demo"), help="where the SQLite files go")
-    p.add_argument("--broker", choices=["auto", "mosquitto", "embedded"], default="auto",
-                   help="auto: Mosquitto when installed, else the embedded broker")
     p.add_argument("--offline-station", type=int, default=3, help="station number that loses its network (0: none)")
     p.add_argument("--offline-day", type=int, default=2, help="day (from 0) it goes offline")
     p.add_argument("--offline-days", type=int, default=2, help="days it stays offline")
@@ -48,7 +46,7 @@ def _run(args) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = DemoOptions(stations=args.stations, days=args.days, day_seconds=args.day_seconds, scale=args.scale,
-                          planner=args.planner, workdir=args.workdir, broker=args.broker, start=args.start,
+                          planner=args.planner, workdir=args.workdir, start=args.start,
                           offline_station=args.offline_station, offline_day=args.offline_day,
                           offline_days=args.offline_days)
     tty = sys.stdout.isatty()

@@ -1,6 +1,6 @@
 """The demo fleet: everything real except the hardware and the residents.
 
-A broker (Mosquitto when installed, else the embedded one), the controller
+A Mosquitto broker on a free loopback port, the controller
 service with its store, planner and fleet watch, and N station runtimes on
 emulated devices, each with its own scene. Time runs on a :class:`SimClock`:
 one schedule day (15:00-21:00) lasts ``day_seconds``. Each morning the crowd
@@ -36,7 +36,6 @@ from protocol.keys import SigningKey
 from rekam.actors import ScriptedOperator
 from rekam.brokers import MosquittoBroker, find_mosquitto
 from rekam.demo.population import Population, Resident
-from rekam.embedded_broker import EmbeddedBroker
 from station import config as station_config
 from station import keyfiles as station_keys
 from station.runtime import StationRuntime
@@ -44,6 +43,10 @@ from station.runtime import StationRuntime
 log = logging.getLogger(__name__)
 
 MARKER = ".rekam-demo"
+
+
+class DemoError(Exception):
+    """The demo cannot run as asked; the message says what to do."""
 
 
 @dataclass
@@ -55,7 +58,6 @@ class DemoOptions:
     scale: int = 100
     planner: str = "backlog"
     workdir: Path = Path("rekam-demo")
-    broker: str = "auto"  # auto | mosquitto | embedded
     start: dt.date = dt.date(2013, 10, 1)
     offline_station: int = 3  # 1-based; 0 for none
     offline_day: int = 2  # first day (0-based) without network
@@ -135,7 +137,7 @@ class DemoFleet:
         # No noise: at a scale of 1:100 a station records one resident a day, and
         # +/-20% on that rounds to none half the time.
         self.model = TurnoutModel(capacity=max(1, math.ceil(100 / options.scale)), fraction=0.15)
-        self.broker: MosquittoBroker | EmbeddedBroker | None = None
+        self.broker: MosquittoBroker | None = None
         self.broker_name = ""
         self.store: Store | None = None
         self.service: ControllerService | None = None
@@ -165,24 +167,18 @@ class DemoFleet:
     def _fresh_workdir(self) -> None:
         if self.workdir.exists():
             if not (self.workdir / MARKER).exists():
-                raise SystemExit(f"{self.workdir} exists and is not a rekam demo directory; choose another --workdir")
+                raise DemoError(f"{self.workdir} exists and is not a rekam demo directory; choose another --workdir")
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
         (self.workdir / MARKER).write_text("made by `rekam demo`; deleted at the start of the next demo run\n")
 
     def _start_broker(self) -> None:
-        choice = self.o.broker
-        if choice == "auto":
-            choice = "mosquitto" if find_mosquitto() else "embedded"
-        if choice == "mosquitto":
-            if find_mosquitto() is None:
-                raise SystemExit("--broker mosquitto, but mosquitto is not installed (apt-get install mosquitto)")
-            self.broker = MosquittoBroker(workdir=self.workdir / "broker").start()
-            self.broker_name = f"Mosquitto ({find_mosquitto()})"
-        else:
-            self.broker = EmbeddedBroker().start()
-            self.broker_name = "embedded broker (inside this process; Mosquitto is not installed)" \
-                if self.o.broker == "auto" else "embedded broker (inside this process)"
+        binary = find_mosquitto()
+        if binary is None:
+            raise DemoError("mosquitto is not installed: run `sudo apt-get install mosquitto` "
+                            "(or `sudo ./run demo`, which installs it)")
+        self.broker = MosquittoBroker(workdir=self.workdir / "broker").start()
+        self.broker_name = f"Mosquitto ({binary})"
         self.say(f"broker: {self.broker_name} on {self.broker.host}:{self.broker.port}")
 
     def _setup_controller(self) -> None:
@@ -208,7 +204,7 @@ class DemoFleet:
                                          on_tick=lambda: planning.tick(self.service))
         self.service.start()
         if not self.service.wait_connected(10):
-            raise SystemExit("the controller could not connect to the broker")
+            raise DemoError(f"the controller could not connect to the broker at {self.broker.host}:{self.broker.port}")
         self.say(f"controller: store {cfg.store_path.relative_to(self.workdir.parent)}, "
                  f"{len(self.targets)} kelurahan, {sum(t.remaining for t in self.targets):,} residents to record "
                  f"(1 synthetic resident = {self.o.scale} of Solo's {sum(t.remaining for t in solo_2013_targets()):,})")

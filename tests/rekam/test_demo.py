@@ -1,4 +1,4 @@
-"""The demo fleet end to end, small and fast, on the embedded broker (the fresh-machine path)."""
+"""The demo fleet end to end, small and fast, on a real Mosquitto."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from station import keyfiles as station_keys
 
 def test_demo_fleet_records_delivers_catches_up_and_replans(tmp_path):
     said: list[str] = []
-    fleet = DemoFleet(DemoOptions(stations=3, days=4, day_seconds=4.0, scale=100, broker="embedded",
+    fleet = DemoFleet(DemoOptions(stations=3, days=4, day_seconds=4.0, scale=100,
                                   workdir=tmp_path / "demo", offline_station=2, offline_day=1, offline_days=2),
                       say=said.append)
     try:
         fleet.setup()
-        assert any("embedded broker" in s for s in said)
+        assert any(s.startswith("broker: Mosquitto") for s in said)
         fleet.run()
         drained = fleet.drain(timeout=60)
         assert drained
