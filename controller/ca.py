@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from adapters import files
 from controller.config import ControllerConfig
 from controller.errors import ControllerError
-from controller import keyfiles
 
 CA_DAYS = 3650
 SERVER_DAYS = 825
@@ -92,9 +92,9 @@ class CaPaths:
 
 # -- keys and files ---------------------------------------------------------------
 def write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """keyfiles.write_atomic, with a disk or permission failure told as a CertificateError."""
+    """adapters.files.write_atomic, with a disk or permission failure told as a CertificateError."""
     try:
-        keyfiles.write_atomic(path, data, mode)
+        files.write_atomic(path, data, mode)
     except OSError as exc:
         raise CertificateError(f"cannot write {path}: {exc.strerror}") from None
 
@@ -130,7 +130,7 @@ def load_cert(path: Path, what: str = "certificate") -> x509.Certificate:
 
 def load_private_key(path: Path, what: str = "private key") -> ec.EllipticCurvePrivateKey:
     """Load an EC key, refusing one that others can read (it would have to be replaced)."""
-    data = keyfiles.read_private(path, what, "run: rekam controller ca init", error=CertificateError)
+    data = files.read_private(path, what, "run: rekam controller ca init", CertificateError)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from adapters.files import write_atomic
 from controller import config as config_mod
 from controller import keyfiles
 from controller.errors import ControllerError
@@ -122,7 +123,7 @@ def _init(args) -> int:
     d: Path = args.dir
     conf = args.config or d / "controller.toml"
     if not conf.exists():
-        keyfiles.write_atomic(conf, config_mod.EXAMPLE.encode(), 0o644)
+        write_atomic(conf, config_mod.EXAMPLE.encode(), 0o644)
         print(f"wrote {conf}")
     cfg = config_mod.load(conf)
     try:
@@ -130,12 +131,12 @@ def _init(args) -> int:
     except ControllerError as exc:
         return _fail(str(exc))
     with Store(cfg.store_path) as store:
-        version = store.schema_version
+        version = store.migrations[-1]
     print(f"wrote {cfg.private_key} (mode 600: never copy it off this machine)")
     print(f"wrote {cfg.public_key} (give this to every station)")
     for k in keys.public.keys:
         print(f"  key {k.kid}  {k.suite.value}")
-    print(f"store {cfg.store_path} at schema version {version}")
+    print(f"store {cfg.store_path} at schema {version}")
     return 0
 
 

@@ -36,25 +36,18 @@ from controller.scheduler import (
     replan,
 )
 from controller.store import AssignmentRow, Store
-from protocol import regions
+from protocol import regions, wib
 from protocol.messages import Assignment, AssignmentUpdate, Venue
 
 log = logging.getLogger(__name__)
-
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
-
 
 class Publisher(Protocol):
     def publish_assignment(self, update: AssignmentUpdate) -> None: ...
 
 
-def today_wib() -> dt.date:
-    return dt.datetime.now(WIB).date()
-
-
 class Planning:
     def __init__(self, store: Store, settings: ScheduleSettings, *,
-                 today: Callable[[], dt.date] = today_wib, clock: Callable[[], float] = time.time,
+                 today: Callable[[], dt.date] = wib.today, clock: Callable[[], float] = time.time,
                  silent_after_s: float = 180.0) -> None:
         self.store = store
         self.silent_after_s = silent_after_s

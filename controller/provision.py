@@ -28,6 +28,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from adapters.files import write_atomic
 from controller import ca as ca_mod
 from controller import keyfiles
 from controller.config import ControllerConfig
@@ -193,6 +194,6 @@ def encode_bundle(*, station_id: str, broker: BrokerAddress, ca_cert: x509.Certi
 
 def write_bundle(path: Path, bundle: bytes) -> None:
     try:
-        keyfiles.write_atomic(path, bundle, 0o644)
+        write_atomic(path, bundle, 0o644)
     except OSError as exc:
         raise ProvisioningError(f"cannot write the bundle {path}: {exc.strerror}") from None

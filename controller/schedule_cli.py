@@ -15,7 +15,8 @@ from pathlib import Path
 
 from controller import config as config_mod
 from controller.errors import ControllerError
-from controller.planning import Planning, today_wib
+from controller.planning import Planning
+from protocol import wib
 from controller.plan_codec import venue_to_json
 from controller.scheduler import (
     PLANNERS,
@@ -123,7 +124,7 @@ def _venue_list(args, default_config) -> int:
 
     with _store(args, default_config) as store:
         rows = [[v["venue_id"], v["date"], v["kind"], v["name"], v["kelurahan_code"], str(v["expected_people"])]
-                for v in store.venues(from_date=today_wib().isoformat())]
+                for v in store.venues(from_date=wib.today().isoformat())]
     print(table(["venue", "date", "kind", "name", "kelurahan", "people"], rows))
     return 0
 
@@ -168,7 +169,7 @@ def _plan(args, default_config) -> int:
         planning = _planning(args, default_config, store)
         t0 = time.perf_counter()
         try:
-            plan = planning.make_plan(args.planner, stations, args.start or today_wib())
+            plan = planning.make_plan(args.planner, stations, args.start or wib.today())
         except PlanningError as exc:
             raise ScheduleError(str(exc)) from None
         print(f"{args.planner} plan for {len(stations)} stations from {plan.start}: {len(plan.assignments)} "
@@ -189,7 +190,7 @@ def _show(args, default_config) -> int:
         if plan is None:
             print("no active plan: make one with `rekam controller schedule plan`")
             return 0
-        first = args.date or max(plan.start, today_wib())
+        first = args.date or max(plan.start, wib.today())
         days = [first + dt.timedelta(days=i) for i in range(1 if args.date else args.days)]
         rows = []
         names = {p.code: p.name for p in store.progress()}

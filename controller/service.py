@@ -28,6 +28,7 @@ from typing import Callable
 
 import paho.mqtt.client as mqtt
 
+from adapters.version import VERSION
 from controller.config import ControllerConfig
 from controller.errors import ControllerError
 from controller.fleet import Fleet
@@ -38,8 +39,6 @@ from protocol.keys import ControllerKeys
 from protocol.messages import AssignmentUpdate, ControllerStatus
 
 log = logging.getLogger(__name__)
-
-VERSION = "0.1.0"
 
 
 @dataclass

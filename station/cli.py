@@ -14,9 +14,9 @@ import sys
 import threading
 from pathlib import Path
 
+from adapters.files import write_atomic
 from drivers.errors import DeviceError
 from station import config as config_mod
-from station import keyfiles
 from station.errors import ConfigError, StationError
 from station.outbox import Outbox
 
@@ -76,7 +76,7 @@ def _cfg(args) -> config_mod.StationConfig:
 def _init(args) -> int:
     if args.path.exists() and not args.force:
         raise ConfigError(f"{args.path} already exists (use --force to overwrite)")
-    keyfiles.write_atomic(args.path, config_mod.EXAMPLE.encode(), 0o644)
+    write_atomic(args.path, config_mod.EXAMPLE.encode(), 0o644)
     print(f"wrote {args.path}: edit station.id, mqtt.host and the device ports, then run `rekam station keygen`")
     return 0
 
@@ -90,9 +90,9 @@ def _enroll(args) -> int:
 
 
 def _serve(args, *, console: bool) -> int:
+    from adapters.sdnotify import Watchdog, notify, watchdog_interval
     from station.console import ConsoleOperator
     from station.runtime import StationRuntime
-    from station.systemd import Watchdog, notify, watchdog_interval
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)

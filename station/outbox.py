@@ -1,10 +1,10 @@
 """The station's outbox: sealed packets on disk until the controller has them.
 
-SQLite in WAL mode with ``synchronous=FULL``: a packet is on disk before
-:meth:`Outbox.add` returns, and every state change is one transaction, so a
-``kill -9`` at any moment leaves each packet in exactly one state. Moves are
-checked against :mod:`station.outbox_states`; sqlite3 errors are translated
-into :class:`station.errors.OutboxError` here and nowhere else.
+SQLite through :mod:`adapters.sqlite` (WAL, ``synchronous=FULL``): a packet is
+on disk before :meth:`Outbox.add` returns, and every state change is one
+transaction, so a ``kill -9`` at any moment leaves each packet in exactly one
+state. Moves are checked against :mod:`station.outbox_states`; sqlite3 errors
+arrive as :class:`station.errors.OutboxError`.
 
 Only sealed bytes are stored: nothing in this file can be read without the
 controller's private key.
@@ -16,18 +16,18 @@ import shutil
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager
 
+from adapters.sqlite import Database, Migration
 from protocol.messages import AckStatus
 from protocol.packet import Envelope
 from station.errors import LowDiskSpace, OutboxError
 from station.outbox_states import Event, OutboxStateError, State, next_state
 
-SCHEMA = """
+MIGRATIONS = (Migration("0001_outbox", """
 CREATE TABLE IF NOT EXISTS packets (
     packet_id   TEXT PRIMARY KEY,
     seq         INTEGER NOT NULL UNIQUE,
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS counters (
     name        TEXT PRIMARY KEY,
     value       INTEGER NOT NULL
 );
-"""
+"""),)
 
 _ACK_EVENTS = {
     AckStatus.STORED: Event.ACK_STORED,
@@ -111,47 +111,32 @@ class Outbox:
     """Thread-safe: the enrollment thread adds, the uplink thread sends and acks."""
 
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time,
-                 recover_in_flight: bool = True) -> None:
+                 recover_in_flight: bool = True,
+                 connect: Callable[..., sqlite3.Connection] = sqlite3.connect) -> None:
         """``recover_in_flight=False`` for tools that look at the outbox of a running
         station: only the station that owns it may put its in-flight packets back."""
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.RLock()
-        self._db: sqlite3.Connection | None = None
-        self._depth = 0
+        self._db = Database(self.path, error=OutboxError, what="outbox", migrations=MIGRATIONS, connect=connect)
         self._recover = recover_in_flight
 
     # -- lifecycle ---------------------------------------------------------
     def open(self) -> "Outbox":
         with self._lock:
-            if self._db is not None:
+            if self._db.is_open:
                 return self
-            db = None
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=FULL")
-                db.execute("PRAGMA foreign_keys=ON")
-                db.executescript(SCHEMA)
-                self._db = db
-                if self._recover:
-                    # Whatever was in flight when we stopped is sent again.
+            self._db.open()
+            if self._recover:
+                try:  # whatever was in flight when we stopped is sent again
                     self._recover_in_flight()
-            except (sqlite3.Error, OutboxError) as exc:
-                self._db = None
-                if db is not None:
-                    db.close()
-                raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
-            except OSError as exc:
-                raise OutboxError(f"cannot create outbox directory {self.path.parent}: {exc}") from exc
+                except OutboxError:
+                    self._db.close()
+                    raise
         return self
 
     def close(self) -> None:
-        with self._lock:
-            db, self._db = self._db, None
-            if db is not None:
-                db.close()
+        self._db.close()
 
     def __enter__(self) -> "Outbox":
         return self.open()
@@ -311,8 +296,7 @@ class Outbox:
         return State.REMOVED if seen else None
 
     def check_integrity(self) -> str:
-        with self._tx() as db:
-            return db.execute("PRAGMA integrity_check").fetchone()[0]
+        return self._db.integrity_check()
 
     # -- internals -------------------------------------------------------------
     def _recover_in_flight(self) -> None:
@@ -351,44 +335,5 @@ class Outbox:
                 db.execute(f"UPDATE packets SET {', '.join(sets)} WHERE packet_id = :pid", params)
             return target
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One BEGIN IMMEDIATE ... COMMIT under the outbox lock; nested calls join it.
-
-        Nesting is counted, not read from ``in_transaction`` (a failed COMMIT can
-        leave the connection inside a transaction, and later calls would never
-        commit). A failed COMMIT is rolled back: an OutboxError means nothing
-        changed on disk.
-        """
-        with self._lock:
-            db = self._db
-            if db is None:
-                raise OutboxError("outbox is not open")
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield db
-                finally:
-                    self._depth -= 1
-                return
-            try:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise OutboxError(f"outbox {self.path} is unavailable: {exc}") from exc
-            self._depth = 1
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException as exc:
-                try:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                if isinstance(exc, sqlite3.Error):
-                    raise OutboxError(f"outbox {self.path} failed: {exc}") from exc
-                raise
-            finally:
-                self._depth = 0
+    def _tx(self) -> ContextManager[sqlite3.Connection]:
+        return self._db.transaction()

@@ -41,12 +41,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import verification
 from cryptography.x509.oid import NameOID
 
+from adapters.files import read_private, write_atomic
 from protocol.keys import ControllerPublicKeys, KeyFormatError, SigningKey
 from protocol.topics import TopicError, check_station_id
 from station import config as config_mod
 from station.config import StationConfig
 from station.errors import ConfigError, KeyFileError, StationError
-from station.keyfiles import load_signing_key, read_private, write_atomic
+from station.keyfiles import load_signing_key
 
 BUNDLE_FORMAT = "rekam-provisioning-bundle"
 BUNDLE_VERSION = 1
@@ -295,7 +296,7 @@ def _spki(public_key) -> bytes:
 
 
 def load_mqtt_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    data = read_private(path, "the station's MQTT key", "make it with: rekam station keygen")
+    data = read_private(path, "the station's MQTT key", "make it with: rekam station keygen", KeyFileError)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):

@@ -21,11 +21,19 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from adapters.files import write_atomic
 from drivers.errors import DeviceError
 from drivers.registry import DriverContext
 from drivers.types import DeviceKind
-from protocol import messages, regions
-from protocol.messages import AssignmentUpdate, Command, CommandName, CommandReply, Telemetry
+from adapters.version import VERSION
+from protocol import messages, regions, wib
+from protocol.messages import (
+    AssignmentUpdate,
+    Command,
+    CommandName,
+    CommandReply,
+    Telemetry,
+)
 from station import config as config_mod
 from station import keyfiles
 from station.config import StationConfig
@@ -39,8 +47,6 @@ from station.workflow import Enrollment, Operator
 
 log = logging.getLogger(__name__)
 
-VERSION = "0.1.0"
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 class StationRuntime:
@@ -50,7 +56,7 @@ class StationRuntime:
         self.config = config
         self.context = context or DriverContext()
         self._clock = clock
-        self._today = today or (lambda: dt.datetime.fromtimestamp(self._clock(), WIB).date())
+        self._today = today or (lambda: wib.today(self._clock()))
         self.outbox = Outbox(config.outbox_path, clock=clock)
         self.devices = Devices(config.devices, self.context)
         self.thresholds: QualityThresholds = thresholds_from_config(config.quality)
@@ -182,7 +188,7 @@ class StationRuntime:
             return
         with self._assignment_lock:
             self._assignment = update
-        keyfiles.write_atomic(self.config.data_dir / "assignment.json", messages.encode(update), 0o644)
+        write_atomic(self.config.data_dir / "assignment.json", messages.encode(update), 0o644)
         cur = update.current
         log.info("assignment from plan %s: %s", update.plan_id,
                  f"{cur.date} {cur.kelurahan_code} {cur.start}-{cur.end}" if cur else "none today")

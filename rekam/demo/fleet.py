@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from adapters.files import write_atomic
 from controller import config as controller_config
 from controller import keyfiles as controller_keys
 from controller.planning import Planning
@@ -37,7 +38,6 @@ from rekam.actors import ScriptedOperator
 from rekam.brokers import MosquittoBroker, find_mosquitto
 from rekam.demo.population import Population, Resident
 from station import config as station_config
-from station import keyfiles as station_keys
 from station.runtime import StationRuntime
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ class DemoFleet:
             sid = f"st-{i:02d}"
             d = self.workdir / "stations" / sid
             key = SigningKey.generate()
-            station_keys.write_atomic(d / "keys" / "station-signing.key", key.to_pem(), 0o600)
+            write_atomic(d / "keys" / "station-signing.key", key.to_pem(), 0o600)
             shutil.copy(public, d / "keys" / "controller.pub")
             self.store.add_station(sid, key.public.to_pem(), key.public.kid)
             (d / "station.toml").write_text(_station_toml(sid, self.broker.host, self.broker.port))

@@ -44,8 +44,11 @@ def ingest(store):
 
 
 def test_store_migrates_to_latest(store):
-    from controller.store import MIGRATIONS
-    assert store.schema_version == len(MIGRATIONS)
+    from adapters.sqlite import migrations_in
+
+    shipped = [m.name for m in migrations_in("controller.store.migrations")]
+    assert shipped[:2] == ["0001_initial", "0002_venues"]
+    assert store.migrations == shipped
 
 
 def test_two_stations_stored_once_each_and_resend_is_duplicate(ingest, store):
@@ -175,8 +178,8 @@ def test_compat_suite_and_excepted_fingers_accepted(ingest):
 
 
 def test_flood_of_garbage_keeps_payloads_bounded(ingest, store, monkeypatch):
-    import controller.store as store_mod
-    monkeypatch.setattr(store_mod, "QUARANTINE_PAYLOADS_PER_STATION", 5)
+    import controller.store.packets as packets_mod
+    monkeypatch.setattr(packets_mod, "QUARANTINE_PAYLOADS_PER_STATION", 5)
     ingest.process([(topic(), b"junk%d" % i) for i in range(20)])
     entries = store.quarantined("st-01")
     assert len(entries) == 20
@@ -190,28 +193,25 @@ def test_failed_commit_stores_nothing_and_is_not_acked_and_the_next_batch_commit
 
     from controller.errors import StoreError
 
-    with Store(tmp_path / "c.db") as store:
+    failed = {"armed": False, "done": False}
+
+    class Failing(sqlite3.Connection):
+        def execute(self, sql, *a):
+            if sql == "COMMIT" and failed["armed"] and not failed["done"]:
+                failed["done"] = True
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().execute(sql, *a)
+
+    with Store(tmp_path / "c.db", connect=lambda *a, **kw: sqlite3.connect(*a, factory=Failing, **kw)) as store:
         store.add_station("st-01", KEYS["st-01"].public.to_pem(), KEYS["st-01"].public.kid)
         ingest = Ingest(store, CK)
-        real, failed = store._db, {"done": False}
-
-        class Failing:
-            def __getattr__(self, name):
-                return getattr(real, name)
-
-            def execute(self, sql, *a):
-                if sql == "COMMIT" and not failed["done"]:
-                    failed["done"] = True
-                    raise sqlite3.OperationalError("disk I/O error")
-                return real.execute(sql, *a)
-
-        store._db = Failing()
+        failed["armed"] = True
         first = sealed(record=make_record(sample_niks(3)[0]))
         with pytest.raises(StoreError):
             ingest.process([(topic(), first)])
+        assert failed["done"]
         second = sealed(record=make_record(sample_niks(3)[1]))
         [r] = ingest.process([(topic(), second)])
-        store._db = real
         assert r.outcome == "stored"
     with Store(tmp_path / "c.db") as again:  # a fresh connection: what is really on disk
         assert again.packet_ids() == [r.packet_id]

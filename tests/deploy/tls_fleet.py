@@ -15,6 +15,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from adapters.files import write_atomic
 from controller import ca as ca_mod
 from controller import config as config_mod
 from controller import keyfiles
@@ -59,8 +60,8 @@ class Fleet:
                                      names=ca_mod.identity_names("station", station_id))
         d = self.ctl.path / "clients"
         tag = f"{station_id}-{cert.serial_number:x}"
-        keyfiles.write_atomic(d / f"{tag}.key", ca_mod.key_pem(key), 0o600)
-        keyfiles.write_atomic(d / f"{tag}.crt", ca_mod.cert_pem(cert), 0o644)
+        write_atomic(d / f"{tag}.key", ca_mod.key_pem(key), 0o600)
+        write_atomic(d / f"{tag}.crt", ca_mod.cert_pem(cert), 0o644)
         return d / f"{tag}.crt", d / f"{tag}.key"
 
 

@@ -5,7 +5,13 @@ from protocol.keys import ControllerKeys, SigningKey
 from protocol.messages import AckStatus
 from station.errors import LowDiskSpace, OutboxError
 from station.outbox import AckOutcome, Outbox
-from station.outbox_states import TRANSITIONS, Event, OutboxStateError, State, next_state
+from station.outbox_states import (
+    TRANSITIONS,
+    Event,
+    OutboxStateError,
+    State,
+    next_state,
+)
 
 CONTROLLER = ControllerKeys.generate()
 STATION = SigningKey.generate()
@@ -34,12 +40,6 @@ def test_illegal_move_raises():
         next_state(State.QUARANTINED, Event.PUBLISH)
     with pytest.raises(OutboxStateError):
         next_state(State.PENDING, Event.ACK_TIMEOUT)
-
-
-def test_wal_and_full_sync(outbox):
-    db = outbox._db
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_send_ack_removes(outbox):
@@ -136,25 +136,21 @@ def test_failed_commit_is_rolled_back_and_the_next_write_really_commits(tmp_path
     import sqlite3
 
     path = tmp_path / "o.db"
-    ob = Outbox(path).open()
-    real = ob._db
-    calls = {"n": 0}
+    calls = {"armed": False, "n": 0}
 
-    class Failing:
-        def __getattr__(self, name):
-            return getattr(real, name)
-
+    class Failing(sqlite3.Connection):
         def execute(self, sql, *a):
-            if sql == "COMMIT" and calls["n"] == 0:
+            if sql == "COMMIT" and calls["armed"] and calls["n"] == 0:
                 calls["n"] += 1
                 raise sqlite3.OperationalError("disk I/O error")
-            return real.execute(sql, *a)
+            return super().execute(sql, *a)
 
-    ob._db = Failing()
+    ob = Outbox(path, connect=lambda *a, **kw: sqlite3.connect(*a, factory=Failing, **kw)).open()
+    calls["armed"] = True
     with pytest.raises(OutboxError):
         seal(ob)
+    assert calls["n"] == 1
     env = seal(ob)
-    ob._db = real
     with Outbox(path, recover_in_flight=False) as other:  # a second connection sees only committed data
         assert [i.packet_id for i in other.take_for_sending(10, 10**9)] == [env.packet_id]
     ob.close()

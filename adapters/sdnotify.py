@@ -1,8 +1,9 @@
-"""sd_notify for the station unit (Type=notify, WatchdogSec=).
+"""sd_notify for units with Type=notify and WatchdogSec=.
 
-The protocol is one datagram to $NOTIFY_SOCKET; no library needed. The
-watchdog is fed only while the uplink's worker is alive, so a hung station
-is restarted by systemd instead of sitting silent in a market all afternoon.
+The protocol is one datagram to $NOTIFY_SOCKET (a dozen lines, so no library).
+The watchdog is fed only while the caller says it is healthy (the station: its
+uplink worker is alive), so a hung process is restarted by systemd instead of
+sitting silent in a market all afternoon.
 """
 
 from __future__ import annotations
