@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from drivers.camera.emulated import EmulatedCamera  # noqa: E402
 from drivers.scene import Scene  # noqa: E402
 from protocol.keys import ControllerKeys  # noqa: E402
-from rekam.actors import ScriptedOperator  # noqa: E402
+from station.scripted import ScriptedOperator  # noqa: E402
 from rekam.demo.population import Population  # noqa: E402
 from station import sealer as sealer_mod  # noqa: E402
 from station import workflow  # noqa: E402

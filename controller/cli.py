@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
-import sys
 import time
 from pathlib import Path
 
-from adapters.files import write_atomic
+from adapters.files import read_public, write_atomic
+from adapters.terminal import console, show, table
 from controller import config as config_mod
 from controller import keyfiles
 from controller.errors import ControllerError
@@ -23,14 +22,6 @@ from controller.fleet import Fleet
 from controller.store import Store
 from protocol.keys import KeyFormatError, VerifyKey
 from protocol.topics import TopicError, check_station_id
-
-
-def default_config() -> Path:
-    env = os.environ.get("REKAM_CONTROLLER_CONFIG")
-    if env:
-        return Path(env)
-    system = Path("/etc/rekam/controller.toml")
-    return system if system.exists() else Path("controller.toml")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,24 +68,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--station", default=None)
     cmd("reviews", "NIKs enrolled more than once, waiting for review", _reviews)
 
-    from controller import provision_cli, schedule_cli
+    from controller.provisioning import cli as provision_cli
+    from controller.scheduler import cli as schedule_cli
 
-    schedule_cli.add_commands(csub, default_config)
-    provision_cli.add_commands(csub, default_config)
+    schedule_cli.add_commands(csub)
+    provision_cli.add_commands(csub)
 
 
 # -- helpers --------------------------------------------------------------------
 def _cfg(args) -> config_mod.ControllerConfig:
-    return config_mod.load(args.config or default_config())
+    return config_mod.load(args.config or config_mod.default_path())
 
 
 def _store(args) -> Store:
     return Store(_cfg(args).store_path).open()
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 def _age(ts: float | None) -> str:
@@ -110,14 +97,6 @@ def _age(ts: float | None) -> str:
     return f"{s / 86400:.0f}d ago"
 
 
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(lines)
-
-
 # -- commands ---------------------------------------------------------------------
 def _init(args) -> int:
     d: Path = args.dir
@@ -126,10 +105,7 @@ def _init(args) -> int:
         write_atomic(conf, config_mod.EXAMPLE.encode(), 0o644)
         print(f"wrote {conf}")
     cfg = config_mod.load(conf)
-    try:
-        keys = keyfiles.create_keys(cfg.private_key, cfg.public_key, force=args.force)
-    except ControllerError as exc:
-        return _fail(str(exc))
+    keys = keyfiles.create_keys(cfg.private_key, cfg.public_key, force=args.force)
     with Store(cfg.store_path) as store:
         version = store.migrations[-1]
     print(f"wrote {cfg.private_key} (mode 600: never copy it off this machine)")
@@ -144,17 +120,16 @@ def _run(args) -> int:
     from controller.runtime import run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(args.config or default_config())
+    return run(args.config or config_mod.default_path())
 
 
 def _station_add(args) -> int:
     try:
         check_station_id(args.station_id)
-        key = VerifyKey.from_pem(args.key.read_bytes())
+        key = VerifyKey.from_pem(read_public(args.key, "station signing key", "from `rekam station keygen`",
+                                             ControllerError))
     except (TopicError, KeyFormatError) as exc:
-        return _fail(str(exc))
-    except OSError as exc:
-        return _fail(f"cannot read {args.key}: {exc.strerror}")
+        raise ControllerError(str(exc)) from None
     with _store(args) as store:
         store.add_station(args.station_id, key.to_pem(), key.kid)
     print(f"registered station {args.station_id} with signing key {key.kid}")
@@ -172,7 +147,7 @@ def _station_list(args) -> int:
     with _store(args) as store:
         rows = [[s.station_id, s.status, s.key_id, "yes" if s.online else "no", _age(s.last_seen),
                  str(store.packet_count(s.station_id))] for s in store.stations()]
-    print(table(["station", "status", "key", "online", "last seen", "packets"], rows))
+    show(table(["station", "status", "key", "online", "last seen", "packets"], rows, numeric=["packets"]))
     return 0
 
 
@@ -185,15 +160,17 @@ def _fleet(args) -> int:
                      _age(r.last_seen), r.assignment or "-",
                      "-" if r.outbox_depth is None else str(r.outbox_depth), r.drivers or "-",
                      ", ".join(r.alarms) or "-"] for r in fleet.table()]
-            out = table(["station", "online", "last seen", "assignment", "outbox", "drivers", "alarms"], rows)
-            if args.watch:
-                print("\x1b[2J\x1b[H" + dt.datetime.now().strftime("%H:%M:%S") + "\n" + out, flush=True)
-                try:
-                    time.sleep(args.watch)
-                except KeyboardInterrupt:
-                    return 0
-            else:
-                print(out)
+            out = table(["station", "online", "last seen", "assignment", "outbox", "drivers", "alarms"], rows,
+                        numeric=["outbox"], title=dt.datetime.now().strftime("fleet at %H:%M:%S"))
+            if not args.watch:
+                show(out)
+                return 0
+            screen = console()
+            screen.clear()
+            screen.print(out)
+            try:
+                time.sleep(args.watch)
+            except KeyboardInterrupt:
                 return 0
 
 
@@ -215,7 +192,8 @@ def _progress(args) -> int:
         tw, tr = tw + w, tr + rec
         out.append(["", f"= Kecamatan {kec.split(' ', 1)[1]}", str(w), str(rec), str(max(0, w - rec)), _pct(rec, w)])
     out.append(["", "= TOTAL", str(tw), str(tr), str(max(0, tw - tr)), _pct(tr, tw)])
-    print(table(["code", "kelurahan", "wajib KTP", "recorded", "remaining", "%"], out))
+    show(table(["code", "kelurahan", "wajib KTP", "recorded", "remaining", "%"], out,
+               numeric=["wajib KTP", "recorded", "remaining", "%"]))
     return 0
 
 
@@ -229,7 +207,7 @@ def _quarantine(args) -> int:
         counters = store.counters("refused.")
     rows = [[str(e.id), e.station_id or "?", e.packet_id or "-", e.reason_id, e.reason[:60],
              str(e.size), dt.datetime.fromtimestamp(e.received_at).strftime("%Y-%m-%d %H:%M")] for e in entries]
-    print(table(["#", "station", "packet", "reason", "detail", "bytes", "received"], rows))
+    show(table(["#", "station", "packet", "reason", "detail", "bytes", "received"], rows, numeric=["#", "bytes"]))
     if counters:
         print("\nrefusals: " + ", ".join(f"{k.removeprefix('refused.')} {v}" for k, v in counters.items()))
     return 0
@@ -241,5 +219,5 @@ def _reviews(args) -> int:
     if not pairs:
         print("no NIK enrolled twice")
         return 0
-    print(table(["NIK", "packet", "earlier packet"], [[n[:4] + "********" + n[12:], p, o] for n, p, o in pairs]))
+    show(table(["NIK", "packet", "earlier packet"], [[n[:4] + "********" + n[12:], p, o] for n, p, o in pairs]))
     return 0

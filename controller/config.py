@@ -7,6 +7,7 @@ writes :data:`EXAMPLE` next to a fresh key pair and store.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,15 @@ class ControllerConfig:
     ingest: IngestSettings
     schedule: ScheduleSettings
     source: Path | None = None
+
+
+def default_path() -> Path:
+    """$REKAM_CONTROLLER_CONFIG, else /etc/rekam/controller.toml if it exists, else ./controller.toml."""
+    env = os.environ.get("REKAM_CONTROLLER_CONFIG")
+    if env:
+        return Path(env)
+    system = Path("/etc/rekam/controller.toml")
+    return system if system.exists() else Path("controller.toml")
 
 
 def load(path: str | Path) -> ControllerConfig:

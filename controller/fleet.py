@@ -20,9 +20,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import msgspec
+
 from controller.config import FleetSettings
 from controller.store import Alarm, Store
-from protocol import messages, schema
+from protocol import messages
 from protocol.messages import State, Telemetry
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ class Fleet:
             return None
         if t.station_id != station_id or self.store.station(station_id) is None:
             return None
-        body = schema.to_plain(t)
+        body = msgspec.to_builtins(t)
         self.store.record_telemetry(station_id, t.at, body, received_at=received_at)
         return t
 

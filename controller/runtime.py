@@ -16,7 +16,7 @@ from pathlib import Path
 from controller import config as config_mod
 from controller import keyfiles
 from controller.errors import ControllerError
-from controller.planning import Planning
+from controller.scheduler.service import Planning
 from controller.service import ControllerService
 from controller.store import Store
 

@@ -29,9 +29,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 
+from protocol.errors import ProtocolError
 
-class KeyFormatError(ValueError):
+
+class KeyFormatError(ProtocolError):
     """A key file or key blob that cannot be used; the message says why."""
+
+    reason_id = "bad_key"
 
 
 class Suite(str, Enum):

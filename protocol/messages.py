@@ -1,41 +1,58 @@
-"""Control messages between stations and controllers: JSON, versioned.
+"""Control messages between stations and controllers: JSON, versioned, msgspec Structs.
 
-Every message is a frozen dataclass. On the wire it is a JSON object with
-``"v"`` (schema version) and ``"type"`` beside its fields. Decoding checks
-every field against the dataclass's type hints and names the first wrong
-field, so a bad message from one station is refused with a reason instead of
-crashing whoever reads it. Unknown extra fields are ignored (a newer peer may
-add some); a newer ``v`` is refused.
+On the wire every message is a JSON object with ``"type"`` (the tag) and
+``"v"`` (schema version) beside its fields. Decoding validates every field
+against its Struct, including the bounds of every integer (a number no
+station can produce is refused, not carried into the database), and names
+the first wrong field, so a bad message from one station is refused with a
+reason instead of crashing whoever reads it. Unknown extra fields are ignored
+(a newer peer may add some); a newer ``v`` is refused before anything else is
+read.
 
 Sealed biometric packets are not here: they are CBOR, see :mod:`protocol.packet`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from protocol import schema
+import msgspec
+from msgspec import Meta
+
+from protocol.errors import ProtocolError, explain
 
 SCHEMA_VERSION = 1
 
-T = TypeVar("T", bound="Message")
+#: Counters and sizes: never negative, and small enough for JSON numbers and SQLite integers.
+Count = Annotated[int, Meta(ge=0, le=2**53)]
+#: Seconds since the epoch (or a duration), finite and within a plausible range.
+Seconds = Annotated[float, Meta(ge=0, le=1e11)]
+Text = Annotated[str, Meta(max_length=4096)]
+Name = Annotated[str, Meta(max_length=200)]
 
 
-class MessageError(ValueError):
+class MessageError(ProtocolError):
     """A control message that cannot be used; says which field is wrong."""
 
+    reason_id = "bad_message"
 
-@dataclass(frozen=True)
-class Message:
-    TYPE: ClassVar[str] = ""
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every message; ``v`` is keyword-only and comes last, so fields stay positional."""
+
+    v: int = SCHEMA_VERSION
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__struct_config__.tag  # type: ignore[return-value]
+
+
+T = TypeVar("T", bound=Message)
 
 
 # -- station -> controller --------------------------------------------------
-@dataclass(frozen=True)
-class State(Message):
+class State(Message, tag="state"):
     """Retained on ``state``; the last will is the same message with online=False.
 
     ``connection`` counts the station's connections since install, so a will
@@ -43,36 +60,32 @@ class State(Message):
     older number and can be ignored.
     """
 
-    TYPE: ClassVar[str] = "state"
-    station_id: str
+    station_id: Name
     online: bool
-    connection: int
-    version: str = ""
-    drivers: dict[str, str] = field(default_factory=dict)
-    since: float = 0.0
+    connection: Count
+    version: Name = ""
+    drivers: dict[Name, Name] = {}
+    since: Seconds = 0.0
 
 
-@dataclass(frozen=True)
-class DriverHealth:
-    driver: str
+class DriverHealth(msgspec.Struct, frozen=True):
+    driver: Name
     ok: bool
-    reason: str = ""
+    reason: Text = ""
 
 
-@dataclass(frozen=True)
-class Telemetry(Message):
-    TYPE: ClassVar[str] = "telemetry"
-    station_id: str
-    at: float
-    connection: int
-    outbox_depth: int
-    outbox_bytes: int
-    quarantined: int
-    disk_free_bytes: int
-    enrollments_today: int
-    temperature_c: float | None = None
-    drivers: dict[str, DriverHealth] = field(default_factory=dict)
-    assignment_id: str | None = None
+class Telemetry(Message, tag="telemetry"):
+    station_id: Name
+    at: Seconds
+    connection: Count
+    outbox_depth: Count
+    outbox_bytes: Count
+    quarantined: Count
+    disk_free_bytes: Count
+    enrollments_today: Count
+    temperature_c: Annotated[float, Meta(ge=-100, le=200)] | None = None
+    drivers: dict[Name, DriverHealth] = {}
+    assignment_id: Name | None = None
 
 
 # -- controller -> station --------------------------------------------------
@@ -82,60 +95,52 @@ class AckStatus(str, Enum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True)
-class Ack(Message):
-    TYPE: ClassVar[str] = "ack"
-    packet_id: str
+class Ack(Message, tag="ack"):
+    packet_id: Name
     status: AckStatus
-    reason_id: str = ""
-    reason: str = ""
+    reason_id: Name = ""
+    reason: Text = ""
 
 
-@dataclass(frozen=True)
-class Venue:
+class Venue(msgspec.Struct, frozen=True):
     """An outreach place (school, market, hospital, home visit, meeting)."""
 
-    venue_id: str
-    kind: str
-    name: str
-    address: str = ""
-    expected_people: int = 0
+    venue_id: Name
+    kind: Name
+    name: Text
+    address: Text = ""
+    expected_people: Count = 0
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(msgspec.Struct, frozen=True):
     """One station-day: where to be, when."""
 
-    assignment_id: str
-    date: str  # ISO date, local (WIB)
-    start: str  # "15:00"
-    end: str  # "21:00"
-    kelurahan_code: str
-    kelurahan_name: str = ""
+    assignment_id: Name
+    date: Name  # ISO date, local (WIB)
+    start: Name  # "15:00"
+    end: Name  # "21:00"
+    kelurahan_code: Name
+    kelurahan_name: Text = ""
     venue: Venue | None = None
 
 
-@dataclass(frozen=True)
-class AssignmentUpdate(Message):
+class AssignmentUpdate(Message, tag="assignment"):
     """Retained on ``assignment``: today's place and what comes next."""
 
-    TYPE: ClassVar[str] = "assignment"
-    station_id: str
-    issued_at: float
-    plan_id: str
+    station_id: Name
+    issued_at: Seconds
+    plan_id: Name
     current: Assignment | None = None
-    upcoming: list[Assignment] = field(default_factory=list)
+    upcoming: list[Assignment] = []
 
 
-@dataclass(frozen=True)
-class ControllerStatus(Message):
+class ControllerStatus(Message, tag="controller_status"):
     """Retained by each controller; its will says it went away."""
 
-    TYPE: ClassVar[str] = "controller_status"
-    controller_id: str
+    controller_id: Name
     online: bool
-    since: float = 0.0
-    version: str = ""
+    since: Seconds = 0.0
+    version: Name = ""
 
 
 # -- commands, both ways -----------------------------------------------------
@@ -146,49 +151,54 @@ class CommandName(str, Enum):
     REQUEUE_QUARANTINE = "requeue_quarantine"  # args: packet_id (or all)
 
 
-@dataclass(frozen=True)
-class Command(Message):
-    TYPE: ClassVar[str] = "cmd"
-    command_id: str
+class Command(Message, tag="cmd"):
+    command_id: Name
     name: CommandName
-    args: dict[str, Any] = field(default_factory=dict)
-    issued_at: float = 0.0
+    args: dict[Name, Any] = {}
+    issued_at: Seconds = 0.0
 
 
-@dataclass(frozen=True)
-class CommandReply(Message):
-    TYPE: ClassVar[str] = "cmd_reply"
-    command_id: str
-    station_id: str
+class CommandReply(Message, tag="cmd_reply"):
+    command_id: Name
+    station_id: Name
     ok: bool
-    result: dict[str, Any] = field(default_factory=dict)
-    error: str = ""
+    result: dict[Name, Any] = {}
+    error: Text = ""
 
 
 # -- encoding ----------------------------------------------------------------
+class _Head(msgspec.Struct):
+    v: int | None = None
+    type: str | None = None
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
 def encode(msg: Message) -> bytes:
-    body = {"v": SCHEMA_VERSION, "type": msg.TYPE, **schema.to_plain(msg)}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(msg)
 
 
 def decode(cls: type[T], data: bytes | str) -> T:
     """Parse ``data`` as a ``cls`` message; MessageError names what is wrong."""
+    name = cls.type_name()
     try:
-        body = json.loads(data)
+        head = msgspec.json.decode(data, type=_Head)
+    except msgspec.ValidationError:
+        raise MessageError(f"{name} message must be a JSON object with a version 'v' and a 'type'") from None
+    except msgspec.DecodeError as exc:
+        raise MessageError(f"{name} message is not JSON: {exc}") from None
     except RecursionError:
-        raise MessageError(f"{cls.TYPE} message is nested too deeply") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MessageError(f"{cls.TYPE} message is not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise MessageError(f"{cls.TYPE} message must be a JSON object")
-    v = body.get("v")
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise MessageError(f"{cls.TYPE} message has no schema version 'v'")
-    if v > SCHEMA_VERSION:
-        raise MessageError(f"{cls.TYPE} message has schema v{v}; this program understands up to v{SCHEMA_VERSION}")
-    if body.get("type") != cls.TYPE:
-        raise MessageError(f"expected a {cls.TYPE!r} message, got type {body.get('type')!r}")
+        raise MessageError(f"{name} message is nested too deeply") from None
+    if head.v is None:
+        raise MessageError(f"{name} message has no schema version 'v'")
+    if head.v > SCHEMA_VERSION:
+        raise MessageError(f"{name} message has schema v{head.v}; this program understands up to v{SCHEMA_VERSION}")
+    if head.type != name:
+        raise MessageError(f"expected a {name!r} message, got type {head.type!r:.40}")
     try:
-        return schema.from_plain(cls, body, cls.TYPE)
-    except schema.SchemaError as exc:
-        raise MessageError(str(exc)) from None
+        return msgspec.json.decode(data, type=cls)
+    except msgspec.ValidationError as exc:
+        raise MessageError(explain(name, exc)) from None
+    except RecursionError:
+        raise MessageError(f"{name} message is nested too deeply") from None

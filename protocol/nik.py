@@ -15,14 +15,14 @@ import datetime as _dt
 from dataclasses import dataclass
 
 from protocol import regions
+from protocol.errors import ProtocolError
 
 
-class NIKError(ValueError):
+class NIKError(ProtocolError):
     """A NIK that cannot be right. ``reason_id`` is stable for translations."""
 
     def __init__(self, reason_id: str, message: str) -> None:
-        self.reason_id = reason_id
-        super().__init__(message)
+        super().__init__(message, reason_id)
 
 
 @dataclass(frozen=True)

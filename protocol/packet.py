@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import cbor2
 
 from protocol import topics
+from protocol.errors import ProtocolError
 from protocol.keys import ControllerKeys, SealingPublicKey, SigningKey, Suite, VerifyKey
 
 PACKET_VERSION = 1
@@ -39,12 +40,11 @@ _HEADER_FIELDS = ("v", "id", "station", "seq", "sealed_at", "suite", "kid", "ski
 MAX_PACKET_BYTES = 8 * 1024 * 1024
 
 
-class PacketError(ValueError):
+class PacketError(ProtocolError):
     """Why a packet was refused; ``reason_id`` goes into the ack and the counters."""
 
     def __init__(self, reason_id: str, message: str) -> None:
-        self.reason_id = reason_id
-        super().__init__(message)
+        super().__init__(message, reason_id)
 
 
 def uuid7(now_ms: int | None = None) -> uuid.UUID:

@@ -14,17 +14,18 @@ another record, breaks the chain; :func:`validate` recomputes it.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import struct
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable
+from typing import Annotated, Iterable, TypeVar
 
 import cbor2
+import msgspec
+from msgspec import Meta
 
 from protocol import nik as _nik
-from protocol import regions, schema
+from protocol import regions
+from protocol.errors import ProtocolError, explain
 
 RECORD_VERSION = 1
 FINGER_POSITIONS = tuple(range(1, 11))
@@ -32,12 +33,19 @@ FINGER_POSITIONS = tuple(range(1, 11))
 CHIP_FINGERS = (2, 7)
 
 
-class RecordError(ValueError):
+class RecordError(ProtocolError):
     """A record that is malformed or inconsistent; ``reason_id`` is stable."""
 
     def __init__(self, reason_id: str, message: str) -> None:
-        self.reason_id = reason_id
-        super().__init__(message)
+        super().__init__(message, reason_id)
+
+
+#: Bounds that no real capture comes near: a record that exceeds them is refused while parsing.
+Count = Annotated[int, Meta(ge=0, le=2**31)]
+Seconds = Annotated[float, Meta(ge=0, le=1e11)]
+Name = Annotated[str, Meta(max_length=200)]
+Blob = Annotated[bytes, Meta(max_length=16 * 2**20)]
+Digest = Annotated[bytes, Meta(max_length=64)]
 
 
 class FingerException(str, Enum):
@@ -51,56 +59,52 @@ class FingerException(str, Enum):
     DEVICE_FAILURE = "device_failure"  # the scanner failed every attempt
 
 
-@dataclass(frozen=True)
-class Quality:
+class Quality(msgspec.Struct, frozen=True):
     """What the station's quality gate measured on the kept capture."""
 
     passed: bool
     #: Kept after the retries ran out although it did not pass.
     forced: bool
-    attempts: int
-    measures: dict[str, float] = field(default_factory=dict)
+    attempts: Count
+    measures: dict[Name, float] = {}
     #: Reason ids of the gates that failed (empty when passed).
-    problems: tuple[str, ...] = ()
+    problems: tuple[Name, ...] = ()
 
 
-@dataclass(frozen=True)
-class DeviceInfo:
-    kind: str
-    driver: str
-    make: str
-    model: str
-    serial: str
-    firmware: str
+class DeviceInfo(msgspec.Struct, frozen=True):
+    kind: Name
+    driver: Name
+    make: Name
+    model: Name
+    serial: Name
+    firmware: Name
 
 
-@dataclass(frozen=True)
-class FaceEntry:
-    image: bytes  # JPEG
-    width: int
-    height: int
-    captured_at: float
+class FaceEntry(msgspec.Struct, frozen=True):
+    image: Blob  # JPEG
+    width: Count
+    height: Count
+    captured_at: Seconds
     quality: Quality
-    chain: bytes = b""
+    chain: Digest = b""
 
     def __repr__(self) -> str:
         return f"FaceEntry({self.width}x{self.height}, {len(self.image)} bytes)"
 
 
-@dataclass(frozen=True)
-class FingerEntry:
-    position: int  # 1 = right thumb ... 10 = left little
-    captured_at: float
-    image: bytes | None = None  # PNG, 8-bit grey
-    width: int = 0
-    height: int = 0
-    dpi: int = 0
-    template: bytes | None = None
-    template_format: str | None = None
+class FingerEntry(msgspec.Struct, frozen=True):
+    position: Count  # 1 = right thumb ... 10 = left little
+    captured_at: Seconds
+    image: Blob | None = None  # PNG, 8-bit grey
+    width: Count = 0
+    height: Count = 0
+    dpi: Count = 0
+    template: Blob | None = None
+    template_format: Name | None = None
     quality: Quality | None = None
     exception: FingerException | None = None
-    exception_note: str = ""
-    chain: bytes = b""
+    exception_note: Annotated[str, Meta(max_length=500)] = ""
+    chain: Digest = b""
 
     def __repr__(self) -> str:
         what = f"exception={self.exception.value}" if self.exception else f"{self.width}x{self.height}"
@@ -122,15 +126,14 @@ def unpack_samples(data: bytes) -> list[tuple[int, float, float, float, bool]]:
     return [(t, x, y, p, bool(d)) for t, x, y, p, d in PEN_SAMPLE.iter_unpack(data)]
 
 
-@dataclass(frozen=True)
-class SignatureEntry:
-    image: bytes  # PNG
+class SignatureEntry(msgspec.Struct, frozen=True):
+    image: Blob  # PNG
     #: Packed pen samples (:data:`PEN_SAMPLE`) in the pad's logical coordinates.
-    samples: bytes
-    extent: tuple[int, int]
-    captured_at: float
+    samples: Blob
+    extent: tuple[Count, Count]
+    captured_at: Seconds
     quality: Quality
-    chain: bytes = b""
+    chain: Digest = b""
 
     @property
     def sample_count(self) -> int:
@@ -140,41 +143,48 @@ class SignatureEntry:
         return f"SignatureEntry({self.sample_count} samples)"
 
 
-@dataclass(frozen=True)
-class EnrollmentRecord:
-    nik: str
-    kelurahan_code: str
-    station_id: str
-    operator_id: str
-    assignment_id: str | None
-    started_at: float
-    finished_at: float
+class EnrollmentRecord(msgspec.Struct, frozen=True):
+    nik: Name
+    kelurahan_code: Name
+    station_id: Name
+    operator_id: Name
+    assignment_id: Name | None
+    started_at: Seconds
+    finished_at: Seconds
     face: FaceEntry
-    fingers: tuple[FingerEntry, ...]
+    fingers: Annotated[tuple[FingerEntry, ...], Meta(max_length=10)]
     signature: SignatureEntry
-    devices: tuple[DeviceInfo, ...]
-    version: int = RECORD_VERSION
+    devices: Annotated[tuple[DeviceInfo, ...], Meta(max_length=16)]
+    version: Count = RECORD_VERSION
 
     def __repr__(self) -> str:
         masked = self.nik[:4] + "*" * 8 + self.nik[12:] if len(self.nik) == 16 else "?"
         return f"EnrollmentRecord(nik={masked}, station={self.station_id}, kelurahan={self.kelurahan_code})"
 
     def to_cbor(self) -> bytes:
-        return cbor2.dumps(schema.to_plain(self), canonical=True)
+        return cbor2.dumps(plain(self), canonical=True)
 
     @classmethod
     def from_cbor(cls, data: bytes) -> "EnrollmentRecord":
         """Decode and fully validate a record; RecordError says what is wrong."""
         try:
             body = cbor2.loads(data)
-        except (cbor2.CBORDecodeError, ValueError, TypeError, EOFError) as exc:
-            raise RecordError("malformed", f"record is not valid CBOR: {exc}") from None
+        except (cbor2.CBORDecodeError, ValueError, TypeError, EOFError, RecursionError, MemoryError) as exc:
+            raise RecordError("malformed", f"record is not valid CBOR ({exc.__class__.__name__})") from None
         try:
-            record = schema.from_plain(cls, body, "record")
-        except schema.SchemaError as exc:
-            raise RecordError("malformed", str(exc)) from None
+            record = msgspec.convert(body, cls)
+        except msgspec.ValidationError as exc:
+            raise RecordError("malformed", explain("record", exc)) from None
         validate(record)
         return record
+
+
+def plain(value: msgspec.Struct) -> object:
+    """A record or entry as CBOR-ready builtins (bytes kept as bytes, enums as their values)."""
+    return msgspec.to_builtins(value, builtin_types=(bytes,))
+
+
+E = TypeVar("E", FaceEntry, FingerEntry, SignatureEntry)
 
 
 # -- the capture chain --------------------------------------------------------
@@ -184,7 +194,7 @@ def chain_seed(nik: str, station_id: str, started_at: float) -> bytes:
 
 def link(previous: bytes, entry: FaceEntry | FingerEntry | SignatureEntry) -> bytes:
     """The chain value for ``entry`` following ``previous`` (entry.chain ignored)."""
-    content = schema.to_plain(dataclasses.replace(entry, chain=b""))
+    content = plain(msgspec.structs.replace(entry, chain=b""))
     digest = hashlib.sha256(cbor2.dumps(content, canonical=True)).digest()
     return hashlib.sha256(previous + digest).digest()
 
@@ -199,8 +209,8 @@ class ChainBuilder:
     def __init__(self, nik: str, station_id: str, started_at: float) -> None:
         self._last = chain_seed(nik, station_id, started_at)
 
-    def add(self, entry):
-        linked = dataclasses.replace(entry, chain=link(self._last, entry))
+    def add(self, entry: E) -> E:
+        linked = msgspec.structs.replace(entry, chain=link(self._last, entry))
         self._last = linked.chain
         return linked
 

@@ -12,12 +12,16 @@ from functools import lru_cache
 
 from lokal import wilayah as _w
 
+from protocol.errors import ProtocolError
+
 #: Kota Surakarta (Solo), the field case the scheduler is built around.
 SURAKARTA = "33.72"
 
 
-class RegionError(ValueError):
+class RegionError(ProtocolError):
     """A region code that is malformed or not in the Kemendagri list."""
+
+    reason_id = "unknown_region"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from protocol.errors import ProtocolError
+
 VERSION = "v1"
 ROOT = f"rekam/{VERSION}"
 STATIONS = f"{ROOT}/stations"
@@ -21,8 +23,8 @@ SHARE_GROUP = "controllers"
 _STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-class TopicError(ValueError):
-    pass
+class TopicError(ProtocolError):
+    reason_id = "bad_topic"
 
 
 class Leaf(str, Enum):

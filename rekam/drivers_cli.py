@@ -50,7 +50,7 @@ def _list(args) -> int:
 
 
 def _check(args) -> int:
-    from station.cli import default_config
+    from station.config import default_path as default_config
 
     path = args.config or (default_config() if default_config().exists() else None)
     if path is not None:

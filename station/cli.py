@@ -21,15 +21,6 @@ from station.errors import ConfigError, StationError
 from station.outbox import Outbox
 
 
-def default_config() -> Path:
-    """$REKAM_STATION_CONFIG, else /etc/rekam/station.toml if it exists, else ./station.toml."""
-    env = os.environ.get("REKAM_STATION_CONFIG")
-    if env:
-        return Path(env)
-    system = Path("/etc/rekam/station.toml")
-    return system if system.exists() else Path("station.toml")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("station", help="the recording station: enroll residents, deliver sealed packets",
                        description="Set up and run a rekam recording station.")
@@ -58,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = cmd("outbox", "sealed packets waiting: counts, bytes, quarantined ones and why", _outbox)
     c.add_argument("--requeue", metavar="PACKET_ID", help="put a quarantined packet back in line ('all' for every one)")
 
-    from station import provision_cli
+    from station.provisioning import cli as provision_cli
 
     provision_cli.add_commands(ssub)
 
@@ -70,7 +61,7 @@ def _console_args(c: argparse.ArgumentParser) -> None:
 
 
 def _cfg(args) -> config_mod.StationConfig:
-    return config_mod.load(args.config or default_config())
+    return config_mod.load(args.config or config_mod.default_path())
 
 
 def _init(args) -> int:

@@ -11,6 +11,7 @@ its keys can be moved together.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,15 @@ class StationConfig:
     quality: Mapping[str, Any]
     retries: int
     source: Path | None = None
+
+
+def default_path() -> Path:
+    """$REKAM_STATION_CONFIG, else /etc/rekam/station.toml if it exists, else ./station.toml."""
+    env = os.environ.get("REKAM_STATION_CONFIG")
+    if env:
+        return Path(env)
+    system = Path("/etc/rekam/station.toml")
+    return system if system.exists() else Path("station.toml")
 
 
 def load(path: str | Path) -> StationConfig:

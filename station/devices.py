@@ -17,7 +17,13 @@ from typing import Any, Mapping
 
 from drivers import registry
 from drivers.errors import DeviceError, DeviceNotConnected
-from drivers.interfaces import Camera, Device, FingerprintScanner, Indicators, SignaturePad
+from drivers.interfaces import (
+    Camera,
+    Device,
+    FingerprintScanner,
+    Indicators,
+    SignaturePad,
+)
 from drivers.registry import DriverContext
 from drivers.types import DeviceIdentity, DeviceKind, SelfTestResult
 from protocol.messages import DriverHealth

@@ -48,6 +48,12 @@ class KeyFileError(StationError):
     reason_id = "key_file"
 
 
+class ProvisioningError(StationError):
+    """A bundle or key cannot be used; the message says what to do."""
+
+    reason_id = "provisioning"
+
+
 class EnrollmentAborted(StationError):
     """The operator cancelled, or the resident could not continue."""
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from adapters.files import write_atomic
+from adapters.version import VERSION
 from drivers.errors import DeviceError
 from drivers.registry import DriverContext
 from drivers.types import DeviceKind
-from adapters.version import VERSION
 from protocol import messages, regions, wib
 from protocol.messages import (
     AssignmentUpdate,

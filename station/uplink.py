@@ -39,7 +39,14 @@ from typing import Any, Callable
 import paho.mqtt.client as mqtt
 
 from protocol import messages, topics
-from protocol.messages import AckStatus, AssignmentUpdate, Command, CommandReply, State, Telemetry
+from protocol.messages import (
+    AckStatus,
+    AssignmentUpdate,
+    Command,
+    CommandReply,
+    State,
+    Telemetry,
+)
 from station.config import MqttSettings
 from station.errors import UplinkError
 from station.outbox import AckOutcome, Outbox

@@ -24,7 +24,14 @@ from enum import Enum
 from typing import Callable, Protocol
 
 from drivers.errors import DeviceError, DeviceNotConnected, NoFinger
-from drivers.types import BeepPattern, DeviceKind, FingerCapture, ImageFormat, SignatureCapture, StatusLight
+from drivers.types import (
+    BeepPattern,
+    DeviceKind,
+    FingerCapture,
+    ImageFormat,
+    SignatureCapture,
+    StatusLight,
+)
 from protocol import nik as nik_mod
 from protocol.record import (
     ChainBuilder,

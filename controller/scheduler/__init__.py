@@ -15,11 +15,24 @@ The controller stores the plans and publishes each station's assignments.
 """
 
 from .backlog import plan_backlog
-from .model import DEFAULT_HOURS, Constraints, KelurahanTarget, Plan, PlanningError, StationDay, Visit
+from .model import (
+    DEFAULT_HOURS,
+    Constraints,
+    KelurahanTarget,
+    Plan,
+    PlanningError,
+    StationDay,
+    Visit,
+)
 from .replan import PLANNERS, Replan, expected_recorded, replan
 from .rotation import plan_rotation
 from .simulate import SimulationResult, lower_bound, model_lower_bound, simulate
-from .targets import TargetsError, parse_targets_csv, read_targets_csv, solo_2013_targets
+from .targets import (
+    TargetsError,
+    parse_targets_csv,
+    read_targets_csv,
+    solo_2013_targets,
+)
 from .turnout import TurnoutModel
 from .venues import Venue, VenueError, VenueKind
 

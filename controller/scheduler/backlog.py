@@ -34,8 +34,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time
 
-from .model import DEFAULT_HOURS, Constraints, KelurahanTarget, Plan, PlanningError, StationDay
-from .planning import DEFAULT_HORIZON_DAYS, Position, run
+from .dayloop import DEFAULT_HORIZON_DAYS, Position, run
+from .model import (
+    DEFAULT_HOURS,
+    Constraints,
+    KelurahanTarget,
+    Plan,
+    PlanningError,
+    StationDay,
+)
 from .turnout import TurnoutModel
 
 NAME = "backlog"

@@ -25,10 +25,12 @@ from datetime import date, datetime
 
 from protocol.regions import RegionError, normalize
 
-from .backlog import NAME as BACKLOG, plan_backlog
+from .backlog import NAME as BACKLOG
+from .backlog import plan_backlog
+from .dayloop import apply_day
 from .model import Constraints, Plan, PlanningError, StationDay
-from .planning import apply_day
-from .rotation import NAME as ROTATION, plan_rotation
+from .rotation import NAME as ROTATION
+from .rotation import plan_rotation
 from .venues import Venue
 
 PLANNERS: Mapping[str, Callable[..., Plan]] = {ROTATION: plan_rotation, BACKLOG: plan_backlog}

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from .dayloop import DEFAULT_HORIZON_DAYS, apply_day
 from .model import Constraints, KelurahanTarget, Plan, PlanningError, StationDay, Visit
-from .planning import DEFAULT_HORIZON_DAYS, apply_day
 from .replan import replan
 from .turnout import TurnoutModel
 

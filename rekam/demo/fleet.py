@@ -27,14 +27,14 @@ from typing import Callable
 from adapters.files import write_atomic
 from controller import config as controller_config
 from controller import keyfiles as controller_keys
-from controller.planning import Planning
+from controller.scheduler.service import Planning
 from controller.scheduler import KelurahanTarget, TurnoutModel, solo_2013_targets
 from controller.service import ControllerService
 from controller.store import Store
 from drivers.registry import DriverContext
 from drivers.scene import Scene
 from protocol.keys import SigningKey
-from rekam.actors import ScriptedOperator
+from station.scripted import ScriptedOperator
 from rekam.brokers import MosquittoBroker, find_mosquitto
 from rekam.demo.population import Population, Resident
 from station import config as station_config

@@ -20,7 +20,7 @@ from drivers.synthetic.seed import rng_for
 from protocol import nik as nik_mod
 from protocol import regions
 from protocol.record import FingerException
-from rekam.actors import ResidentScript
+from station.scripted import ResidentScript
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,14 @@ from PIL import Image as PILImage
 
 from drivers.types import Image, ImageFormat
 from station.quality.regions import Region, open3, regions
-from station.quality.result import Check, GateResult, at_least, at_most, combine, unmeasured
+from station.quality.result import (
+    Check,
+    GateResult,
+    at_least,
+    at_most,
+    combine,
+    unmeasured,
+)
 from station.quality.thresholds import FaceThresholds
 
 #: Most important first: a bad exposure explains everything after it, no face

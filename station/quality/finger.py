@@ -33,7 +33,14 @@ from PIL import Image as PILImage
 
 from drivers.types import FingerCapture, ImageFormat
 from station.quality.regions import close3, regions
-from station.quality.result import Check, GateResult, at_least, at_most, combine, unmeasured
+from station.quality.result import (
+    Check,
+    GateResult,
+    at_least,
+    at_most,
+    combine,
+    unmeasured,
+)
 from station.quality.thresholds import FingerThresholds
 
 #: Most important first: no finger or a partial press makes the rest moot,

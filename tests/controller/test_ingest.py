@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import cbor2
+import msgspec
 import pytest
 
 from controller.ingest import Ingest
@@ -101,7 +101,7 @@ def _flip(data: bytes, field: str) -> bytes:
 
 def bad_packets():
     good = sealed()
-    bad_record = dataclasses.replace(make_record(), nik="3372053212900001")
+    bad_record = msgspec.structs.replace(make_record(), nik="3372053212900001")
     return {
         "malformed": good[:-40],
         "bad_signature": _flip(good, "ct"),
@@ -110,7 +110,7 @@ def bad_packets():
                                               controller_key=ControllerKeys.generate().public.keys[0],
                                               station_key=KEYS["st-01"]).to_bytes(),
         "invalid_nik": sealed(record=bad_record),
-        "fingers_incomplete": sealed(record=dataclasses.replace(make_record(), fingers=make_record().fingers[:9])),
+        "fingers_incomplete": sealed(record=msgspec.structs.replace(make_record(), fingers=make_record().fingers[:9])),
         "unknown_kelurahan": sealed(record=make_record(kelurahan_code="33.72.05.1999")),
         "record_mismatch": sealed(record=make_record(station_id="st-02")),
         "malformed_record": sealed(plaintext=b"\xa1\x01"),

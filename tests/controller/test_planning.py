@@ -8,8 +8,8 @@ import time
 import pytest
 
 from controller.config import ScheduleSettings
-from controller.plan_codec import plan_from_json, plan_to_json
-from controller.planning import Planning
+from controller.scheduler.codec import plan_from_json, plan_to_json
+from controller.scheduler.service import Planning
 from controller.scheduler import Constraints, Venue, plan_backlog, solo_2013_targets
 from controller.store import Store
 from protocol.keys import SigningKey
@@ -113,7 +113,7 @@ def test_kelurahan_finished_early_frees_its_stations(store):
 
 
 def test_outreach_event_gets_stations_and_a_new_one_triggers_a_replan(store):
-    from controller.plan_codec import venue_to_json
+    from controller.scheduler.codec import venue_to_json
 
     day = Day(START)
     planning = Planning(store, ScheduleSettings(), today=day)

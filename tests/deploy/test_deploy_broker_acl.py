@@ -12,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from controller import ca as ca_mod
+from controller.provisioning import ca as ca_mod
 from protocol import topics
 from protocol.topics import Leaf
 from station.config import MqttSettings

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from controller import ca as ca_mod
-from controller import provision as prov
+from controller.provisioning import ca as ca_mod
+from controller.provisioning import stations as prov
 from controller.store import Store
 from protocol.keys import SigningKey
 from tests.deploy.tls_fleet import make_tls_controller

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller import ca as ca_mod
+from controller.provisioning import ca as ca_mod
 from protocol import topics
 from station.config import MqttSettings
 from tests.deploy.tls_fleet import ACL, CONF, DEPLOY

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import stat
 
-from controller import ca as ca_mod
+from controller.provisioning import ca as ca_mod
 from controller.service import ControllerService
 from controller.store import Store
 from protocol import packet

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from controller import ca as ca_mod
-from controller import provision as cprov
+from controller.provisioning import ca as ca_mod
+from controller.provisioning import stations as cprov
 from protocol.keys import SigningKey
 from station import config as station_config
-from station import provisioning as sprov
-from station.errors import ConfigError, KeyFileError
+from station.errors import ConfigError, KeyFileError, ProvisioningError
+from station.provisioning import config_edit, install, keygen
+from station.provisioning.paths import StationPaths
 from tests.deploy.rekam_commands import rekam
 from tests.deploy.tls_fleet import make_tls_controller
 
@@ -39,8 +40,8 @@ class Setup:
         return station_config.load(self.conf)
 
     @property
-    def paths(self) -> sprov.StationPaths:
-        return sprov.StationPaths.from_config(self.cfg)
+    def paths(self) -> StationPaths:
+        return StationPaths.from_config(self.cfg)
 
 
 def make_station(tmp_path: Path, station_id: str = "st-01") -> tuple[Path, Path]:
@@ -56,8 +57,8 @@ def setup(tmp_path) -> Setup:
     ctl, _ = make_tls_controller(tmp_path / "controller", 8883, ("broker.rekam.test",))
     conf, data = make_station(tmp_path)
     cfg = station_config.load(conf)
-    sprov.keygen(sprov.StationPaths.from_config(cfg), "st-01")
-    paths = sprov.StationPaths.from_config(cfg)
+    keygen.keygen(StationPaths.from_config(cfg), "st-01")
+    paths = StationPaths.from_config(cfg)
     result = cprov.provision(ctl.config, "st-01", csr_pem=paths.csr.read_bytes(),
                              signing_key_pem=paths.signing_pub.read_bytes())
     return Setup(ctl, conf, data, result.bundle)
@@ -66,25 +67,25 @@ def setup(tmp_path) -> Setup:
 # -- keygen ----------------------------------------------------------------------------
 def test_keygen_makes_private_keys_0600_and_a_csr_for_the_station(tmp_path):
     d = tmp_path / "keys"
-    result = sprov.keygen(sprov.StationPaths.in_dir(d), "st-09")
+    result = keygen.keygen(StationPaths.in_dir(d), "st-09")
     p = result.paths
     assert mode(p.signing_key) == 0o600 and mode(p.mqtt_key) == 0o600
     assert mode(p.signing_pub) == 0o644 and mode(p.csr) == 0o644 and mode(d) == 0o700
     csr = x509.load_pem_x509_csr(p.csr.read_bytes())
     assert csr.is_signature_valid and ca_mod.common_name(csr) == "st-09"
-    assert csr.public_key().public_numbers() == sprov.load_mqtt_key(p.mqtt_key).public_key().public_numbers()
+    assert csr.public_key().public_numbers() == keygen.load_mqtt_key(p.mqtt_key).public_key().public_numbers()
     assert SigningKey.from_pem(p.signing_key.read_bytes()).public.kid == result.signing_key_id
     assert set(result.to_carry) == {p.csr, p.signing_pub}
     assert all(b"PRIVATE" not in f.read_bytes() for f in result.to_carry)
 
 
 def test_keygen_refuses_to_replace_keys_unless_forced(tmp_path):
-    paths = sprov.StationPaths.in_dir(tmp_path)
-    first = sprov.keygen(paths, "st-01")
+    paths = StationPaths.in_dir(tmp_path)
+    first = keygen.keygen(paths, "st-01")
     with pytest.raises(KeyFileError, match="already exists"):
-        sprov.keygen(paths, "st-01")
+        keygen.keygen(paths, "st-01")
     assert SigningKey.from_pem(paths.signing_key.read_bytes()).public.kid == first.signing_key_id
-    again = sprov.keygen(paths, "st-01", force=True)
+    again = keygen.keygen(paths, "st-01", force=True)
     assert again.signing_key_id != first.signing_key_id
 
 
@@ -95,7 +96,7 @@ def test_keygen_cli_with_config_sets_the_station_id_and_keeps_comments(tmp_path,
     assert "# Lower-case letters, digits, '-' or '_'" in conf.read_text()
     out = capsys.readouterr().out
     assert str(data / "tls" / "station.csr") in out and str(data / "keys" / "station-signing.pub") in out
-    with pytest.raises(sprov.ProvisioningError, match="station id 'Bad Id'"):
+    with pytest.raises(ProvisioningError, match="station id 'Bad Id'"):
         rekam("station", "keygen", "--config", conf, "--station-id", "Bad Id", "--force")
 
 
@@ -104,17 +105,17 @@ def test_keygen_as_root_gives_files_to_the_data_directory_owner(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
     os.chown(d, 65534, 65534)
-    paths = sprov.StationPaths.in_dir(d / "keys")
-    sprov.keygen(paths, "st-01")
+    paths = StationPaths.in_dir(d / "keys")
+    keygen.keygen(paths, "st-01")
     for p in (d / "keys", paths.signing_key, paths.mqtt_key, paths.csr):
         assert (p.stat().st_uid, p.stat().st_gid) == (65534, 65534), p
 
 
 # -- install-bundle ------------------------------------------------------------------------
 def test_install_writes_files_and_points_the_config_at_them(setup):
-    bundle = sprov.read_bundle(setup.bundle)
-    sprov.verify_bundle(bundle, setup.cfg, setup.paths)
-    sprov.install(bundle, setup.conf, setup.paths)
+    bundle = install.read_bundle(setup.bundle)
+    install.verify_bundle(bundle, setup.cfg, setup.paths)
+    install.install(bundle, setup.conf, setup.paths)
     cfg = setup.cfg
     assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.tls) == ("broker.rekam.test", 8883, True)
     assert cfg.mqtt.key_file == setup.data / "tls" / "station.key"
@@ -124,10 +125,9 @@ def test_install_writes_files_and_points_the_config_at_them(setup):
 
 
 def test_station_reads_the_bundle_format_the_controller_writes(setup):
-    assert (sprov.BUNDLE_FORMAT, sprov.BUNDLE_VERSION) == (cprov.BUNDLE_FORMAT, cprov.BUNDLE_VERSION)
-    bundle = sprov.read_bundle(setup.bundle)
+    bundle = install.read_bundle(setup.bundle)
     assert bundle.ca_fingerprint == json.loads(setup.bundle)["ca_fingerprint_sha256"]
-    assert (bundle.broker_host, bundle.broker_port, bundle.issued_by) == ("broker.rekam.test", 8883, "controller-1")
+    assert (bundle.broker.host, bundle.broker.port, bundle.issued_by) == ("broker.rekam.test", 8883, "controller-1")
 
 
 def _swap(setup: Setup, **fields) -> bytes:
@@ -138,7 +138,7 @@ def _swap(setup: Setup, **fields) -> bytes:
 
 def _other_ca_and_its_cert(setup: Setup) -> dict[str, str]:
     other = ca_mod.FleetCA.create("a swapped CA")
-    key = sprov.load_mqtt_key(setup.paths.mqtt_key)
+    key = keygen.load_mqtt_key(setup.paths.mqtt_key)
     cert = other.issue(key.public_key(), "st-01", ca_mod.Usage.CLIENT, days=30,
                        names=ca_mod.identity_names("station", "st-01"))
     return {"ca_certificate": ca_mod.cert_pem(other.cert).decode(), "client_certificate": ca_mod.cert_pem(cert).decode()}
@@ -146,7 +146,7 @@ def _other_ca_and_its_cert(setup: Setup) -> dict[str, str]:
 
 def _fleet_cert(setup: Setup, *, cn: str = "st-01", usage=ca_mod.Usage.CLIENT, key=None, now=None) -> str:
     fleet = ca_mod.FleetCA.load(ca_mod.CaPaths.for_config(setup.ctl.config))
-    key = key or sprov.load_mqtt_key(setup.paths.mqtt_key)
+    key = key or keygen.load_mqtt_key(setup.paths.mqtt_key)
     cert = fleet.issue(key.public_key(), cn, usage, days=10, now=now, names=ca_mod.identity_names("station", cn))
     return ca_mod.cert_pem(cert).decode()
 
@@ -166,7 +166,7 @@ CASES = {
                            "controller public key is unusable"),
     "not-json": (lambda s: s.bundle[:100], "not JSON"),
     "future-version": (lambda s: _swap(s, version=2), "version 2 is not supported"),
-    "no-broker": (lambda s: _swap(s, broker={"host": "", "port": 8883}), "broker address"),
+    "no-broker": (lambda s: _swap(s, broker={"host": "", "port": 8883}), r"bundle.broker.host: expected str of length >= 1"),
 }
 
 
@@ -176,7 +176,7 @@ def test_install_bundle_refuses_and_writes_nothing(setup, case):
     bad = setup.conf.parent / "bad.json"
     bad.write_bytes(make(setup))
     before = setup.conf.read_bytes()
-    with pytest.raises(sprov.ProvisioningError, match=match):
+    with pytest.raises(ProvisioningError, match=match):
         rekam("station", "install-bundle", bad, "--config", setup.conf)
     assert setup.conf.read_bytes() == before
     assert not setup.paths.ca_cert.exists() and not setup.paths.client_cert.exists()
@@ -187,7 +187,7 @@ def test_a_swapped_ca_is_caught_by_the_fingerprint_the_controller_printed(setup)
     good_fp = json.loads(setup.bundle)["ca_fingerprint_sha256"]
     swapped = setup.conf.parent / "swapped.json"
     swapped.write_bytes(_swap(setup, **_other_ca_and_its_cert(setup)))
-    with pytest.raises(sprov.ProvisioningError, match="not the one the controller printed"):
+    with pytest.raises(ProvisioningError, match="not the one the controller printed"):
         rekam("station", "install-bundle", swapped, "--config", setup.conf, "--expect-ca-fingerprint", good_fp)
     good = setup.conf.parent / "good.json"
     good.write_bytes(setup.bundle)
@@ -199,7 +199,7 @@ def test_a_swapped_ca_is_caught_by_the_fingerprint_the_controller_printed(setup)
 def test_set_toml_values_keeps_comments_and_layout():
     text = ('# top comment\n[station]\nid = "st-01"  # the id\n\n[mqtt]\n# where the broker is\n'
             'host = "old"   # inline\nport = 1883\n\n# trailing comment\n')
-    out = sprov.set_toml_values(text, {("mqtt", "host"): "new.example", ("mqtt", "tls"): True,
+    out = config_edit.set_toml_values(text, {("mqtt", "host"): "new.example", ("mqtt", "tls"): True,
                                        ("keys", "controller_public_key"): "/x/controller.pub",
                                        ("station", "id"): "st-02"})
     assert tomllib.loads(out) == {"station": {"id": "st-02"},
@@ -213,18 +213,18 @@ def test_set_toml_values_keeps_comments_and_layout():
 
 def test_set_toml_values_refuses_layouts_it_cannot_edit_safely():
     with pytest.raises(ConfigError, match="set these by hand"):
-        sprov.set_toml_values('mqtt = { host = "a" }\n', {("mqtt", "host"): "b"})
+        config_edit.set_toml_values('mqtt = { host = "a" }\n', {("mqtt", "host"): "b"})
     with pytest.raises(ConfigError, match="not valid TOML"):
-        sprov.set_toml_values("[mqtt\n", {("mqtt", "host"): "b"})
+        config_edit.set_toml_values("[mqtt\n", {("mqtt", "host"): "b"})
 
 
 def test_update_config_file_keeps_the_mode(tmp_path):
     conf, _ = make_station(tmp_path)
     os.chmod(conf, 0o640)
-    sprov.update_config_file(conf, {("mqtt", "host"): "b.example"})
+    config_edit.update_config_file(conf, {("mqtt", "host"): "b.example"})
     assert mode(conf) == 0o640 and station_config.load(conf).mqtt.host == "b.example"
     with pytest.raises(ConfigError, match="mqtt.port"):  # a value the station would refuse is never written
-        sprov.update_config_file(conf, {("mqtt", "port"): 0})
+        config_edit.update_config_file(conf, {("mqtt", "port"): 0})
     assert station_config.load(conf).mqtt.port == 8883
 
 

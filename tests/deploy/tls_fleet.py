@@ -16,9 +16,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from adapters.files import write_atomic
-from controller import ca as ca_mod
 from controller import config as config_mod
 from controller import keyfiles
+from controller.provisioning import ca as ca_mod
 from controller.store import Store
 from rekam.brokers import MosquittoBroker, find_mosquitto, free_port
 from tests.fixtures.controller import ControllerDir

@@ -37,8 +37,21 @@ def test_missing_field_named():
 
 def test_wrong_field_type_named():
     body = {"v": 1, "type": "state", "station_id": "s", "online": "yes", "connection": 1}
-    with pytest.raises(m.MessageError, match="state.online must be bool"):
+    with pytest.raises(m.MessageError, match="state.online: expected bool, got str"):
         m.decode(m.State, json.dumps(body))
+
+
+def test_integers_out_of_range_are_refused_by_the_parser():
+    for connection in ("-1", str(2**63), "9" * 5000):  # the last one is beyond Python's own int parsing limit
+        body = '{"v":1,"type":"state","station_id":"s","online":true,"connection":%s}' % connection
+        with pytest.raises(m.MessageError, match="state.connection"):
+            m.decode(m.State, body)
+
+
+def test_deep_nesting_is_a_message_error():
+    body = b'{"v":1,"type":"cmd","command_id":"c","name":"self_test","args":{"a":' + b"[" * 200_000 + b"]" * 200_000 + b"}}"
+    with pytest.raises(m.MessageError, match="nested too deeply"):
+        m.decode(m.Command, body)
 
 
 def test_newer_schema_refused_and_extra_fields_ignored():

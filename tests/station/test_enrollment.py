@@ -11,7 +11,7 @@ from drivers.scene import FaceCondition, FingerCondition, Person, Scene
 from protocol import packet, topics
 from protocol.keys import ControllerKeys
 from protocol.record import EnrollmentRecord, FingerException
-from rekam.actors import ResidentScript, ScriptedOperator
+from station.scripted import ResidentScript, ScriptedOperator
 from station.errors import LowDiskSpace
 from station.workflow import ReviewAction, ReviewDecision, StepKind
 from tests.fixtures.mqtt import Recorder

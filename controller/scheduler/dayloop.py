@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .model import Constraints, KelurahanTarget, Plan, PlanningError, StationDay, Visit, _hours, parse_hours
+from .model import (
+    Constraints,
+    KelurahanTarget,
+    Plan,
+    PlanningError,
+    StationDay,
+    Visit,
+    _hours,
+    parse_hours,
+)
 from .turnout import TurnoutModel
 from .venues import Venue
 

@@ -12,33 +12,29 @@ Rules:
 * The bundle holds public material only: the station's certificate, the CA
   certificate, the controller's public sealing keys, the broker address and
   the station id. The station's private keys never come here.
-* The bundle is one JSON file (see :data:`BUNDLE_FORMAT`): one file for the
-  technician to carry, readable by any tool, and parsed on the station by the
-  standard library alone. It needs no secrecy but does need integrity, so the
-  CA fingerprint is printed on both sides for the technician to compare.
+* The bundle is one JSON file in the format of :mod:`protocol.bundle`, which
+  the station reads with the same module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 
 from adapters.files import write_atomic
-from controller import ca as ca_mod
 from controller import keyfiles
 from controller.config import ControllerConfig
 from controller.errors import ControllerError
+from controller.provisioning import ca as ca_mod
 from controller.store import Store
+from protocol import bundle as bundle_mod
 from protocol.keys import KeyFormatError, VerifyKey
 from protocol.topics import TopicError, check_station_id
 
-BUNDLE_FORMAT = "rekam-provisioning-bundle"
-BUNDLE_VERSION = 1
 DEFAULT_PORT = 8883
 
 
@@ -147,9 +143,11 @@ def provision(cfg: ControllerConfig, station_id: str, *, csr_pem: bytes, signing
             raise ProvisioningError(f"station {station_id} is registered with signing key {existing.key_id}, "
                                     f"not {signing.kid}; revoke it and provision the station under a new id")
     ca_mod.record_issued(paths, cert)
-    bundle = encode_bundle(station_id=station_id, broker=broker, ca_cert=fleet.cert, client_cert=cert,
-                           controller_public_pem=controller_public.to_pem(), signing_key_id=signing.kid,
-                           issued_by=cfg.controller_id, now=now)
+    issued_at = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    bundle = bundle_mod.encode(bundle_mod.make(
+        station_id=station_id, broker=bundle_mod.Broker(broker.host, broker.port), issued_at=issued_at,
+        issued_by=cfg.controller_id, signing_key_id=signing.kid, ca_cert=fleet.cert, client_cert=cert,
+        controller_public_pem=controller_public.to_pem()))
     return Provisioned(station_id, cert, fleet.cert, broker, signing.kid, existing is None, bundle)
 
 
@@ -170,26 +168,6 @@ def _normalise_host(host: str) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         return host.lower().rstrip(".")
-
-
-def encode_bundle(*, station_id: str, broker: BrokerAddress, ca_cert: x509.Certificate,
-                  client_cert: x509.Certificate, controller_public_pem: bytes, signing_key_id: str,
-                  issued_by: str, now: dt.datetime | None = None) -> bytes:
-    """The bundle file: JSON, PEM texts inside; read by ``station.provisioning.read_bundle``."""
-    body = {
-        "format": BUNDLE_FORMAT,
-        "version": BUNDLE_VERSION,
-        "station_id": station_id,
-        "broker": {"host": broker.host, "port": broker.port},
-        "issued_at": (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "issued_by": issued_by,
-        "ca_fingerprint_sha256": ca_mod.fingerprint(ca_cert),
-        "signing_key_id": signing_key_id,
-        "ca_certificate": ca_mod.cert_pem(ca_cert).decode(),
-        "client_certificate": ca_mod.cert_pem(client_cert).decode(),
-        "controller_public_key": controller_public_pem.decode(),
-    }
-    return (json.dumps(body, indent=2) + "\n").encode()
 
 
 def write_bundle(path: Path, bundle: bytes) -> None:

@@ -12,7 +12,14 @@ import datetime as dt
 import math
 from typing import Any
 
-from controller.scheduler import Constraints, KelurahanTarget, Plan, StationDay, TurnoutModel, Venue
+from controller.scheduler import (
+    Constraints,
+    KelurahanTarget,
+    Plan,
+    StationDay,
+    TurnoutModel,
+    Venue,
+)
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
 import uuid
 from typing import Callable, Protocol
 
 from controller.config import ScheduleSettings
-from controller.plan_codec import plan_from_json, plan_to_json, venue_from_json, venue_to_json
 from controller.scheduler import (
     PLANNERS,
     Constraints,
@@ -34,6 +32,12 @@ from controller.scheduler import (
     Replan,
     TurnoutModel,
     replan,
+)
+from controller.scheduler.codec import (
+    plan_from_json,
+    plan_to_json,
+    venue_from_json,
+    venue_to_json,
 )
 from controller.store import AssignmentRow, Store
 from protocol import regions, wib
@@ -222,7 +226,7 @@ def _stable(a: Assignment | None) -> tuple:
     """An assignment without its plan-specific id: a re-plan that changes nothing re-publishes nothing."""
     if a is None:
         return ()
-    return (a.date, a.start, a.end, a.kelurahan_code, json.dumps(a.venue.__dict__) if a.venue else "")
+    return (a.date, a.start, a.end, a.kelurahan_code, a.venue)
 
 
 def _venue_message(v) -> dict:

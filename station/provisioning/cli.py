@@ -11,9 +11,9 @@ import argparse
 from pathlib import Path
 
 from station import config as config_mod
-from station import provisioning as prov
-from station.cli import default_config
 from station.errors import ConfigError, StationError
+from station.provisioning import config_edit, install, keygen
+from station.provisioning.paths import StationPaths
 
 
 def add_commands(ssub: argparse._SubParsersAction) -> None:
@@ -44,14 +44,14 @@ def add_commands(ssub: argparse._SubParsersAction) -> None:
 
 def _keygen(args) -> int:
     if args.dir is not None:
-        result = prov.keygen(prov.StationPaths.in_dir(args.dir), args.station_id, force=args.force)
+        result = keygen.keygen(StationPaths.in_dir(args.dir), args.station_id, force=args.force)
         conf = None
     else:
-        conf = args.config or default_config()
+        conf = args.config or config_mod.default_path()
         cfg = config_mod.load(conf)
-        result = prov.keygen(prov.StationPaths.from_config(cfg), args.station_id, force=args.force)
+        result = keygen.keygen(StationPaths.from_config(cfg), args.station_id, force=args.force)
         if cfg.station_id != args.station_id:
-            prov.update_config_file(conf, {("station", "id"): args.station_id})
+            config_edit.update_config_file(conf, {("station", "id"): args.station_id})
     p = result.paths
     print(f"station {result.station_id}: signing key {result.signing_key_id}")
     print(f"  private (mode 600, stays on this station): {p.signing_key}, {p.mqtt_key}")
@@ -66,16 +66,16 @@ def _keygen(args) -> int:
 
 
 def _install(args) -> int:
-    conf = args.config or default_config()
+    conf = args.config or config_mod.default_path()
     cfg = config_mod.load(conf)
     try:
         data = args.bundle.read_bytes()
     except OSError as exc:
         raise StationError(f"cannot read bundle {args.bundle}: {exc.strerror}") from None
-    bundle = prov.read_bundle(data)
-    paths = prov.StationPaths.from_config(cfg)
-    prov.verify_bundle(bundle, cfg, paths, expect_ca_fingerprint=args.expect_ca_fingerprint)
-    installed = prov.install(bundle, conf, paths)
+    bundle = install.read_bundle(data)
+    paths = StationPaths.from_config(cfg)
+    install.verify_bundle(bundle, cfg, paths, expect_ca_fingerprint=args.expect_ca_fingerprint)
+    installed = install.install(bundle, conf, paths)
     try:
         config_mod.load(conf)
     except ConfigError as exc:  # cannot happen: install validated it; say so plainly if it does
@@ -86,5 +86,5 @@ def _install(args) -> int:
     print(f"  certificate valid until {bundle.client_cert.not_valid_after_utc:%Y-%m-%d}")
     for path in installed.written:
         print(f"wrote {path}")
-    print(f"updated {conf}: mqtt.host = {bundle.broker_host}, mqtt.port = {bundle.broker_port}, mqtt.tls = true")
+    print(f"updated {conf}: mqtt.host = {bundle.broker.host}, mqtt.port = {bundle.broker.port}, mqtt.tls = true")
     return 0

@@ -13,11 +13,9 @@ import datetime as dt
 import time
 from pathlib import Path
 
+from adapters.terminal import show, table
 from controller import config as config_mod
 from controller.errors import ControllerError
-from controller.planning import Planning
-from protocol import wib
-from controller.plan_codec import venue_to_json
 from controller.scheduler import (
     PLANNERS,
     PlanningError,
@@ -30,24 +28,27 @@ from controller.scheduler import (
     simulate,
     solo_2013_targets,
 )
+from controller.scheduler.codec import venue_to_json
+from controller.scheduler.service import Planning
 from controller.store import Store
+from protocol import wib
 
 
 class ScheduleError(ControllerError):
     reason_id = "schedule_error"
 
 
-def add_commands(csub: argparse._SubParsersAction, default_config) -> None:
+def add_commands(csub: argparse._SubParsersAction) -> None:
     t = csub.add_parser("targets", help="import kelurahan targets (wajib KTP, recorded)")
     t.set_defaults(func=lambda a: (t.print_help(), 2)[1])
     tsub = t.add_subparsers(dest="targets_command", metavar="COMMAND")
     imp = tsub.add_parser("import", help="from a CSV: kelurahan code, wajib_ktp, recorded [, name]")
     imp.add_argument("csv", type=Path)
     imp.add_argument("--config", type=Path, default=None)
-    imp.set_defaults(func=lambda a: _targets_import(a, default_config))
+    imp.set_defaults(func=_targets_import)
     solo = tsub.add_parser("solo2013", help="load the built-in Solo (Kota Surakarta) 2013-like targets")
     solo.add_argument("--config", type=Path, default=None)
-    solo.set_defaults(func=lambda a: _targets_solo(a, default_config))
+    solo.set_defaults(func=_targets_solo)
 
     v = csub.add_parser("venue", help="outreach events: schools, markets, hospitals, home visits, meetings")
     v.set_defaults(func=lambda a: (v.print_help(), 2)[1])
@@ -62,14 +63,14 @@ def add_commands(csub: argparse._SubParsersAction, default_config) -> None:
     add.add_argument("--people", required=True, type=int, help="expected attendees (group events: at least 20)")
     add.add_argument("--stations", type=int, default=None, help="stations asked for (default: from the people)")
     add.add_argument("--config", type=Path, default=None)
-    add.set_defaults(func=lambda a: _venue_add(a, default_config))
+    add.set_defaults(func=_venue_add)
     ls = vsub.add_parser("list", help="events from today on")
     ls.add_argument("--config", type=Path, default=None)
-    ls.set_defaults(func=lambda a: _venue_list(a, default_config))
+    ls.set_defaults(func=_venue_list)
     rm = vsub.add_parser("remove", help="cancel an event")
     rm.add_argument("venue_id")
     rm.add_argument("--config", type=Path, default=None)
-    rm.set_defaults(func=lambda a: _venue_remove(a, default_config))
+    rm.set_defaults(func=_venue_remove)
 
     s = csub.add_parser("schedule", help="plan, show and simulate the kelurahan schedule")
     s.set_defaults(func=lambda a: (s.print_help(), 2)[1])
@@ -80,13 +81,13 @@ def add_commands(csub: argparse._SubParsersAction, default_config) -> None:
     plan.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=None,
                       help="first day, YYYY-MM-DD (default today, WIB)")
     plan.add_argument("--config", type=Path, default=None)
-    plan.set_defaults(func=lambda a: _plan(a, default_config))
+    plan.set_defaults(func=_plan)
     show = ssub.add_parser("show", help="the active plan's assignments")
     show.add_argument("--date", type=dt.date.fromisoformat, default=None, help="only this day")
     show.add_argument("--station", default=None, help="only this station")
     show.add_argument("--days", type=int, default=7, help="how many days from --date or today (default 7)")
     show.add_argument("--config", type=Path, default=None)
-    show.set_defaults(func=lambda a: _show(a, default_config))
+    show.set_defaults(func=_show)
     sim = ssub.add_parser("simulate", help="run planners against the turnout model (the store is not changed)")
     sim.add_argument("--planner", choices=sorted(PLANNERS) + ["both"], default="both")
     sim.add_argument("--stations", type=int, default=10)
@@ -95,70 +96,68 @@ def add_commands(csub: argparse._SubParsersAction, default_config) -> None:
                      help="'solo2013' (built-in), 'store' (the controller's targets) or a CSV path")
     sim.add_argument("--capacity", type=int, default=100, help="residents one station records a day")
     sim.add_argument("--config", type=Path, default=None)
-    sim.set_defaults(func=lambda a: _simulate(a, default_config))
+    sim.set_defaults(func=_simulate)
 
 
-def _store(args, default_config) -> Store:
-    return Store(config_mod.load(args.config or default_config()).store_path).open()
+def _store(args) -> Store:
+    return Store(config_mod.load(args.config or config_mod.default_path()).store_path).open()
 
 
-def _planning(args, default_config, store: Store) -> Planning:
-    return Planning(store, config_mod.load(args.config or default_config()).schedule)
+def _planning(args, store: Store) -> Planning:
+    return Planning(store, config_mod.load(args.config or config_mod.default_path()).schedule)
 
 
-def _venue_add(args, default_config) -> int:
+def _venue_add(args) -> int:
     try:
         venue = Venue(args.venue_id, args.kind, args.name, args.address, args.kelurahan, args.date, args.people,
                       args.stations)
     except VenueError as exc:
         raise ScheduleError(str(exc)) from None
-    with _store(args, default_config) as store:
+    with _store(args) as store:
         store.add_venue(venue_to_json(venue))
     print(f"added {venue.kind.value} {venue.name!r} on {venue.date} ({venue.expected_people} people); "
           "the running controller re-plans to send stations there")
     return 0
 
 
-def _venue_list(args, default_config) -> int:
-    from controller.cli import table
-
-    with _store(args, default_config) as store:
+def _venue_list(args) -> int:
+    with _store(args) as store:
         rows = [[v["venue_id"], v["date"], v["kind"], v["name"], v["kelurahan_code"], str(v["expected_people"])]
                 for v in store.venues(from_date=wib.today().isoformat())]
-    print(table(["venue", "date", "kind", "name", "kelurahan", "people"], rows))
+    show(table(["venue", "date", "kind", "name", "kelurahan", "people"], rows, numeric=["people"]))
     return 0
 
 
-def _venue_remove(args, default_config) -> int:
-    with _store(args, default_config) as store:
+def _venue_remove(args) -> int:
+    with _store(args) as store:
         if not store.remove_venue(args.venue_id):
             raise ScheduleError(f"no venue {args.venue_id}")
     print(f"removed {args.venue_id}; the running controller re-plans without it")
     return 0
 
 
-def _targets_import(args, default_config) -> int:
+def _targets_import(args) -> int:
     try:
         targets = read_targets_csv(args.csv)
     except (TargetsError, OSError) as exc:
         raise ScheduleError(str(exc)) from None
-    with _store(args, default_config) as store:
-        _planning(args, default_config, store).load_targets(targets)
+    with _store(args) as store:
+        _planning(args, store).load_targets(targets)
     left = sum(t.remaining for t in targets)
     print(f"imported {len(targets)} kelurahan: {sum(t.wajib_ktp for t in targets):,} wajib KTP, {left:,} left")
     return 0
 
 
-def _targets_solo(args, default_config) -> int:
+def _targets_solo(args) -> int:
     targets = solo_2013_targets()
-    with _store(args, default_config) as store:
-        _planning(args, default_config, store).load_targets(targets)
+    with _store(args) as store:
+        _planning(args, store).load_targets(targets)
     print(f"loaded Solo 2013-like targets: {len(targets)} kelurahan, {sum(t.remaining for t in targets):,} left")
     return 0
 
 
-def _plan(args, default_config) -> int:
-    with _store(args, default_config) as store:
+def _plan(args) -> int:
+    with _store(args) as store:
         stations = [s.station_id for s in store.stations() if not s.revoked]
         if args.stations is not None:
             if args.stations > len(stations):
@@ -166,7 +165,7 @@ def _plan(args, default_config) -> int:
             stations = stations[: args.stations]
         if not stations:
             raise ScheduleError("no registered stations: add them with `rekam controller station add`")
-        planning = _planning(args, default_config, store)
+        planning = _planning(args, store)
         t0 = time.perf_counter()
         try:
             plan = planning.make_plan(args.planner, stations, args.start or wib.today())
@@ -181,11 +180,9 @@ def _plan(args, default_config) -> int:
     return 0
 
 
-def _show(args, default_config) -> int:
-    from controller.cli import table
-
-    with _store(args, default_config) as store:
-        planning = _planning(args, default_config, store)
+def _show(args) -> int:
+    with _store(args) as store:
+        planning = _planning(args, store)
         plan = planning.active()
         if plan is None:
             print("no active plan: make one with `rekam controller schedule plan`")
@@ -202,18 +199,16 @@ def _show(args, default_config) -> int:
                 rows.append([d.isoformat(), a.station_id, a.kelurahan, place,
                              f"{a.start:%H:%M}-{a.end:%H:%M}"])
         print(f"plan {planning.active_id()} ({plan.planner}), {plan.start} to {plan.end}")
-        print(table(["date", "station", "kelurahan", "name", "hours"], rows))
+        show(table(["date", "station", "kelurahan", "name", "hours"], rows))
     return 0
 
 
-def _simulate(args, default_config) -> int:
-    from controller.cli import table
-
+def _simulate(args) -> int:
     if args.targets == "solo2013":
         targets = solo_2013_targets()
     elif args.targets == "store":
-        with _store(args, default_config) as store:
-            targets = _planning(args, default_config, store).targets_now()
+        with _store(args) as store:
+            targets = _planning(args, store).targets_now()
     else:
         try:
             targets = read_targets_csv(args.targets)
@@ -232,7 +227,7 @@ def _simulate(args, default_config) -> int:
     left = sum(t.remaining for t in targets)
     print(f"{len(targets)} kelurahan, {left:,} residents left, {args.stations} stations of {args.capacity}/day, "
           f"from {args.start}")
-    print(table(["planner", "days", "station-days used", "idle station-days", "lower bound", "days/bound",
+    show(table(["planner", "days", "station-days used", "idle station-days", "lower bound", "days/bound",
                  "model bound", "recorded", "time"], rows))
     print("lower bound = ceil(backlog / fleet capacity per day); model bound also respects the turnout model")
     return 0

@@ -1,7 +1,6 @@
 """``rekam controller ca init`` and ``rekam controller provision``: the operator's side of provisioning.
 
-Wired by ``controller.cli.register`` calling :func:`add_commands` with the
-controller group's sub-parsers. Errors are :class:`ControllerError`; the
+Wired by ``controller.cli.register`` calling :func:`add_commands`. Errors are :class:`ControllerError`; the
 ``rekam`` front door prints them as one line.
 """
 
@@ -9,17 +8,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Callable
 
-from controller import ca as ca_mod
 from controller import config as config_mod
-from controller import provision as prov
 from controller.errors import ControllerError
+from controller.provisioning import ca as ca_mod
+from controller.provisioning import stations as prov
 
 
-def add_commands(csub: argparse._SubParsersAction, default_config: Callable[[], Path]) -> None:
-    """Add ``ca init`` and ``provision``; ``default_config`` is the controller group's."""
-    defaults = {"default_config": default_config}
+def add_commands(csub: argparse._SubParsersAction) -> None:
+    """Add ``ca init`` and ``provision`` to the controller command group."""
     ca = csub.add_parser("ca", help="the fleet certificate authority (TLS for the broker)",
                          description="The fleet certificate authority that signs broker, controller and "
                                      "station certificates.")
@@ -37,7 +34,7 @@ def add_commands(csub: argparse._SubParsersAction, default_config: Callable[[], 
                            "default in bundles); localhost/127.0.0.1/::1 are always added")
     init.add_argument("--reissue", action="store_true",
                       help="issue new controller and broker certificates from the existing CA")
-    init.set_defaults(func=_ca_init, **defaults)
+    init.set_defaults(func=_ca_init)
 
     p = csub.add_parser(
         "provision", help="issue a station's certificate, register its key, write its bundle",
@@ -53,11 +50,11 @@ def add_commands(csub: argparse._SubParsersAction, default_config: Callable[[], 
     p.add_argument("--days", type=int, default=ca_mod.STATION_DAYS,
                    help=f"certificate validity in days (default {ca_mod.STATION_DAYS})")
     p.add_argument("--out", type=Path, default=None, help="bundle file (default: ./STATION_ID.rekam-bundle.json)")
-    p.set_defaults(func=_provision, **defaults)
+    p.set_defaults(func=_provision)
 
 
 def _cfg(args) -> config_mod.ControllerConfig:
-    return config_mod.load(args.config or args.default_config())
+    return config_mod.load(args.config or config_mod.default_path())
 
 
 def _read(path: Path, what: str) -> bytes:
