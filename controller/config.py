@@ -8,57 +8,87 @@ writes :data:`EXAMPLE` next to a fresh key pair and store.
 from __future__ import annotations
 
 import os
-import tomllib
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
+import msgspec
+from msgspec import Meta
+
+from adapters import configfile
 from controller.errors import ConfigError
 
-_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+Seconds = Annotated[float, Meta(gt=0)]
+NonEmpty = Annotated[str, Meta(min_length=1)]
 
 
-@dataclass(frozen=True)
-class ControllerMqtt:
-    host: str = "127.0.0.1"
-    port: int = 1883
+class ControllerMqtt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    host: NonEmpty = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
     tls: bool = False
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
-    keepalive_s: int = 30
-    share_group: str = "controllers"
+    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
+    share_group: Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,64}$")] = "controllers"
 
 
-@dataclass(frozen=True)
-class FleetSettings:
-    offline_alarm_s: float = 15 * 60
+class FleetSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    offline_alarm_s: Annotated[float, Meta(ge=0.1)] = 15 * 60
     #: A station "online" but silent (no state or telemetry) this long counts as offline.
-    silent_after_s: float = 3 * 60
-    outbox_alarm_depth: int = 200
-    disk_low_bytes: int = 500 * 1024 * 1024
-    check_interval_s: float = 30.0
+    silent_after_s: Annotated[float, Meta(ge=0.1)] = 3 * 60
+    outbox_alarm_depth: Annotated[int, Meta(ge=1)] = 200
+    disk_low_mb: Annotated[int, Meta(ge=0)] = 500
+    check_interval_s: Annotated[float, Meta(ge=0.05)] = 30.0
+
+    @property
+    def disk_low_bytes(self) -> int:
+        return self.disk_low_mb * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class IngestSettings:
-    max_packet_bytes: int = 8 * 1024 * 1024
-    batch_size: int = 32
-    batch_wait_s: float = 0.05
-    workers: int = 2
+class IngestSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_packet_bytes: Annotated[int, Meta(ge=1024)] = 8 * 1024 * 1024
+    batch_size: Annotated[int, Meta(ge=1, le=10_000)] = 32
+    batch_wait_s: Annotated[float, Meta(ge=0)] = 0.05
+    workers: Annotated[int, Meta(ge=1, le=64)] = 2
 
 
-@dataclass(frozen=True)
-class ScheduleSettings:
-    city_code: str = "33.72"
-    start: str = "15:00"
-    end: str = "21:00"
-    station_capacity: int = 100
-    publish_days_ahead: int = 3
+class ScheduleSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    city_code: NonEmpty = "33.72"
+    start: NonEmpty = "15:00"
+    end: NonEmpty = "21:00"
+    station_capacity: Annotated[int, Meta(ge=1, le=1000)] = 100
+    publish_days_ahead: Annotated[int, Meta(ge=0, le=60)] = 3
+
+
+class _ControllerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str = "controller-1"
+
+
+class _StoreTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    path: Path | None = None
+
+
+class _KeysTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    private_key: Path | None = None
+    public_key: Path | None = None
+
+
+class _ControllerFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    controller: _ControllerTable = _ControllerTable()
+    store: _StoreTable = _StoreTable()
+    keys: _KeysTable = _KeysTable()
+    mqtt: ControllerMqtt = ControllerMqtt()
+    fleet: FleetSettings = FleetSettings()
+    ingest: IngestSettings = IngestSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
 
 @dataclass(frozen=True)
 class ControllerConfig:
+    """The whole controller config, checked and with every path absolute."""
+
     controller_id: str
     store_path: Path
     private_key: Path
@@ -81,102 +111,36 @@ def default_path() -> Path:
 
 def load(path: str | Path) -> ControllerConfig:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {p} does not exist (create one with: rekam controller init)") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {p}: {exc.strerror}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p} is not valid TOML: {exc}") from None
+    raw = configfile.read_toml(p, error=ConfigError, missing_hint="create one with: rekam controller init")
     return from_mapping(raw, base_dir=p.resolve().parent, source=p)
 
 
 def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> ControllerConfig:
-    g = _Get(raw, base_dir)
-    cid = g.get("controller.id", str, "controller-1")
-    if not cid or set(cid) - _ID_CHARS:
+    f = configfile.convert(raw, _ControllerFile, error=ConfigError)
+    cid = f.controller.id
+    if not re.fullmatch(r"[a-z0-9_-]{1,64}", cid):
         raise ConfigError(f"controller.id must be lower-case letters, digits, '-' or '_', got {cid!r}")
-    mqtt = ControllerMqtt(
-        host=g.get("mqtt.host", str, "127.0.0.1"),
-        port=g.get("mqtt.port", int, 1883, lo=1, hi=65535),
-        tls=g.get("mqtt.tls", bool, False),
-        ca_file=g.path("mqtt.ca_file"),
-        cert_file=g.path("mqtt.cert_file"),
-        key_file=g.path("mqtt.key_file"),
-        keepalive_s=g.get("mqtt.keepalive_s", int, 30, lo=5, hi=3600),
-        share_group=g.get("mqtt.share_group", str, "controllers"),
-    )
+
+    def at(p: Path | None, default: Path) -> Path:
+        p = p or default
+        return p if p.is_absolute() else base_dir / p
+
+    m = f.mqtt
+    mqtt = msgspec.structs.replace(m, **{k: at(getattr(m, k), Path()) for k in ("ca_file", "cert_file", "key_file")
+                                         if getattr(m, k) is not None})
     if mqtt.tls and not (mqtt.ca_file and mqtt.cert_file and mqtt.key_file):
         raise ConfigError("mqtt.tls is true, so mqtt.ca_file, mqtt.cert_file and mqtt.key_file are all required")
     return ControllerConfig(
         controller_id=cid,
-        store_path=g.path("store.path") or base_dir / "controller.db",
-        private_key=g.path("keys.private_key") or base_dir / "keys" / "controller.key",
-        public_key=g.path("keys.public_key") or base_dir / "keys" / "controller.pub",
+        store_path=at(f.store.path, Path("controller.db")),
+        private_key=at(f.keys.private_key, Path("keys/controller.key")),
+        public_key=at(f.keys.public_key, Path("keys/controller.pub")),
         mqtt=mqtt,
-        fleet=FleetSettings(
-            offline_alarm_s=g.get("fleet.offline_alarm_s", float, 900.0, lo=0.1),
-            silent_after_s=g.get("fleet.silent_after_s", float, 180.0, lo=0.1),
-            outbox_alarm_depth=g.get("fleet.outbox_alarm_depth", int, 200, lo=1),
-            disk_low_bytes=g.get("fleet.disk_low_mb", int, 500, lo=0) * 1024 * 1024,
-            check_interval_s=g.get("fleet.check_interval_s", float, 30.0, lo=0.05),
-        ),
-        ingest=IngestSettings(
-            max_packet_bytes=g.get("ingest.max_packet_bytes", int, 8 * 1024 * 1024, lo=1024),
-            batch_size=g.get("ingest.batch_size", int, 32, lo=1, hi=10_000),
-            batch_wait_s=g.get("ingest.batch_wait_s", float, 0.05, lo=0),
-            workers=g.get("ingest.workers", int, 2, lo=1, hi=64),
-        ),
-        schedule=ScheduleSettings(
-            city_code=g.get("schedule.city_code", str, "33.72"),
-            start=g.get("schedule.start", str, "15:00"),
-            end=g.get("schedule.end", str, "21:00"),
-            station_capacity=g.get("schedule.station_capacity", int, 100, lo=1, hi=1000),
-            publish_days_ahead=g.get("schedule.publish_days_ahead", int, 3, lo=0, hi=60),
-        ),
+        fleet=f.fleet,
+        ingest=f.ingest,
+        schedule=f.schedule,
         source=source,
     )
-
-
-class _Get:
-    def __init__(self, raw: Mapping[str, Any], base: Path) -> None:
-        self.raw, self.base = raw, base
-
-    def _find(self, key: str) -> Any:
-        node: Any = self.raw
-        for part in key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return None
-            node = node[part]
-        return node
-
-    def get(self, key: str, tp: type, default: Any, lo: float | None = None, hi: float | None = None) -> Any:
-        v = self._find(key)
-        if v is None:
-            return default
-        if tp is float and isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        if not isinstance(v, tp) or (tp is not bool and isinstance(v, bool)):
-            raise ConfigError(f"{key} must be {_names[tp]}, got {v!r}")
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            bounds = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-            raise ConfigError(f"{key} must be {_names[tp]} {bounds}, got {v!r}")
-        return v
-
-    def path(self, key: str) -> Path | None:
-        v = self._find(key)
-        if v is None:
-            return None
-        if not isinstance(v, str) or not v:
-            raise ConfigError(f"{key} must be a path string, got {v!r}")
-        p = Path(v).expanduser()
-        return p if p.is_absolute() else self.base / p
-
-
-_names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
 EXAMPLE = """\

@@ -12,11 +12,14 @@ its keys can be moved together.
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
+import msgspec
+from msgspec import Meta
+
+from adapters import configfile
 from drivers.types import DeviceKind
 from protocol import topics
 from protocol.keys import Suite
@@ -26,37 +29,85 @@ LANGUAGES = ("id", "en")
 _REAL_DRIVERS = {DeviceKind.CAMERA: "picamera2", DeviceKind.FINGERPRINT: "zhiantec",
                  DeviceKind.SIGNATURE: "topaz", DeviceKind.INDICATORS: "gpiozero"}
 
-
-@dataclass(frozen=True)
-class DeviceConfig:
-    driver: str
-    options: Mapping[str, Any] = field(default_factory=dict)
+NonEmpty = Annotated[str, Meta(min_length=1)]
+Seconds = Annotated[float, Meta(ge=0.1)]
 
 
-@dataclass(frozen=True)
-class MqttSettings:
-    host: str = "127.0.0.1"
-    port: int = 1883
+class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[devices.<kind>]``: the driver's registry name and its options (the driver checks those)."""
+
+    driver: NonEmpty
+    options: dict[str, Any] = {}
+
+
+class MqttSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[mqtt]``: where the broker is and how the station delivers to it."""
+
+    host: NonEmpty = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
     tls: bool = False
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
-    keepalive_s: int = 30
+    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
     #: Largest packet the broker accepts (Mosquitto's max_packet_size); bigger ones are quarantined.
-    max_packet_bytes: int = 4 * 1024 * 1024
+    max_packet_bytes: Annotated[int, Meta(ge=64 * 1024, le=256 * 1024 * 1024)] = 4 * 1024 * 1024
     #: Packets published and not yet acked by the controller, at most.
-    window: int = 8
-    window_bytes: int = 8 * 1024 * 1024
-    ack_timeout_s: float = 60.0
-    telemetry_interval_s: float = 60.0
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 60.0
+    window: Annotated[int, Meta(ge=1, le=1000)] = 8
+    window_bytes: Annotated[int, Meta(ge=64 * 1024)] = 8 * 1024 * 1024
+    ack_timeout_s: Seconds = 60.0
+    telemetry_interval_s: Seconds = 60.0
+    reconnect_min_s: Seconds = 1.0
+    reconnect_max_s: Seconds = 60.0
     #: Cap on upload rate while draining a backlog (0 = no cap), to spare a shared uplink.
-    drain_bytes_per_s: int = 0
+    drain_bytes_per_s: Annotated[int, Meta(ge=0)] = 0
+
+
+class _StationTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str
+    data_dir: Path = Path("/var/lib/rekam")
+    language: Literal["id", "en"] = "id"
+
+
+class _KeysTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    signing_key: Path | None = None
+    controller_public_key: Path | None = None
+    suite: Suite = Suite.MLKEM768_X25519
+
+
+class _OutboxTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    path: Path | None = None
+    min_free_mb: Annotated[int, Meta(ge=0)] = 200
+
+
+class _QualityTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    #: Attempts per capture; the per-gate tables are checked by station.quality.thresholds_from_config.
+    retries: Annotated[int, Meta(ge=1, le=10)] = 3
+    face: dict[str, Any] = {}
+    finger: dict[str, Any] = {}
+    signature: dict[str, Any] = {}
+
+
+class _DevicesTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    camera: DeviceConfig | None = None
+    fingerprint: DeviceConfig | None = None
+    signature: DeviceConfig | None = None
+    indicators: DeviceConfig | None = None
+
+
+class _StationFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    station: _StationTable
+    keys: _KeysTable = _KeysTable()
+    mqtt: MqttSettings = MqttSettings()
+    outbox: _OutboxTable = _OutboxTable()
+    quality: _QualityTable = _QualityTable()
+    devices: _DevicesTable = _DevicesTable()
 
 
 @dataclass(frozen=True)
 class StationConfig:
+    """The whole station config, checked and with every path absolute."""
+
     station_id: str
     data_dir: Path
     language: str
@@ -83,168 +134,64 @@ def default_path() -> Path:
 
 def load(path: str | Path) -> StationConfig:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {p} does not exist (create one with: rekam station init {p})") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
-    return parse(text, base_dir=p.resolve().parent, source=p)
+    raw = configfile.read_toml(p, error=ConfigError, missing_hint=f"create one with: rekam station init {p}")
+    return from_mapping(raw, base_dir=p.resolve().parent, source=p)
 
 
 def parse(text: str, *, base_dir: Path, source: Path | None = None) -> StationConfig:
+    return from_mapping(configfile.parse_toml(text, error=ConfigError, source=source), base_dir=base_dir,
+                        source=source)
+
+
+def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> StationConfig:
+    if "station" not in raw:
+        raise ConfigError("station.id is required")
+    f = configfile.convert(raw, _StationFile, error=ConfigError)
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source or 'config'} is not valid TOML: {exc}") from None
-    r = _Reader(raw, base_dir)
-    station_id = r.str("station.id")
-    try:
-        topics.check_station_id(station_id)
+        topics.check_station_id(f.station.id)
     except topics.TopicError as exc:
         raise ConfigError(f"station.id: {exc}") from None
-    data_dir = r.path("station.data_dir", default="/var/lib/rekam")
-    language = r.choice("station.language", LANGUAGES, default="id")
-    suite_name = r.str("keys.suite", default=Suite.MLKEM768_X25519.value)
-    try:
-        suite = Suite(suite_name)
-    except ValueError:
-        allowed = ", ".join(s.value for s in Suite)
-        raise ConfigError(f"keys.suite must be one of {allowed}, got {suite_name!r}") from None
-    mqtt = MqttSettings(
-        host=r.str("mqtt.host", default="127.0.0.1"),
-        port=r.int("mqtt.port", default=1883, lo=1, hi=65535),
-        tls=r.bool("mqtt.tls", default=False),
-        ca_file=r.path("mqtt.ca_file", default=None),
-        cert_file=r.path("mqtt.cert_file", default=None),
-        key_file=r.path("mqtt.key_file", default=None),
-        keepalive_s=r.int("mqtt.keepalive_s", default=30, lo=5, hi=3600),
-        max_packet_bytes=r.int("mqtt.max_packet_bytes", default=4 * 1024 * 1024, lo=64 * 1024, hi=256 * 1024 * 1024),
-        window=r.int("mqtt.window", default=8, lo=1, hi=1000),
-        window_bytes=r.int("mqtt.window_bytes", default=8 * 1024 * 1024, lo=64 * 1024),
-        ack_timeout_s=r.float("mqtt.ack_timeout_s", default=60.0, lo=0.1),
-        telemetry_interval_s=r.float("mqtt.telemetry_interval_s", default=60.0, lo=0.1),
-        reconnect_min_s=r.float("mqtt.reconnect_min_s", default=1.0, lo=0.1),
-        reconnect_max_s=r.float("mqtt.reconnect_max_s", default=60.0, lo=0.1),
-        drain_bytes_per_s=r.int("mqtt.drain_bytes_per_s", default=0, lo=0),
-    )
+
+    def at(p: Path | None, default: Path) -> Path:
+        p = p or default
+        return p if p.is_absolute() else base_dir / p
+
+    data_dir = at(f.station.data_dir, Path("/var/lib/rekam"))
+    m = f.mqtt
+    mqtt = msgspec.structs.replace(m, **{k: at(getattr(m, k), Path()) for k in ("ca_file", "cert_file", "key_file")
+                                         if getattr(m, k) is not None})
     if mqtt.tls and not (mqtt.ca_file and mqtt.cert_file and mqtt.key_file):
         raise ConfigError("mqtt.tls is true, so mqtt.ca_file, mqtt.cert_file and mqtt.key_file are all required")
     if mqtt.reconnect_max_s < mqtt.reconnect_min_s:
         raise ConfigError("mqtt.reconnect_max_s must not be smaller than mqtt.reconnect_min_s")
-    r.only_known("devices", {k.value for k in DeviceKind})
     devices = {}
     for kind in DeviceKind:
-        key = f"devices.{kind.value}"
+        dc = getattr(f.devices, kind.value)
         # No default driver: a station missing a section must not quietly record
         # synthetic biometrics from an emulator as a real resident's.
-        if r._get(f"{key}.driver", None) is None:
-            raise ConfigError(f"{key}.driver is required: a driver name from `rekam drivers list` "
+        if dc is None:
+            raise ConfigError(f"devices.{kind.value}.driver is required: a driver name from `rekam drivers list` "
                               f"(on a Pi e.g. {_REAL_DRIVERS[kind]!r})")
-        driver = r.str(f"{key}.driver")
-        options = r.table(f"{key}.options", default={})
-        devices[kind] = DeviceConfig(driver, dict(options))
+        devices[kind] = dc
+    quality = {"face": f.quality.face, "finger": f.quality.finger, "signature": f.quality.signature}
+    from station.quality import thresholds_from_config  # the gates own their thresholds
+
+    thresholds_from_config(quality)  # refuse a bad threshold now, not at the first capture
     return StationConfig(
-        station_id=station_id,
+        station_id=f.station.id,
         data_dir=data_dir,
-        language=language,
-        signing_key=r.path("keys.signing_key", default=str(data_dir / "keys" / "station-signing.key")),
-        controller_public_key=r.path("keys.controller_public_key", default=str(data_dir / "keys" / "controller.pub")),
-        suite=suite,
-        outbox_path=r.path("outbox.path", default=str(data_dir / "outbox.db")),
-        min_free_bytes=r.int("outbox.min_free_mb", default=200, lo=0) * 1024 * 1024,
+        language=f.station.language,
+        signing_key=at(f.keys.signing_key, data_dir / "keys" / "station-signing.key"),
+        controller_public_key=at(f.keys.controller_public_key, data_dir / "keys" / "controller.pub"),
+        suite=f.keys.suite,
+        outbox_path=at(f.outbox.path, data_dir / "outbox.db"),
+        min_free_bytes=f.outbox.min_free_mb * 1024 * 1024,
         mqtt=mqtt,
         devices=devices,
-        quality=r.table("quality", default={}),
-        retries=r.int("quality.retries", default=3, lo=1, hi=10),
+        quality=quality,
+        retries=f.quality.retries,
         source=source,
     )
-
-
-class _Reader:
-    """Typed access to dotted TOML keys; every error names the key."""
-
-    def __init__(self, raw: Mapping[str, Any], base_dir: Path) -> None:
-        self.raw = raw
-        self.base = base_dir
-
-    def _get(self, dotted: str, default: Any) -> Any:
-        node: Any = self.raw
-        parts = dotted.split(".")
-        for i, part in enumerate(parts):
-            if not isinstance(node, Mapping):
-                raise ConfigError(f"{'.'.join(parts[:i])} must be a table")
-            if part not in node:
-                if default is ...:
-                    raise ConfigError(f"{dotted} is required")
-                return default
-            node = node[part]
-        return node
-
-    def str(self, key: str, default: Any = ...) -> Any:
-        v = self._get(key, default)
-        if v is None or (v is default and default is not ...):
-            return v
-        if not isinstance(v, str) or not v.strip():
-            raise ConfigError(f"{key} must be a non-empty string, got {v!r}")
-        return v
-
-    def choice(self, key: str, allowed: tuple[str, ...], default: Any = ...) -> str:
-        v = self.str(key, default)
-        if v not in allowed:
-            raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {v!r}")
-        return v
-
-    def int(self, key: str, default: Any = ..., lo: int | None = None, hi: int | None = None) -> Any:
-        v = self._get(key, default)
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise ConfigError(f"{key} must be an integer{_range(lo, hi)}, got {v!r}")
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise ConfigError(f"{key} must be an integer{_range(lo, hi)}, got {v}")
-        return v
-
-    def float(self, key: str, default: Any = ..., lo: float | None = None) -> Any:
-        v = self._get(key, default)
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            raise ConfigError(f"{key} must be a number, got {v!r}")
-        if lo is not None and v < lo:
-            raise ConfigError(f"{key} must be at least {lo}, got {v}")
-        return float(v)
-
-    def bool(self, key: str, default: Any = ...) -> Any:
-        v = self._get(key, default)
-        if not isinstance(v, bool):
-            raise ConfigError(f"{key} must be true or false, got {v!r}")
-        return v
-
-    def path(self, key: str, default: Any = ...) -> Path | None:
-        v = self._get(key, default)
-        if v is None:
-            return None
-        if not isinstance(v, str) or not v:
-            raise ConfigError(f"{key} must be a path string, got {v!r}")
-        p = Path(v).expanduser()
-        return p if p.is_absolute() else (self.base / p)
-
-    def table(self, key: str, default: Any = ...) -> Mapping[str, Any]:
-        v = self._get(key, default)
-        if not isinstance(v, Mapping):
-            raise ConfigError(f"{key} must be a table, got {v!r}")
-        return v
-
-    def only_known(self, key: str, known: set[str]) -> None:
-        v = self._get(key, {})
-        unknown = sorted(set(v) - known) if isinstance(v, Mapping) else []
-        if unknown:
-            raise ConfigError(f"{key} has unknown entries {unknown}; expected some of {sorted(known)}")
-
-
-def _range(lo: int | None, hi: int | None) -> str:
-    if lo is not None and hi is not None:
-        return f" {lo}-{hi}"
-    if lo is not None:
-        return f" >= {lo}"
-    return ""
 
 
 EXAMPLE = """\

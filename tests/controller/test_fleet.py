@@ -27,7 +27,7 @@ def world(tmp_path):
         k = SigningKey.generate().public
         store.add_station("st-01", k.to_pem(), k.kid)
         fleet = Fleet(store, FleetSettings(offline_alarm_s=60, silent_after_s=300, outbox_alarm_depth=10,
-                                           disk_low_bytes=1000), clock=clock)
+                                           disk_low_mb=1), clock=clock)
         yield fleet, store, clock
 
 

@@ -39,7 +39,7 @@ def test_relative_paths_are_relative_to_the_config_file():
         ("[station]\n", "station.id is required"),
         ('[station]\nid = "s"\n[mqtt]\nport = "eighty"\n', "mqtt.port must be an integer 1-65535"),
         ('[station]\nid = "s"\n[mqtt]\nport = 70000\n', "mqtt.port must be an integer 1-65535, got 70000"),
-        ('[station]\nid = "s"\nlanguage = "fr"\n', "station.language must be one of id, en"),
+        ('[station]\nid = "s"\nlanguage = "fr"\n', "station.language must be one of en, id, got 'fr'"),
         ('[station]\nid = "s"\n[keys]\nsuite = "rsa"\n', "keys.suite must be one of"),
         ('[station]\nid = "s"\n[mqtt]\ntls = true\n', "mqtt.ca_file, mqtt.cert_file and mqtt.key_file"),
         ('[station]\nid = "s"\n[devices.scanner]\ndriver = "x"\n', "devices has unknown entries ['scanner']"),
@@ -51,6 +51,18 @@ def test_errors_name_the_field_and_the_expected_form(text, field):
     with pytest.raises(ConfigError) as err:
         parse(text)
     assert field in str(err.value)
+
+
+def test_unknown_keys_are_errors_not_silently_ignored():
+    with pytest.raises(ConfigError, match=r"mqtt has unknown entries \['prot'\]; expected some of \[.*'port'"):
+        parse('[station]\nid = "s"\n[mqtt]\nprot = 1884\n')
+    with pytest.raises(ConfigError, match=r"devices.camera has unknown entries \['option'\]"):
+        parse('[station]\nid = "s"\n[devices.camera]\ndriver = "emulated"\noption = 1\n')
+
+
+def test_quality_thresholds_are_checked_at_load():
+    with pytest.raises(ConfigError, match=r"quality\.face\.min_sharpness must be a number >= 0, got 'sharp'"):
+        parse('[station]\nid = "s"\n[quality.face]\nmin_sharpness = "sharp"\n')
 
 
 def test_every_device_needs_its_driver_named():
