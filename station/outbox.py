@@ -207,18 +207,18 @@ class Outbox:
     def mark_sent(self, packet_id: str) -> None:
         self._move(packet_id, Event.PUBLISH, extra="sent_at = :now, attempts = attempts + 1")
 
-    def quarantine_too_large(self, packet_id: str, limit: int) -> None:
-        self._move(packet_id, Event.TOO_LARGE, reason_id="too_large",
-                   reason=f"packet is larger than the broker limit of {limit} bytes")
+    def quarantine_unsendable(self, packet_id: str, reason_id: str, reason: str) -> None:
+        """A packet that can never be published as it is (too large for the broker)."""
+        self._move(packet_id, Event.UNSENDABLE, reason_id=reason_id, reason=reason)
 
-    def requeue_unacked(self, older_than: float) -> int:
-        """SENT packets with no ack since ``older_than`` go back to PENDING."""
-        with self._tx() as db:
-            ids = [r[0] for r in db.execute(
-                "SELECT packet_id FROM packets WHERE state = ? AND sent_at < ?", (State.SENT.value, older_than))]
-        for pid in ids:
-            self._move(pid, Event.ACK_TIMEOUT)
-        return len(ids)
+    def put_back(self, packet_id: str) -> bool:
+        """SENT -> PENDING (no ack in time, or sent before a reconnection); False if it is not SENT any more."""
+        with self._lock:
+            row = self._row(packet_id)
+            if row is None or row["state"] != State.SENT.value:
+                return False
+            self._move(packet_id, Event.PUT_BACK)
+            return True
 
     def in_flight(self) -> list[tuple[str, float, int]]:
         """(packet id, sent at, size) of every packet published and not yet acked."""

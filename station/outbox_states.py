@@ -3,16 +3,18 @@
 Rules (the only place they live):
 
 * A packet is born PENDING when it is sealed and committed.
-* PENDING -> SENT when it is published; SENT -> PENDING when no ack came in
-  time, or the station restarted while it was in flight (it is sent again and
-  the controller answers ``duplicate`` if it already had it).
+* PENDING -> SENT when it is published; SENT -> PENDING when it is put back
+  (no ack came in time, or it went out before a reconnection: see
+  :mod:`station.delivery`) or the station restarted while it was in flight;
+  it is sent again and the controller answers ``duplicate`` if it had it.
 * Only the controller's ack ends a packet's life: ``stored`` or ``duplicate``
   removes it (its id stays in the delivered log); ``rejected`` moves it to
   QUARANTINED with the controller's reason, for the operator to see.
   An ack may overtake our own bookkeeping (a late ack for a packet already put
   back to PENDING), so acks are accepted from PENDING as well as SENT.
-* A packet too big for the broker never leaves: PENDING -> QUARANTINED with a
-  local reason, rather than a publish that is silently dropped or retried forever.
+* A packet that can never be published as it is (too big for the broker)
+  never leaves: PENDING -> QUARANTINED with a local reason, rather than a
+  publish that is silently dropped or retried forever.
 * QUARANTINED -> PENDING only when the operator re-queues it.
 * Nothing is ever deleted except by REMOVED, and REMOVED needs an ack.
 
@@ -33,12 +35,12 @@ class State(str, Enum):
 
 class Event(str, Enum):
     PUBLISH = "publish"
-    ACK_TIMEOUT = "ack_timeout"
+    PUT_BACK = "put_back"
     RESTART = "restart"
     ACK_STORED = "ack_stored"
     ACK_DUPLICATE = "ack_duplicate"
     ACK_REJECTED = "ack_rejected"
-    TOO_LARGE = "too_large"
+    UNSENDABLE = "unsendable"
     REQUEUE = "requeue"
 
 
@@ -48,7 +50,7 @@ class OutboxStateError(RuntimeError):
 
 TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.PENDING, Event.PUBLISH): State.SENT,
-    (State.SENT, Event.ACK_TIMEOUT): State.PENDING,
+    (State.SENT, Event.PUT_BACK): State.PENDING,
     (State.SENT, Event.RESTART): State.PENDING,
     (State.SENT, Event.ACK_STORED): State.REMOVED,
     (State.SENT, Event.ACK_DUPLICATE): State.REMOVED,
@@ -56,7 +58,7 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.PENDING, Event.ACK_STORED): State.REMOVED,
     (State.PENDING, Event.ACK_DUPLICATE): State.REMOVED,
     (State.PENDING, Event.ACK_REJECTED): State.QUARANTINED,
-    (State.PENDING, Event.TOO_LARGE): State.QUARANTINED,
+    (State.PENDING, Event.UNSENDABLE): State.QUARANTINED,
     (State.QUARANTINED, Event.REQUEUE): State.PENDING,
 }
 

@@ -1,34 +1,31 @@
 """The station's MQTT side: state, telemetry, packets out; acks, assignments, commands in.
 
-paho-mqtt runs its network thread; nothing slow happens on it. Every inbound
-message and connection change becomes an event on a queue served by the
-uplink's own worker thread, which owns the send window; commands run on a
-third thread so a long self-test cannot delay acks.
+The uplink talks to the broker only through an :class:`adapters.link.Link`
+(paho in the field, :class:`adapters.mocklink.MockLink` in tests) and decides
+nothing about delivery itself: :class:`station.delivery.Delivery` does, and
+this module carries out its actions against the outbox and the link.
 
-Delivery rules:
+Threads and their jobs:
 
-* Packets go out oldest first, QoS 1, at most ``window`` (and ``window_bytes``)
-  published and not yet acked by the controller. A packet with no controller
-  ack after ``ack_timeout_s`` is put back and sent again (the controller
-  answers ``duplicate`` if it already had it).
-* A packet bigger than ``max_packet_bytes`` is never published (a broker
-  drops it or disconnects us, and paho would resend it forever); it goes to
-  quarantine with the reason.
-* The session is persistent (clean_session false), so acks and commands
+* the link's network thread only enqueues what arrives;
+* the uplink's worker thread owns the delivery machine and the outbox side
+  of delivery, and feeds the machine a tick every 0.2 s;
+* commands run on a third thread, so a long self-test cannot delay acks.
+
+Other rules:
+
+* The session is persistent (clean session false), so acks and commands
   published while the station is away are waiting when it returns.
 * Each connection carries a number, counted on disk. The retained state and
   the last will both carry it, so a will the broker delivers after the
   station has reconnected can be told apart, and the station re-asserts its
   online state if it sees such a stale will retained on its own topic.
-
-paho and socket errors are translated into :class:`UplinkError` here only.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,22 +33,18 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable
 
-import paho.mqtt.client as mqtt
-
+from adapters.errors import LinkError
+from adapters.link import Inbound, Link, LinkSettings, PahoLink, Will
 from protocol import messages, topics
-from protocol.messages import (
-    AckStatus,
-    AssignmentUpdate,
-    Command,
-    CommandReply,
-    State,
-    Telemetry,
-)
+from protocol.messages import AckStatus, AssignmentUpdate, Command, CommandReply, State, Telemetry
 from station.config import MqttSettings
+from station.delivery import Candidate, Delivery, DeliverySettings, Publish, PutBack, Quarantine, Settle
 from station.errors import UplinkError
 from station.outbox import AckOutcome, Outbox
 
 log = logging.getLogger(__name__)
+
+TICK_S = 0.2
 
 
 class Lifecycle(Enum):
@@ -69,6 +62,7 @@ class UplinkStatus:
     published: int
     acked: int
     rejected: int
+    in_flight: int
 
 
 class _Ev(Enum):
@@ -79,6 +73,13 @@ class _Ev(Enum):
     STOP = "stop"
 
 
+def link_settings(station_id: str, s: MqttSettings) -> LinkSettings:
+    return LinkSettings(host=s.host, port=s.port, client_id=station_id, keepalive_s=s.keepalive_s,
+                        clean_session=False, tls=s.tls, ca_file=s.ca_file, cert_file=s.cert_file,
+                        key_file=s.key_file, reconnect_min_s=s.reconnect_min_s, reconnect_max_s=s.reconnect_max_s,
+                        max_inflight=s.window + 4)
+
+
 class Uplink:
     def __init__(
         self,
@@ -86,6 +87,7 @@ class Uplink:
         settings: MqttSettings,
         outbox: Outbox,
         *,
+        link: Link | None = None,
         version: str = "",
         drivers: Callable[[], dict[str, str]] = dict,
         telemetry: Callable[[int], Telemetry] | None = None,
@@ -93,6 +95,7 @@ class Uplink:
         on_command: Callable[[Command], CommandReply] | None = None,
         on_ack: Callable[[str, AckStatus, AckOutcome], None] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.station_id = topics.check_station_id(station_id)
         self.settings = settings
@@ -104,19 +107,26 @@ class Uplink:
         self._on_command = on_command
         self._on_ack = on_ack
         self._clock = clock
+        self._monotonic = monotonic
         self._events: queue.Queue[tuple[_Ev, Any]] = queue.Queue()
         self._lifecycle = Lifecycle.UNSTARTED
-        self._connected = threading.Event()
         self._connection = 0
-        self._controller_online: bool | None = None
         self._last_connected_at: float | None = None
         self._published = self._acked = self._rejected = 0
         self._next_telemetry = 0.0
-        self._tokens = 0.0
-        self._token_time = time.monotonic()
+        self._delivery = Delivery(DeliverySettings(
+            window=settings.window, window_bytes=settings.window_bytes, max_packet_bytes=settings.max_packet_bytes,
+            ack_timeout_s=settings.ack_timeout_s, drain_bytes_per_s=settings.drain_bytes_per_s))
         self._worker: threading.Thread | None = None
         self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uplink-cmd")
-        self._client = self._make_client()
+        try:
+            self.link = link or PahoLink(link_settings(station_id, settings))
+        except LinkError as exc:
+            raise UplinkError(str(exc)) from exc
+        self.link.will = self._will
+        self.link.on_connect = self._cb_connect
+        self.link.on_disconnect = lambda reason: self._events.put((_Ev.DISCONNECTED, reason))
+        self.link.on_message = lambda msg: self._events.put((_Ev.MESSAGE, msg))
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> "Uplink":
@@ -126,11 +136,14 @@ class Uplink:
         self._worker = threading.Thread(target=self._work, name="uplink", daemon=True)
         self._worker.start()
         try:
-            self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s)
-            self._client.loop_start()
-        except (OSError, ValueError, mqtt.WebsocketConnectionError) as exc:
+            self.link.open()
+            self.link.subscribe([(topics.station(self.station_id, leaf), 1)
+                                 for leaf in (topics.Leaf.ACKS, topics.Leaf.ASSIGNMENT, topics.Leaf.CMD,
+                                              topics.Leaf.STATE)] + [(topics.CONTROLLER_STATUS, 1)])
+        except LinkError as exc:
             self.stop()
-            raise UplinkError(f"cannot start MQTT client for {self.settings.host}:{self.settings.port}: {exc}") from exc
+            raise UplinkError(f"cannot start the uplink to {self.settings.host}:{self.settings.port}: {exc}") \
+                from exc
         return self
 
     def stop(self, timeout: float = 5.0, *, abrupt: bool = False) -> None:
@@ -146,32 +159,15 @@ class Uplink:
             return
         self._lifecycle = Lifecycle.STOPPED
         said_goodbye = False
-        if self._connected.is_set() and not abrupt:
-            try:
-                info = self._client.publish(
-                    topics.station(self.station_id, topics.Leaf.STATE),
-                    messages.encode(self._state(online=False)), qos=1, retain=True)
-                info.wait_for_publish(timeout=min(timeout, 2.0))
-                said_goodbye = info.is_published()
-            except (RuntimeError, ValueError, OSError):
-                said_goodbye = False
+        if self.link.connected and not abrupt:
+            said_goodbye = self.link.publish_confirmed(
+                topics.station(self.station_id, topics.Leaf.STATE), messages.encode(self._state(online=False)),
+                qos=1, retain=True, timeout=min(timeout, 2.0))
         self._events.put((_Ev.STOP, None))
         if self._worker is not None:
             self._worker.join(timeout)
         self._commands.shutdown(wait=False, cancel_futures=True)
-        if said_goodbye:
-            try:
-                self._client.disconnect()
-            finally:
-                self._client.loop_stop()
-            return
-        self._client.loop_stop()
-        sock = self._client.socket()
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
+        self.link.close(abrupt=not said_goodbye)
 
     def __enter__(self) -> "Uplink":
         return self.start()
@@ -184,7 +180,7 @@ class Uplink:
         self._events.put((_Ev.WAKE, None))
 
     def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+        return self.link.wait_connected(timeout)
 
     @property
     def alive(self) -> bool:
@@ -194,90 +190,46 @@ class Uplink:
     @property
     def status(self) -> UplinkStatus:
         return UplinkStatus(
-            connected=self._connected.is_set(),
+            connected=self.link.connected,
             connection=self._connection,
-            controller_online=self._controller_online,
+            controller_online=self._delivery.controller_online,
             last_connected_at=self._last_connected_at,
             published=self._published,
             acked=self._acked,
             rejected=self._rejected,
+            in_flight=len(self._delivery.in_flight),
         )
 
-    # -- paho callbacks (network thread: only enqueue) -------------------------
-    def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.station_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
-        client.reconnect_delay_set(min_delay=s.reconnect_min_s, max_delay=s.reconnect_max_s)  # type: ignore[arg-type]
-        client.max_inflight_messages_set(max(s.window, 1) + 4)
-        client.max_queued_messages_set(0)
-        if s.tls:
-            try:
-                client.tls_set(
-                    ca_certs=str(s.ca_file), certfile=str(s.cert_file), keyfile=str(s.key_file),
-                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
-                )
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise UplinkError(f"TLS files unusable ({s.ca_file}, {s.cert_file}, {s.key_file}): {exc}") from exc
-        client.on_pre_connect = self._cb_pre_connect
-        client.on_connect = self._cb_connect
-        client.on_disconnect = self._cb_disconnect
-        client.on_message = self._cb_message
-        return client
-
-    def _cb_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
-        # A new number for each attempt, set into the will before CONNECT is sent. An
-        # exception here would end paho's thread for good, so a disk error costs only
-        # the number's persistence, never the connection.
+    # -- link callbacks (network thread: only enqueue, or publish) -------------
+    def _will(self) -> Will:
+        # A new number for each attempt, set into the will before CONNECT is sent; a
+        # disk error costs only the number's persistence, never the connection.
         try:
             self._connection = self.outbox.bump_counter("connection")
         except Exception:
             log.exception("could not count this connection on disk; counting in memory")
             self._connection += 1
-        client.will_set(
-            topics.station(self.station_id, topics.Leaf.STATE),
-            messages.encode(self._state(online=False)), qos=1, retain=True)
+        return Will(topics.station(self.station_id, topics.Leaf.STATE), messages.encode(self._state(online=False)))
 
-    def _cb_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            log.warning("broker refused connection: %s", reason_code)
-            return
-        subs = [(topics.station(self.station_id, leaf), 1)
-                for leaf in (topics.Leaf.ACKS, topics.Leaf.ASSIGNMENT, topics.Leaf.CMD, topics.Leaf.STATE)]
-        subs.append((topics.CONTROLLER_STATUS, 1))
-        client.subscribe(subs)
-        client.publish(topics.station(self.station_id, topics.Leaf.STATE),
-                       messages.encode(self._state(online=True)), qos=1, retain=True)
-        self._connected.set()
+    def _cb_connect(self, connection: int) -> None:
+        self.link.publish(topics.station(self.station_id, topics.Leaf.STATE),
+                          messages.encode(self._state(online=True)), qos=1, retain=True)
         self._events.put((_Ev.CONNECTED, self._connection))
-
-    def _cb_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self._connected.clear()
-        self._events.put((_Ev.DISCONNECTED, str(reason_code)))
-
-    def _cb_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
-        self._events.put((_Ev.MESSAGE, (msg.topic, bytes(msg.payload))))
 
     # -- the worker ----------------------------------------------------------
     def _work(self) -> None:
-        tick = 0.2
         while True:
             try:
-                kind, data = self._events.get(timeout=tick)
+                kind, data = self._events.get(timeout=TICK_S)
             except queue.Empty:
                 kind, data = _Ev.WAKE, None
             if kind is _Ev.STOP:
                 return
             try:
                 self._handle(kind, data)
-                if self._connected.is_set():
-                    self._expire_unacked()
-                    self._fill_window()
-                    self._maybe_telemetry()
+                self._apply(self._delivery.on_tick(self._monotonic()))
+                self._fill_window()
+                self._maybe_telemetry()
             except Exception:  # one bad message or a transient disk error must not end the uplink
                 log.exception("uplink worker: error handling %s", kind.value)
 
@@ -286,50 +238,83 @@ class Uplink:
             self._last_connected_at = self._clock()
             self._next_telemetry = 0.0
             log.info("connected to %s:%s (connection %d)", self.settings.host, self.settings.port, data)
+            self._apply(self._delivery.on_connected())
         elif kind is _Ev.DISCONNECTED:
             log.warning("disconnected from broker: %s", data)
+            self._apply(self._delivery.on_disconnected())
         elif kind is _Ev.MESSAGE:
-            self._dispatch(*data)
+            self._dispatch(data)
 
-    def _dispatch(self, topic: str, payload: bytes) -> None:
-        if topic == topics.CONTROLLER_STATUS:
-            try:
-                self._controller_online = messages.decode(messages.ControllerStatus, payload).online
-            except messages.MessageError as exc:
-                log.warning("ignoring bad controller status: %s", exc)
-            return
-        try:
-            leaf = topics.parse(topic).leaf
-        except topics.TopicError:
-            log.warning("ignoring message on unexpected topic %s", topic)
-            return
-        try:
-            if leaf is topics.Leaf.ACKS:
-                self._handle_ack(messages.decode(messages.Ack, payload))
-            elif leaf is topics.Leaf.ASSIGNMENT:
-                if payload and self._on_assignment is not None:
-                    self._on_assignment(messages.decode(AssignmentUpdate, payload))
-            elif leaf is topics.Leaf.CMD:
-                self._handle_command(messages.decode(Command, payload))
-            elif leaf is topics.Leaf.STATE:
-                self._guard_own_state(payload)
-        except messages.MessageError as exc:
-            log.warning("ignoring bad %s message: %s", leaf.value, exc)
+    def _apply(self, actions) -> None:
+        for a in actions:
+            if isinstance(a, PutBack):
+                if self.outbox.put_back(a.packet_id) and a.why != "ack_timeout":
+                    log.info("packet %s sent again (%s)", a.packet_id, a.why.replace("_", " "))
+            elif isinstance(a, Settle):
+                self._settle(a)
+            elif isinstance(a, Quarantine):
+                self.outbox.quarantine_unsendable(a.packet_id, a.reason_id, a.reason)
+                log.error("packet %s quarantined: %s", a.packet_id, a.reason)
 
-    def _handle_ack(self, ack: messages.Ack) -> None:
-        outcome = self.outbox.on_ack(ack.packet_id, ack.status, ack.reason_id, ack.reason)
+    def _fill_window(self) -> None:
+        n, room = self._delivery.room()
+        if n <= 0:
+            return
+        items = {i.packet_id: i for i in self.outbox.take_for_sending(n, room)}
+        actions = self._delivery.offer([Candidate(i.packet_id, i.size) for i in items.values()], self._monotonic())
+        for a in actions:
+            if isinstance(a, Publish):
+                ok = self.link.publish(topics.station(self.station_id, topics.Leaf.PACKETS),
+                                       items[a.packet_id].payload, qos=1)
+                if not ok:
+                    self._delivery.publish_failed(a.packet_id)  # the connection went: it stays PENDING
+                    continue
+                self.outbox.mark_sent(a.packet_id)
+                self._published += 1
+        self._apply(a for a in actions if not isinstance(a, Publish))
+
+    def _settle(self, a: Settle) -> None:
+        outcome = self.outbox.on_ack(a.packet_id, a.status, a.reason_id, a.reason)
         if outcome is AckOutcome.REMOVED:
             self._acked += 1
         elif outcome is AckOutcome.QUARANTINED:
             self._rejected += 1
-            log.warning("controller rejected packet %s: %s (%s)", ack.packet_id, ack.reason_id, ack.reason)
+            log.warning("controller rejected packet %s: %s (%s)", a.packet_id, a.reason_id, a.reason)
         if self._on_ack is not None:
-            self._on_ack(ack.packet_id, ack.status, outcome)
+            self._on_ack(a.packet_id, a.status, outcome)
+
+    def _dispatch(self, msg: Inbound) -> None:
+        if msg.topic == topics.CONTROLLER_STATUS:
+            try:
+                online = messages.decode(messages.ControllerStatus, msg.payload).online
+            except messages.MessageError as exc:
+                log.warning("ignoring bad controller status: %s", exc)
+                return
+            self._apply(self._delivery.on_controller_status(online))
+            return
+        try:
+            leaf = topics.parse(msg.topic).leaf
+        except topics.TopicError:
+            log.warning("ignoring message on unexpected topic %s", msg.topic)
+            return
+        try:
+            if leaf is topics.Leaf.ACKS:
+                ack = messages.decode(messages.Ack, msg.payload)
+                self._apply(self._delivery.on_ack(ack.packet_id, ack.status, ack.reason_id, ack.reason))
+            elif leaf is topics.Leaf.ASSIGNMENT:
+                if msg.payload and self._on_assignment is not None:
+                    self._on_assignment(messages.decode(AssignmentUpdate, msg.payload))
+            elif leaf is topics.Leaf.CMD:
+                self._handle_command(messages.decode(Command, msg.payload))
+            elif leaf is topics.Leaf.STATE:
+                self._guard_own_state(msg.payload)
+        except messages.MessageError as exc:
+            log.warning("ignoring bad %s message: %s", leaf.value, exc)
 
     def _handle_command(self, cmd: Command) -> None:
         if self._on_command is None:
-            reply = CommandReply(cmd.command_id, self.station_id, False, error="station does not take commands")
-            self._publish_reply(reply)
+            self._publish_reply(CommandReply(cmd.command_id, self.station_id, False,
+                                             error="station does not take commands"))
             return
 
         def run() -> None:
@@ -343,65 +328,28 @@ class Uplink:
         self._commands.submit(run)
 
     def _publish_reply(self, reply: CommandReply) -> None:
-        self._client.publish(topics.station(self.station_id, topics.Leaf.CMD_REPLY), messages.encode(reply), qos=1)
+        if not self.link.publish(topics.station(self.station_id, topics.Leaf.CMD_REPLY), messages.encode(reply),
+                                 qos=1):
+            log.warning("could not send the reply to command %s: not connected", reply.command_id)
 
     def _guard_own_state(self, payload: bytes) -> None:
         if not payload:
             return
         state = messages.decode(State, payload)
-        if not state.online and state.connection < self._connection and self._connected.is_set():
+        if not state.online and state.connection < self._connection and self.link.connected:
             log.info("stale will from connection %d retained; re-asserting online", state.connection)
-            self._client.publish(topics.station(self.station_id, topics.Leaf.STATE),
-                                 messages.encode(self._state(online=True)), qos=1, retain=True)
-
-    def _expire_unacked(self) -> None:
-        n = self.outbox.requeue_unacked(older_than=self._clock() - self.settings.ack_timeout_s)
-        if n:
-            log.info("%d packet(s) not acked within %.0f s; sending again", n, self.settings.ack_timeout_s)
-
-    def _fill_window(self) -> None:
-        s = self.settings
-        in_flight = self.outbox.in_flight()
-        free = s.window - len(in_flight)
-        free_bytes = s.window_bytes - sum(size for _, _, size in in_flight)
-        if free <= 0 or (in_flight and free_bytes <= 0):
-            return
-        for item in self.outbox.take_for_sending(free, max(free_bytes, 1)):
-            if item.size > s.max_packet_bytes:
-                self.outbox.quarantine_too_large(item.packet_id, s.max_packet_bytes)
-                log.error("packet %s is %d bytes, over the broker limit %d: quarantined",
-                          item.packet_id, item.size, s.max_packet_bytes)
-                continue
-            if not self._take_tokens(item.size):
-                return
-            info = self._client.publish(
-                topics.station(self.station_id, topics.Leaf.PACKETS), item.payload, qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                return  # connection dropped under us; the packet stays pending
-            self.outbox.mark_sent(item.packet_id)
-            self._published += 1
-
-    def _take_tokens(self, size: int) -> bool:
-        rate = self.settings.drain_bytes_per_s
-        if rate <= 0:
-            return True
-        now = time.monotonic()
-        self._tokens = min(self._tokens + (now - self._token_time) * rate, max(rate, size))
-        self._token_time = now
-        if self._tokens < size:
-            return False
-        self._tokens -= size
-        return True
+            self.link.publish(topics.station(self.station_id, topics.Leaf.STATE),
+                              messages.encode(self._state(online=True)), qos=1, retain=True)
 
     def _maybe_telemetry(self) -> None:
-        if self._telemetry is None:
+        if self._telemetry is None or not self.link.connected:
             return
-        now = time.monotonic()
+        now = self._monotonic()
         if now < self._next_telemetry:
             return
         self._next_telemetry = now + self.settings.telemetry_interval_s
         msg = self._telemetry(self._connection)
-        self._client.publish(topics.station(self.station_id, topics.Leaf.TELEMETRY), messages.encode(msg), qos=0)
+        self.link.publish(topics.station(self.station_id, topics.Leaf.TELEMETRY), messages.encode(msg), qos=0)
 
     def _state(self, online: bool) -> State:
         return State(self.station_id, online, self._connection, self._version, self._drivers(), self._clock())

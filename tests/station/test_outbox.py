@@ -39,7 +39,7 @@ def test_illegal_move_raises():
     with pytest.raises(OutboxStateError):
         next_state(State.QUARANTINED, Event.PUBLISH)
     with pytest.raises(OutboxStateError):
-        next_state(State.PENDING, Event.ACK_TIMEOUT)
+        next_state(State.PENDING, Event.PUT_BACK)
 
 
 def test_send_ack_removes(outbox):
@@ -81,7 +81,8 @@ def test_rejected_goes_to_quarantine_and_can_be_requeued(outbox):
 def test_late_ack_for_requeued_packet_still_removes(outbox, monkeypatch):
     env = seal(outbox)
     outbox.mark_sent(env.packet_id)
-    assert outbox.requeue_unacked(older_than=10**12) == 1
+    assert outbox.put_back(env.packet_id) is True
+    assert outbox.put_back(env.packet_id) is False  # only a SENT packet can be put back
     assert outbox.state_of(env.packet_id) is State.PENDING
     assert outbox.on_ack(env.packet_id, AckStatus.STORED) is AckOutcome.REMOVED
 
@@ -106,7 +107,7 @@ def test_restart_puts_in_flight_back(tmp_path):
 
 def test_too_large_quarantined_with_reason(outbox):
     env = seal(outbox)
-    outbox.quarantine_too_large(env.packet_id, 100)
+    outbox.quarantine_unsendable(env.packet_id, "too_large", "larger than the broker limit of 100 bytes")
     [q] = outbox.quarantined()
     assert q.reason_id == "too_large" and "100 bytes" in q.reason
 

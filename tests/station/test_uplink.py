@@ -13,7 +13,9 @@ from protocol.messages import Ack, AckStatus, Command, CommandName, CommandReply
 from station.config import MqttSettings
 from station.outbox import Outbox
 from station.uplink import Uplink
+from adapters.mocklink import MockBroker, MockLink
 from tests.fixtures.mqtt import Recorder, wait_until
+from tests.fixtures.relay import Relay
 
 CK = ControllerKeys.generate()
 SK = SigningKey.generate()
@@ -21,7 +23,8 @@ SID = "st-01"
 
 
 def settings(broker, **kw) -> MqttSettings:
-    base = dict(host=broker.host, port=broker.port, keepalive_s=5, window=4, ack_timeout_s=30,
+    host, port = (broker.host, broker.port) if broker is not None else ("127.0.0.1", 1)
+    base = dict(host=host, port=port, keepalive_s=5, window=4, ack_timeout_s=30,
                 telemetry_interval_s=3600, reconnect_min_s=0.1, reconnect_max_s=1)
     base.update(kw)
     return MqttSettings(**base)
@@ -81,26 +84,24 @@ def test_packets_delivered_opened_and_removed_on_ack(broker, outbox):
     assert outbox.stats().delivered == 6
 
 
-def test_window_bounds_packets_waiting_for_ack(broker, outbox):
-    fill(outbox, 10)
-    held: list = []
-    release = threading.Event()
-
-    def policy(env, count):
-        held.append(env.packet_id)
-        return AckStatus.STORED if release.is_set() else None
-
-    with Controller(broker, policy) as ctl, Uplink(SID, settings(broker, window=3), outbox) as up:
-        assert ctl.rec.wait_for(lambda m: len(m) >= 3)
-        assert len(outbox.in_flight()) == 3
-        assert outbox.stats().pending == 7
-        # ack one by hand: exactly one more may go out
-        ctl.rec.client.publish(topics.station(SID, topics.Leaf.ACKS),
-                               messages.encode(Ack(held[0], AckStatus.STORED)), qos=1)
-        assert ctl.rec.wait_for(lambda m: len(m) >= 4)
-        assert wait_until(lambda: outbox.stats().pending == 6)
-        assert len(outbox.in_flight()) == 3
-        assert up.status.published == 4
+def test_window_bounds_packets_waiting_for_ack_in_memory(outbox):
+    """The uplink over a MockLink: at most `window` unacked, and each ack lets exactly one more out."""
+    hub = MockBroker()
+    seen: list[str] = []
+    ctl = MockLink(hub, "controller")
+    ctl.on_message = lambda m: seen.append(packet.parse(m.payload).packet_id)
+    ctl.open()
+    ctl.subscribe([(topics.all_stations(topics.Leaf.PACKETS), 1)])
+    ids = fill(outbox, 10)
+    with Uplink(SID, settings(None, window=3), outbox, link=MockLink(hub, SID)) as up:
+        assert wait_until(lambda: outbox.stats().sent == 3)
+        assert seen == ids[:3]  # oldest first
+        assert up.status.in_flight == 3 and outbox.stats().pending == 7
+        ctl.publish(topics.station(SID, topics.Leaf.ACKS), messages.encode(Ack(seen[0], AckStatus.STORED)), qos=1)
+        assert wait_until(lambda: len(seen) == 4 and outbox.stats().sent == 3)
+        assert seen[3] == ids[3]
+        assert outbox.stats().pending == 6 and outbox.stats().delivered == 1
+        assert up.status.published == 4 and up.status.in_flight == 3
 
 
 def test_unacked_packet_is_sent_again(broker, outbox):
@@ -158,11 +159,11 @@ def test_oversized_packet_is_quarantined_not_published(broker, outbox):
 
 def test_state_retained_with_connection_number_and_will_on_abrupt_loss(broker, outbox):
     state_topic = topics.station(SID, topics.Leaf.STATE)
-    with Recorder(broker, "watcher", [state_topic]) as watch, Uplink(SID, settings(broker), outbox) as up:
+    with Relay(broker.host, broker.port) as cable, Recorder(broker, "watcher", [state_topic]) as watch, \
+            Uplink(SID, settings(cable), outbox) as up:
         assert watch.wait_for(lambda m: any(messages.decode(State, x.payload).online for x in m))
         first = up.status.connection
-        # Pull the cable: the socket dies without DISCONNECT, the broker publishes the will.
-        up._client.socket().close()
+        cable.cut()  # the socket dies without DISCONNECT: the broker publishes the will
         assert watch.wait_for(lambda m: any(
             not (s := messages.decode(State, x.payload)).online and s.connection == first for x in m), 15)
         assert watch.wait_for(lambda m: any(

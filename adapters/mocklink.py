@@ -1,0 +1,108 @@
+"""The :class:`~adapters.link.Link` contract in memory: a station and a controller joined for tests.
+
+:class:`MockBroker` routes synchronously between its links: topic filters,
+retained messages, ``$share/<group>/...`` round robin, and wills on an
+abrupt close. ``drop()`` and ``restore()`` play a network that comes and goes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+from paho.mqtt.client import topic_matches_sub
+
+from adapters.errors import LinkClosed
+from adapters.link import Inbound, Link, LinkState
+
+
+class MockBroker:
+    def __init__(self) -> None:
+        self.links: list[MockLink] = []
+        self.retained: dict[str, bytes] = {}
+        self.acked: list[Inbound] = []
+        self._turn = itertools.count()
+        self.lock = threading.RLock()
+
+    def route(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        with self.lock:
+            if retain:
+                self.retained[topic] = payload
+                if not payload:
+                    del self.retained[topic]
+            plain, shared = [], {}
+            for link in self.links:
+                for flt in list(link.subscriptions):
+                    group, real = flt.split("/", 2)[1:] if flt.startswith("$share/") else (None, flt)
+                    if link.connected and topic_matches_sub(real, topic):
+                        (shared.setdefault(group, []) if group else plain).append(link)
+            chosen = plain + [members[next(self._turn) % len(members)] for members in shared.values()]
+        for link in chosen:
+            link.on_message(Inbound(topic, payload, qos, False, link.connection, 0))
+
+
+class MockLink(Link):
+    def __init__(self, broker: MockBroker, client_id: str = "mock") -> None:
+        self.broker, self.client_id = broker, client_id
+        self.subscriptions: dict[str, int] = {}
+        self.published: list[tuple[str, bytes, int, bool]] = []
+        self.connection = 0
+        self._state, self._up = LinkState.UNOPENED, False
+
+    state = property(lambda self: self._state)
+    connected = property(lambda self: self._up and self._state is LinkState.OPEN)
+
+    def open(self) -> "MockLink":
+        if self._state is not LinkState.UNOPENED:
+            raise LinkClosed(f"mock link {self.client_id} is {self._state.value}")
+        self._state = LinkState.OPEN
+        self.broker.links.append(self)
+        self.restore()
+        return self
+
+    def restore(self) -> None:
+        self._will, self._up = self.will(), True
+        self.connection += 1
+        self.on_connect(self.connection)
+
+    def drop(self) -> None:
+        """The network dies: the will goes out, nothing more is delivered until restore()."""
+        self._up = False
+        self.on_disconnect("network lost")
+        if self._will is not None:
+            self.broker.route(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
+
+    def subscribe(self, filters: list[tuple[str, int]]) -> None:
+        self.subscriptions.update(filters)
+        for topic, payload in list(self.broker.retained.items()):
+            if any(topic_matches_sub(f, topic) for f, _ in filters):
+                self.on_message(Inbound(topic, payload, 1, True, self.connection, 0))
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        self.subscriptions.pop(topic_filter, None)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> bool:
+        if self._state is not LinkState.OPEN:
+            raise LinkClosed(f"mock link {self.client_id} is {self._state.value}")
+        if not self.connected:
+            return False
+        self.published.append((topic, payload, qos, retain))
+        self.broker.route(topic, payload, qos, retain)
+        return True
+
+    def publish_confirmed(self, topic, payload, *, qos=1, retain=False, timeout=2.0) -> bool:
+        return self.publish(topic, payload, qos, retain)
+
+    def ack(self, message: Inbound) -> bool:
+        self.broker.acked.append(message)
+        return message.connection == self.connection and self.connected
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self.connected
+
+    def close(self, *, abrupt: bool = False) -> None:
+        if self._state is LinkState.OPEN:
+            if abrupt:
+                self.drop()
+            self._state, self._up = LinkState.CLOSED, False
+            self.broker.links.remove(self)
