@@ -1,9 +1,7 @@
-"""The :class:`~adapters.link.Link` contract in memory: a station and a controller joined for tests.
+"""The :class:`~adapters.link.Link` contract in memory, to join a station and a controller in tests.
 
-:class:`MockBroker` routes synchronously between its links: topic filters,
-retained messages, ``$share/<group>/...`` round robin, and wills on an
-abrupt close. ``drop()`` and ``restore()`` play a network that comes and goes.
-"""
+:class:`MockBroker` routes synchronously: topic filters, retained messages, ``$share/`` round robin,
+wills. ``MockLink.drop()`` and ``restore()`` play a network that comes and goes."""
 
 from __future__ import annotations
 
@@ -20,16 +18,14 @@ class MockBroker:
     def __init__(self) -> None:
         self.links: list[MockLink] = []
         self.retained: dict[str, bytes] = {}
-        self.acked: list[Inbound] = []
+        self.acked: list[Inbound] = []  # what the links released (PUBACKed)
         self._turn = itertools.count()
-        self.lock = threading.RLock()
+        self._lock = threading.RLock()
 
     def route(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
-        with self.lock:
-            if retain:
-                self.retained[topic] = payload
-                if not payload:
-                    del self.retained[topic]
+        with self._lock:
+            if retain:  # an empty retained payload clears the topic
+                self.retained = {t: p for t, p in {**self.retained, topic: payload}.items() if p}
             plain, shared = [], {}
             for link in self.links:
                 for flt in list(link.subscriptions):
@@ -45,10 +41,8 @@ class MockLink(Link):
     def __init__(self, broker: MockBroker, client_id: str = "mock") -> None:
         self.broker, self.client_id = broker, client_id
         self.subscriptions: dict[str, int] = {}
-        self.published: list[tuple[str, bytes, int, bool]] = []
         self.connection = 0
-        self._state, self._up = LinkState.UNOPENED, False
-
+        self._state, self._up, self._will = LinkState.UNOPENED, False, None
     state = property(lambda self: self._state)
     connected = property(lambda self: self._up and self._state is LinkState.OPEN)
 
@@ -61,12 +55,11 @@ class MockLink(Link):
         return self
 
     def restore(self) -> None:
-        self._will, self._up = self.will(), True
-        self.connection += 1
+        self._will, self._up, self.connection = self.will(), True, self.connection + 1
         self.on_connect(self.connection)
 
     def drop(self) -> None:
-        """The network dies: the will goes out, nothing more is delivered until restore()."""
+        """The network dies: the will goes out, nothing is delivered until restore()."""
         self._up = False
         self.on_disconnect("network lost")
         if self._will is not None:
@@ -84,11 +77,9 @@ class MockLink(Link):
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> bool:
         if self._state is not LinkState.OPEN:
             raise LinkClosed(f"mock link {self.client_id} is {self._state.value}")
-        if not self.connected:
-            return False
-        self.published.append((topic, payload, qos, retain))
-        self.broker.route(topic, payload, qos, retain)
-        return True
+        if self.connected:
+            self.broker.route(topic, payload, qos, retain)
+        return self.connected
 
     def publish_confirmed(self, topic, payload, *, qos=1, retain=False, timeout=2.0) -> bool:
         return self.publish(topic, payload, qos, retain)
@@ -98,7 +89,7 @@ class MockLink(Link):
         return message.connection == self.connection and self.connected
 
     def wait_connected(self, timeout: float) -> bool:
-        return self.connected
+        return self.connected  # connecting is instant in memory
 
     def close(self, *, abrupt: bool = False) -> None:
         if self._state is LinkState.OPEN:

@@ -1,12 +1,16 @@
 """The controller's long-running MQTT side: ingest, fleet, assignments, status.
 
+It talks to the broker only through an :class:`adapters.link.Link` and
+leaves batching and PUBACK-after-commit to :class:`controller.intake.Intake`.
+
 Threads and their jobs:
 
-* paho's network thread only enqueues what arrives;
-* the ingest worker takes packets in batches, runs :class:`controller.ingest.Ingest`,
-  publishes the acks, and only then sends the MQTT PUBACKs (manual acks), so a
-  controller that dies mid-batch leaves those packets with the broker, which
-  redelivers them; stations also resend anything not acked in time;
+* the link's network thread only enqueues what arrives;
+* the intake thread owns the intake machine: it cuts batches, hands them to
+  the ingest workers, publishes each batch's acks and then releases (PUBACKs)
+  its messages;
+* ingest workers run :class:`controller.ingest.Ingest` on a batch (verify and
+  decrypt in parallel; the store serialises the writes);
 * the fleet worker applies state and telemetry and checks alarms on a timer.
 
 Packets arrive through the shared subscription so several controllers split
@@ -20,19 +24,19 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
-import paho.mqtt.client as mqtt
-
+from adapters.errors import LinkError
+from adapters.link import Inbound, Link, LinkSettings, PahoLink, Will
 from adapters.version import VERSION
 from controller.config import ControllerConfig
 from controller.errors import ControllerError
 from controller.fleet import Fleet
 from controller.ingest import Ingest
+from controller.intake import Intake, IntakeSettings, Outcome, Process, PublishAck, Release
 from controller.store import Store
 from protocol import messages, topics
 from protocol.keys import ControllerKeys
@@ -49,13 +53,12 @@ class IngestCounts:
     dropped: int = 0
 
 
-@dataclass(frozen=True)
-class _Inbound:
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    generation: int
+def link_settings(config: ControllerConfig) -> LinkSettings:
+    m = config.mqtt
+    return LinkSettings(host=m.host, port=m.port, client_id=config.controller_id, keepalive_s=m.keepalive_s,
+                        clean_session=False, tls=m.tls, ca_file=m.ca_file, cert_file=m.cert_file,
+                        key_file=m.key_file, reconnect_min_s=1, reconnect_max_s=30, manual_ack=True,
+                        max_inflight=100)
 
 
 class ControllerService:
@@ -65,9 +68,11 @@ class ControllerService:
         store: Store,
         keys: ControllerKeys,
         *,
+        link: Link | None = None,
         assigned_today: Callable[[], set[str]] = set,
         on_tick: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.store = store
@@ -78,70 +83,74 @@ class ControllerService:
         self._assigned_today = assigned_today
         self._on_tick = on_tick
         self._clock = clock
-        self._packets: queue.Queue[_Inbound | None] = queue.Queue()
+        self._monotonic = monotonic
+        cfg = config.ingest
+        self._intake: Intake[Inbound] = Intake(IntakeSettings(cfg.batch_size, cfg.batch_wait_s, cfg.workers))
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._work: queue.Queue[Process | None] = queue.Queue()
         self._fleet_q: queue.Queue[tuple[str, bytes, float] | None] = queue.Queue()
-        self._generation = 0
-        self._connected = threading.Event()
         self._accepting = True
         self._started = False
         self._idle = threading.Condition()
-        self._busy = 0
-        self._ingest_threads: list[threading.Thread] = []
-        self._fleet_thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._stop_fleet = threading.Event()
-        self._client = self._make_client()
+        try:
+            self.link = link or PahoLink(link_settings(config))
+        except LinkError as exc:
+            raise ControllerError(str(exc)) from exc
+        self.link.will = lambda: Will(topics.CONTROLLER_STATUS, messages.encode(self._status(False)))
+        self.link.on_connect = self._on_connect
+        self.link.on_disconnect = lambda reason: log.warning("controller disconnected: %s", reason)
+        self.link.on_message = self._on_message
 
     # -- lifecycle -----------------------------------------------------------
     def start(self) -> "ControllerService":
         if self._started:
             raise ControllerError("controller service already started")
         self._started = True
-        # Several ingest workers: while one waits on the disk (fsync releases the GIL)
-        # another verifies and decrypts; the store serialises the writes.
+        self._spawn(self._intake_loop, "controller-intake")
         for i in range(self.config.ingest.workers):
-            t = threading.Thread(target=self._ingest_loop, name=f"controller-ingest-{i}", daemon=True)
-            t.start()
-            self._ingest_threads.append(t)
-        self._fleet_thread = threading.Thread(target=self._fleet_loop, name="controller-fleet", daemon=True)
-        self._fleet_thread.start()
-        m = self.config.mqtt
+            self._spawn(self._ingest_loop, f"controller-ingest-{i}")
+        self._spawn(self._fleet_loop, "controller-fleet")
         try:
-            self._client.connect_async(m.host, m.port, keepalive=m.keepalive_s)
-            self._client.loop_start()
-        except (OSError, ValueError) as exc:
-            raise ControllerError(f"cannot start MQTT client for {m.host}:{m.port}: {exc}") from exc
+            self.link.open()
+            self.link.subscribe([(topics.all_stations(leaf), 1) for leaf in (
+                topics.Leaf.STATE, topics.Leaf.TELEMETRY, topics.Leaf.CMD_REPLY)]
+                + [(topics.shared_packets(self.config.mqtt.share_group), 1)])
+        except LinkError as exc:
+            raise ControllerError(f"cannot start the MQTT link to {self.config.mqtt.host}:"
+                                  f"{self.config.mqtt.port}: {exc}") from exc
         return self
 
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
     def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+        return self.link.wait_connected(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop taking packets, finish those in hand, publish offline status, disconnect."""
         if not self._started:
             return
         self._accepting = False
-        if self._connected.is_set():
-            try:
-                self._client.unsubscribe(topics.shared_packets(self.config.mqtt.share_group))
-            except (ValueError, OSError):
-                pass
-        for _ in self._ingest_threads:
-            self._packets.put(None)
-        for t in self._ingest_threads:
-            t.join(timeout)
+        try:
+            self.link.unsubscribe(topics.shared_packets(self.config.mqtt.share_group))
+        except LinkError:
+            pass
+        self.wait_idle(timeout)
+        self._events.put(("stop", None))
+        for _ in range(self.config.ingest.workers):
+            self._work.put(None)
         self._stop_fleet.set()
         self._fleet_q.put(None)
-        if self._fleet_thread is not None:
-            self._fleet_thread.join(timeout)
-        if self._connected.is_set():
-            info = self._client.publish(topics.CONTROLLER_STATUS, messages.encode(self._status(False)), qos=1,
-                                        retain=True)
-            try:
-                info.wait_for_publish(timeout=2)
-            except (RuntimeError, ValueError):
-                pass
-        self._client.disconnect()
-        self._client.loop_stop()
+        for t in self._threads:
+            t.join(timeout)
+        if self.link.connected:
+            self.link.publish_confirmed(topics.CONTROLLER_STATUS, messages.encode(self._status(False)), qos=1,
+                                        retain=True, timeout=2)
+        self.link.close()
         self._started = False
 
     def __enter__(self) -> "ControllerService":
@@ -154,7 +163,7 @@ class ControllerService:
         """Block until no packet is queued or being processed (for tests and shutdown)."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._busy or not self._packets.empty():
+            while not (self._intake.idle and self._events.empty()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -163,111 +172,82 @@ class ControllerService:
 
     # -- publishing ------------------------------------------------------------
     def publish_assignment(self, update: AssignmentUpdate) -> None:
-        self._client.publish(topics.station(update.station_id, topics.Leaf.ASSIGNMENT), messages.encode(update),
-                             qos=1, retain=True)
+        self.link.publish(topics.station(update.station_id, topics.Leaf.ASSIGNMENT), messages.encode(update),
+                          qos=1, retain=True)
 
-    def publish_command(self, station_id: str, command: messages.Command) -> None:
-        self._client.publish(topics.station(station_id, topics.Leaf.CMD), messages.encode(command), qos=1)
+    def publish_command(self, station_id: str, command: messages.Command) -> bool:
+        return self.link.publish(topics.station(station_id, topics.Leaf.CMD), messages.encode(command), qos=1)
 
-    # -- paho ------------------------------------------------------------------
-    def _make_client(self) -> mqtt.Client:
-        m = self.config.mqtt
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.controller_id,
-                             clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
-        client.reconnect_delay_set(1, 30)
-        client.max_queued_messages_set(0)
-        client.max_inflight_messages_set(100)
-        if m.tls:
-            try:
-                client.tls_set(ca_certs=str(m.ca_file), certfile=str(m.cert_file), keyfile=str(m.key_file),
-                               tls_version=ssl.PROTOCOL_TLS_CLIENT)
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise ControllerError(f"TLS files unusable: {exc}") from exc
-        client.will_set(topics.CONTROLLER_STATUS, messages.encode(self._status(False)), qos=1, retain=True)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
-
+    # -- link callbacks (network thread: only enqueue) ---------------------------
     def _status(self, online: bool) -> ControllerStatus:
         return ControllerStatus(self.config.controller_id, online, self._clock(), VERSION)
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused the controller: %s", reason_code)
-            return
-        self._generation += 1
-        subs = [(topics.all_stations(leaf), 1) for leaf in (topics.Leaf.STATE, topics.Leaf.TELEMETRY,
-                                                            topics.Leaf.CMD_REPLY)]
-        if self._accepting:
-            subs.append((topics.shared_packets(self.config.mqtt.share_group), 1))
-        client.subscribe(subs)
-        client.publish(topics.CONTROLLER_STATUS, messages.encode(self._status(True)), qos=1, retain=True)
-        self._connected.set()
-        log.info("controller %s connected (generation %d)", self.config.controller_id, self._generation)
+    def _on_connect(self, connection: int) -> None:
+        self.link.publish(topics.CONTROLLER_STATUS, messages.encode(self._status(True)), qos=1, retain=True)
+        log.info("controller %s connected (connection %d)", self.config.controller_id, connection)
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self._connected.clear()
-        log.warning("controller disconnected: %s", reason_code)
-
-    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, msg: Inbound) -> None:
         if msg.topic.endswith("/" + topics.Leaf.PACKETS.value):
-            with self._idle:
-                self._packets.put(_Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self._generation))
+            self._events.put(("packet", msg))
         else:
-            self._fleet_q.put((msg.topic, bytes(msg.payload), self._clock()))
-            if msg.qos:
-                client.ack(msg.mid, msg.qos)
+            self._fleet_q.put((msg.topic, msg.payload, self._clock()))
+            self.link.ack(msg)
 
-    # -- workers -----------------------------------------------------------------
-    def _ingest_loop(self) -> None:
-        """Take packets in batches until a None says stop (one None per worker)."""
-        cfg = self.config.ingest
+    # -- the intake thread: owns the machine ---------------------------------------
+    def _intake_loop(self) -> None:
         while True:
-            first = self._packets.get()
-            if first is None:
-                return
-            batch = [first]
-            deadline = time.monotonic() + cfg.batch_wait_s
-            while len(batch) < cfg.batch_size:
-                try:
-                    item = self._packets.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._packets.put(None)  # not ours to take mid-batch: seen again at the top
-                    break
-                batch.append(item)
-            with self._idle:
-                self._busy += 1
+            deadline = self._intake.next_deadline()
+            wait = None if deadline is None else max(0.0, deadline - self._monotonic())
             try:
-                self._handle_batch(batch)
-            except Exception:
-                # A store failure: no ack to the stations, so each sends its packet again after
-                # its ack timeout. The broker is released (PUBACK) all the same: unacknowledged
-                # messages would fill this session's in-flight window and stall the feed.
-                log.exception("ingest batch of %d failed; stations will send again", len(batch))
-                self._release(batch)
-            finally:
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
-
-    def _handle_batch(self, batch: list[_Inbound]) -> None:
-        results = self.ingest.process([(b.topic, b.payload) for b in batch])
-        for r in results:
+                kind, data = self._events.get(timeout=wait)
+            except queue.Empty:
+                kind, data = "tick", None
+            if kind == "stop":
+                return
+            now = self._monotonic()
+            try:
+                if kind == "packet":
+                    actions = self._intake.on_packet(data, now)
+                elif kind == "done":
+                    actions = self._intake.on_done(*data)
+                elif kind == "failed":
+                    actions = self._intake.on_failed(data)
+                else:
+                    actions = self._intake.on_tick(now)
+                self._carry_out(actions)
+            except Exception:  # the intake thread must outlive any one batch
+                log.exception("intake error on %s", kind)
             with self._idle:
-                setattr(self.counts, r.outcome, getattr(self.counts, r.outcome) + 1)
-            if r.ack is not None and r.station_id is not None:
-                self._client.publish(topics.station(r.station_id, topics.Leaf.ACKS), messages.encode(r.ack), qos=1)
-        self._release(batch)
+                self._idle.notify_all()
 
-    def _release(self, batch: list[_Inbound]) -> None:
-        """PUBACK a batch: the broker may forget it (stored, refused, or left to the stations' resend)."""
-        for b in batch:
-            if b.qos and b.generation == self._generation:
-                self._client.ack(b.mid, b.qos)
+    def _carry_out(self, actions) -> None:
+        for a in actions:
+            if isinstance(a, Process):
+                self._work.put(a)
+            elif isinstance(a, PublishAck):
+                self.link.publish(topics.station(a.station_id, topics.Leaf.ACKS), messages.encode(a.ack), qos=1)
+            elif isinstance(a, Release):
+                for m in a.messages:
+                    self.link.ack(m)
 
+    def _ingest_loop(self) -> None:
+        while True:
+            job = self._work.get()
+            if job is None:
+                return
+            try:
+                results = self.ingest.process([(m.topic, m.payload) for m in job.messages])
+            except Exception:
+                # A store failure: no ack to the stations, so each sends its packet again after its ack timeout.
+                log.exception("ingest batch of %d failed; stations will send again", len(job.messages))
+                self._events.put(("failed", job.batch_id))
+                continue
+            with self._idle:
+                for r in results:
+                    setattr(self.counts, r.outcome, getattr(self.counts, r.outcome) + 1)
+            self._events.put(("done", (job.batch_id, [Outcome(r.station_id, r.ack) for r in results])))
+
+    # -- the fleet thread -------------------------------------------------------------
     def _fleet_loop(self) -> None:
         """Apply state and telemetry in batches (one transaction each), check alarms on a timer."""
         interval = self.config.fleet.check_interval_s

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 
 import paho.mqtt.client as mqtt
+import msgspec
 import pytest
 
 from controller.service import ControllerService
@@ -16,6 +18,7 @@ from station.outbox import Outbox
 from station.uplink import Uplink
 from tests.fixtures.controller import make_controller_dir
 from tests.fixtures.mqtt import Recorder, wait_until
+from tests.fixtures.relay import Relay
 from tests.fixtures.records import make_record, sample_niks
 
 NIKS = sample_niks(400)
@@ -129,10 +132,11 @@ def test_bad_packets_quarantined_while_good_ones_flow_and_revoked_station(tmp_pa
 
 def test_controller_status_retained_with_will(tmp_path, broker, ctl):
     store = ctl.store().open()
-    with Recorder(broker, "watch", [topics.CONTROLLER_STATUS]) as watch:
-        service = ControllerService(ctl.config, store, ctl.keys).start()
+    with Relay(broker.host, broker.port) as cable, Recorder(broker, "watch", [topics.CONTROLLER_STATUS]) as watch:
+        cfg = dataclasses.replace(ctl.config, mqtt=msgspec.structs.replace(ctl.config.mqtt, port=cable.port))
+        service = ControllerService(cfg, store, ctl.keys).start()
         assert watch.wait_for(lambda m: m and messages.decode(ControllerStatus, m[-1].payload).online)
-        service._client.socket().close()  # abrupt: the broker publishes the will
+        cable.cut()  # abrupt: the broker publishes the will
         assert watch.wait_for(lambda m: any(not messages.decode(ControllerStatus, x.payload).online for x in m))
         service.stop()
     store.close()
