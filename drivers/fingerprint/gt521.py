@@ -25,10 +25,10 @@ from drivers.errors import (
     BadAddress,
     DeviceCommandFailed,
     DeviceError,
+    DeviceProtocolError,
     DeviceTimeout,
     DriverConfigError,
     NoFinger,
-    ProtocolError,
 )
 from drivers.fingerprint import gt521_codec as codec
 from drivers.interfaces import FingerprintScanner
@@ -406,8 +406,8 @@ class GT521Scanner(FingerprintScanner):
     def _parse(self, parser: Callable[[bytes], Any], data: bytes) -> Any:
         try:
             return parser(data)
-        except ProtocolError as exc:
-            raise ProtocolError(str(exc), device=self.label) from exc
+        except DeviceProtocolError as exc:
+            raise DeviceProtocolError(str(exc), device=self.label) from exc
 
     # -- one exchange ----------------------------------------------------------
     def _transact(
@@ -449,7 +449,7 @@ class GT521Scanner(FingerprintScanner):
 
     def _read(self, deadline: float, what: str) -> codec.Packet:
         while True:
-            packet = self._rx.next_packet()  # BadChecksum / ProtocolError carry our label already
+            packet = self._rx.next_packet()  # BadChecksum / DeviceProtocolError carry our label already
             if packet is not None:
                 if packet.device_id != self.device_id:
                     raise BadAddress(

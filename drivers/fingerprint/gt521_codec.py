@@ -32,7 +32,7 @@ import enum
 import struct
 from dataclasses import dataclass, field
 
-from drivers.errors import BadChecksum, CaptureFailed, DeviceCommandFailed, DeviceError, NoFinger, ProtocolError
+from drivers.errors import BadChecksum, CaptureFailed, DeviceCommandFailed, DeviceError, DeviceProtocolError, NoFinger
 
 COMMAND_START = b"\x55\xaa"
 DATA_START = b"\x5a\xa5"
@@ -297,7 +297,7 @@ class PacketReceiver:
         if self.role is Role.MODULE:
             return CommandPacket(code, parameter, device_id)
         if code not in (ACK, NACK):
-            raise ProtocolError(
+            raise DeviceProtocolError(
                 f"reply code 0x{code:04X} is neither ACK nor NACK: is this a GT-521 module?",
                 device=self.device,
             )
@@ -492,7 +492,7 @@ def parse_template(data: bytes) -> bytes:
 
 def _expect_size(data: bytes, size: int, what: str) -> None:
     if len(data) != size:
-        raise ProtocolError(f"{what} should be {size} bytes, got {len(data)}")
+        raise DeviceProtocolError(f"{what} should be {size} bytes, got {len(data)}")
 
 
 # -- NACK codes to errors -------------------------------------------------------
@@ -513,7 +513,7 @@ _NACK_MEANING: dict[int, tuple[type[DeviceError], str]] = {
     Nack.INVALID_POS: (DeviceCommandFailed, "the database slot is out of range for this module"),
     Nack.IS_NOT_USED: (DeviceCommandFailed, "the database slot is empty"),
     Nack.IS_ALREADY_USED: (DeviceCommandFailed, "the database slot is already in use"),
-    Nack.COMM_ERR: (ProtocolError, "the module received a garbled packet; check the cable"),
+    Nack.COMM_ERR: (DeviceProtocolError, "the module received a garbled packet; check the cable"),
     Nack.VERIFY_FAILED: (DeviceCommandFailed, "the finger does not match the enrolled one"),
     Nack.IDENTIFY_FAILED: (DeviceCommandFailed, "the finger matches nobody in the module's database"),
     Nack.DB_IS_FULL: (DeviceCommandFailed, "the module's fingerprint database is full"),

@@ -32,10 +32,10 @@ from drivers.errors import (
     CaptureFailed,
     DeviceCommandFailed,
     DeviceError,
+    DeviceProtocolError,
     DeviceTimeout,
     DriverConfigError,
     NoFinger,
-    ProtocolError,
     WrongPassword,
 )
 from drivers.fingerprint import zhiantec_codec as codec
@@ -495,8 +495,8 @@ class ZhianTecScanner(FingerprintScanner):
             frame = self._read_frame(deadline, command.name)
             try:
                 return codec.parse_ack(frame)
-            except ProtocolError as exc:
-                raise ProtocolError(f"{command.name}: {exc}", device=self.label) from exc
+            except DeviceProtocolError as exc:
+                raise DeviceProtocolError(f"{command.name}: {exc}", device=self.label) from exc
 
     def _receive_data(self, limit: int, expected: int | None) -> bytes:
         """Read data packets up to the end packet; bounded by the wire time of ``limit`` bytes."""
@@ -508,11 +508,11 @@ class ZhianTecScanner(FingerprintScanner):
             frame = self._read_frame(deadline, "data transfer")
             try:
                 payload = assembler.feed(frame)
-            except ProtocolError as exc:
-                raise ProtocolError(str(exc), device=self.label) from exc
+            except DeviceProtocolError as exc:
+                raise DeviceProtocolError(str(exc), device=self.label) from exc
             if payload is not None:
                 if expected is not None and len(payload) != expected:
-                    raise ProtocolError(
+                    raise DeviceProtocolError(
                         f"data transfer gave {len(payload)} bytes, expected {expected}", device=self.label
                     )
                 return payload

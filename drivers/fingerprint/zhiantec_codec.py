@@ -31,7 +31,7 @@ from typing import Iterable
 
 import numpy as np
 
-from drivers.errors import BadChecksum, ProtocolError
+from drivers.errors import BadChecksum, DeviceProtocolError
 from drivers.fingerprint.zhiantec_codes import (
     BAUD_UNIT,
     PACKET_SIZES,
@@ -182,7 +182,7 @@ class Command:
 
 def parse_command(frame: Frame) -> Command:
     if frame.pid != PacketId.COMMAND or not frame.content:
-        raise ProtocolError(f"expected a command packet, got {frame!r}")
+        raise DeviceProtocolError(f"expected a command packet, got {frame!r}")
     return Command(frame.content[0], frame.content[1:])
 
 
@@ -362,13 +362,13 @@ class Ack:
 
 def parse_ack(frame: Frame) -> Ack:
     if frame.pid != PacketId.ACK or not frame.content:
-        raise ProtocolError(f"expected an acknowledge packet, got {frame!r}")
+        raise DeviceProtocolError(f"expected an acknowledge packet, got {frame!r}")
     return Ack(frame.content[0], frame.content[1:])
 
 
 def _need(ack: Ack, n: int, what: str) -> bytes:
     if len(ack.params) < n:
-        raise ProtocolError(f"{what} reply has {len(ack.params)} parameter bytes, expected {n}")
+        raise DeviceProtocolError(f"{what} reply has {len(ack.params)} parameter bytes, expected {n}")
     return ack.params
 
 
@@ -401,7 +401,7 @@ def parse_sys_para(ack: Ack) -> SysPara:
     p = _need(ack, 16, "ReadSysPara")
     status, system_id, capacity, level, address, size_code, baud_n = struct.unpack(">HHHHIHH", p[:16])
     if size_code >= len(PACKET_SIZES):
-        raise ProtocolError(f"ReadSysPara reports packet size code {size_code}, expected 0..3")
+        raise DeviceProtocolError(f"ReadSysPara reports packet size code {size_code}, expected 0..3")
     return SysPara(status, system_id, capacity, level, address, PACKET_SIZES[size_code], baud_n * BAUD_UNIT)
 
 
@@ -528,11 +528,11 @@ class DataAssembler:
     def feed(self, frame: Frame) -> bytes | None:
         """Add one frame; returns the whole payload at the end packet, else None."""
         if frame.pid not in (PacketId.DATA, PacketId.END_DATA):
-            raise ProtocolError(f"expected a data packet, got {frame!r}")
+            raise DeviceProtocolError(f"expected a data packet, got {frame!r}")
         self._parts += frame.content
         self.packets += 1
         if len(self._parts) > self._limit:
-            raise ProtocolError(f"data transfer exceeds {self._limit} bytes")
+            raise DeviceProtocolError(f"data transfer exceeds {self._limit} bytes")
         if frame.pid == PacketId.END_DATA:
             return bytes(self._parts)
         return None
@@ -556,7 +556,7 @@ def unpack_image(data: bytes, width: int, height: int) -> np.ndarray:
     """The wire's 4-bit pixels back to 8-bit (0..15 -> 0..255)."""
     need = width * height // 2
     if len(data) != need:
-        raise ProtocolError(f"image data is {len(data)} bytes, expected {need} for {width}x{height} at 4 bits")
+        raise DeviceProtocolError(f"image data is {len(data)} bytes, expected {need} for {width}x{height} at 4 bits")
     raw = np.frombuffer(data, np.uint8)
     out = np.empty(width * height, np.uint8)
     out[0::2] = raw >> 4

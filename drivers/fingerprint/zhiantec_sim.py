@@ -40,7 +40,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from drivers.errors import BadChecksum, DriverConfigError, ProtocolError
+from drivers.errors import BadChecksum, DeviceProtocolError, DriverConfigError
 from drivers.fingerprint import zhiantec_codec as codec
 from drivers.fingerprint.zhiantec import ZhianTecScanner
 from drivers.fingerprint.zhiantec_codes import (
@@ -530,7 +530,7 @@ class ZhianTecSimulator(PtySimulator):
         kind, buffer, assembler = self._incoming
         try:
             payload = assembler.feed(frame)
-        except ProtocolError:
+        except DeviceProtocolError:
             self._incoming = None
             return
         if payload is None:

@@ -13,8 +13,8 @@ from drivers.errors import (
     CaptureFailed,
     DeviceCommandFailed,
     DeviceError,
+    DeviceProtocolError,
     NoFinger,
-    ProtocolError,
 )
 from drivers.fingerprint import gt521_codec as codec
 from drivers.fingerprint.gt521_codec import (
@@ -110,7 +110,7 @@ def test_open_info_parses_firmware_and_serial() -> None:
     assert info.iso_area_max_size == 0
     assert info.serial == serial.hex().upper()
     assert info.encode() == raw
-    with pytest.raises(ProtocolError):
+    with pytest.raises(DeviceProtocolError):
         codec.parse_open_info(raw[:-1])
 
 
@@ -123,7 +123,7 @@ def test_response_parsers() -> None:
     assert codec.parse_raw_image(bytes(codec.RAW_IMAGE_SIZE)) == bytes(codec.RAW_IMAGE_SIZE)
     assert codec.parse_template(bytes(498)) == bytes(498)
     for parser, size in ((codec.parse_image, 100), (codec.parse_raw_image, 100), (codec.parse_template, 497)):
-        with pytest.raises(ProtocolError):
+        with pytest.raises(DeviceProtocolError):
             parser(bytes(size))
 
 
@@ -134,7 +134,7 @@ EXPECTED_CLASS = {
     codec.Nack.ENROLL_FAILED: CaptureFailed,
     codec.Nack.CAPTURE_CANCELED: CaptureFailed,
     codec.Nack.TIMEOUT: CaptureFailed,
-    codec.Nack.COMM_ERR: ProtocolError,
+    codec.Nack.COMM_ERR: DeviceProtocolError,
 }
 
 
@@ -212,7 +212,7 @@ def test_module_side_reads_commands() -> None:
 def test_host_rejects_a_reply_that_is_neither_ack_nor_nack() -> None:
     rx = PacketReceiver(Role.HOST, device="fp")
     rx.receive_data(codec.close().encode())  # a command echoed back: loopback cable?
-    with pytest.raises(ProtocolError, match="neither ACK nor NACK"):
+    with pytest.raises(DeviceProtocolError, match="neither ACK nor NACK"):
         rx.next_packet()
 
 
@@ -333,7 +333,7 @@ def test_a_corrupted_byte_is_never_accepted(p, index: int, flip: int) -> None:
     for _ in range(4):
         try:
             q = rx.next_packet()
-        except (BadChecksum, ProtocolError):
+        except (BadChecksum, DeviceProtocolError):
             continue
         if q is None:
             break

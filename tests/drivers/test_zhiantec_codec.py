@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.errors import BadChecksum, ProtocolError
+from drivers.errors import BadChecksum, DeviceProtocolError
 from drivers.fingerprint import zhiantec_codec as codec
 from drivers.fingerprint.zhiantec_codes import (
     PACKET_SIZES,
@@ -198,7 +198,7 @@ def test_builders_lay_out_parameters_as_the_manual_says(command: codec.Command, 
 
 
 def test_parse_command_rejects_an_ack() -> None:
-    with pytest.raises(ProtocolError):
+    with pytest.raises(DeviceProtocolError):
         codec.parse_command(codec.Ack(0).frame())
 
 
@@ -220,7 +220,7 @@ def test_sys_para_round_trip(status, sysid, cap, level, addr, size, n) -> None: 
 
 
 def test_short_sys_para_reply_is_a_protocol_error() -> None:
-    with pytest.raises(ProtocolError, match="ReadSysPara"):
+    with pytest.raises(DeviceProtocolError, match="ReadSysPara"):
         codec.parse_sys_para(codec.Ack(0, b"\x00" * 10))
 
 
@@ -284,9 +284,9 @@ def test_data_split_and_reassembly(payload: bytes, size: int, step: int) -> None
 
 
 def test_assembler_rejects_a_non_data_frame_and_an_overlong_transfer() -> None:
-    with pytest.raises(ProtocolError):
+    with pytest.raises(DeviceProtocolError):
         codec.DataAssembler(10).feed(codec.Ack(0).frame())
-    with pytest.raises(ProtocolError, match="exceeds"):
+    with pytest.raises(DeviceProtocolError, match="exceeds"):
         codec.DataAssembler(4).feed(codec.Frame(0, PacketId.DATA, b"12345"))
 
 
@@ -308,7 +308,7 @@ def test_image_round_trip_keeps_the_high_nibble(w2: int, h: int, data: st.DataOb
 
 
 def test_unpack_rejects_the_wrong_size() -> None:
-    with pytest.raises(ProtocolError, match="expected"):
+    with pytest.raises(DeviceProtocolError, match="expected"):
         codec.unpack_image(b"\x00" * 10, 256, 288)
 
 
