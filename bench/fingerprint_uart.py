@@ -28,8 +28,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.fingerprint.zhiantec import ZhianTecScanner  # noqa: E402
-from drivers.fingerprint.zhiantec_sim import ZhianTecSimulator  # noqa: E402
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner  # noqa: E402
+from drivers.fingerprint.zhiantec.simulator import ZhianTecSimulator  # noqa: E402
 from drivers.scene import Person, Scene  # noqa: E402
 from drivers.synthetic.fingerprint import render_cost_ms  # noqa: E402
 

@@ -16,8 +16,8 @@ from drivers.errors import (
     DeviceProtocolError,
     NoFinger,
 )
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521_codec import (
+from drivers.fingerprint.gt521 import codec
+from drivers.fingerprint.gt521.codec import (
     CommandPacket,
     DataPacket,
     PacketReceiver,

@@ -5,7 +5,7 @@ fast baud rate), capture (LED, wait for the finger, image, template), the
 module's own enrolment database, and putting the module back to 9600 baud on
 close so the next open finds it. It only moves bytes through
 :class:`drivers.serialport.SerialLink`; every byte is understood by
-:mod:`drivers.fingerprint.gt521_codec`.
+:mod:`drivers.fingerprint.gt521.codec`.
 
 Rules: every wait has a deadline (a reply: ``timeout``; a data packet: that
 plus its wire time at the current baud); every failure is a DeviceError naming
@@ -30,7 +30,7 @@ from drivers.errors import (
     DriverConfigError,
     NoFinger,
 )
-from drivers.fingerprint import gt521_codec as codec
+from drivers.fingerprint.gt521 import codec
 from drivers.interfaces import FingerprintScanner
 from drivers.registry import DriverContext, option
 from drivers.serialport import SerialLink

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521_codec import Nack, PacketReceiver, ResponsePacket, Role
-from drivers.fingerprint.gt521_sim import GT521Simulator
+from drivers.fingerprint.gt521 import codec
+from drivers.fingerprint.gt521.codec import Nack, PacketReceiver, ResponsePacket, Role
+from drivers.fingerprint.gt521.simulator import GT521Simulator
 from drivers.scene import Person, Scene
 from drivers.serialport import SerialLink
 

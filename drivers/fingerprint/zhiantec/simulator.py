@@ -41,9 +41,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from drivers.errors import BadChecksum, DeviceProtocolError, DriverConfigError
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec import ZhianTecScanner
-from drivers.fingerprint.zhiantec_codes import (
+from drivers.fingerprint.zhiantec import codec
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec.codes import (
     BAUD_RATES,
     MODELS,
     R50X_ONLY,

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.errors import BadChecksum, DeviceProtocolError
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec_codes import (
+from drivers.fingerprint.zhiantec import codec
+from drivers.fingerprint.zhiantec.codes import (
     PACKET_SIZES,
     AuraColor,
     AuraMode,

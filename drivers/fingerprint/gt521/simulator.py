@@ -14,7 +14,7 @@ told a capture is bad.
 Also the ``gt521-emulated`` registry factory, :func:`emulated_scanner`: a
 simulator plus the real :class:`GT521Scanner` on its port.
 
-Rules: bytes are understood only through :mod:`gt521_codec`; every command
+Rules: bytes are understood only through :mod:`drivers.fingerprint.gt521.codec`; every command
 is recorded in :attr:`GT521Simulator.history` (names and codes, never images
 or templates) so tests can wait on it instead of sleeping.
 """
@@ -34,9 +34,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from drivers.errors import BadChecksum, DriverConfigError
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521 import GT521Scanner
-from drivers.fingerprint.gt521_codec import Command, Nack
+from drivers.fingerprint.gt521 import codec
+from drivers.fingerprint.gt521.driver import GT521Scanner
+from drivers.fingerprint.gt521.codec import Command, Nack
 from drivers.pty_simulator import PtySimulator
 from drivers.registry import DriverContext, option
 from drivers.scene import Scene

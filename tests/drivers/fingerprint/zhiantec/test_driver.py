@@ -26,10 +26,10 @@ from drivers.errors import (
     NoFinger,
     WrongPassword,
 )
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec import TEMPLATE_FORMAT, ZhianTecScanner
-from drivers.fingerprint.zhiantec_codes import AuraColor, AuraMode, Confirmation
-from drivers.fingerprint.zhiantec_sim import EmulatedZhianTecScanner, Fault, ZhianTecSimulator
+from drivers.fingerprint.zhiantec import codec
+from drivers.fingerprint.zhiantec.driver import TEMPLATE_FORMAT, ZhianTecScanner
+from drivers.fingerprint.zhiantec.codes import AuraColor, AuraMode, Confirmation
+from drivers.fingerprint.zhiantec.simulator import EmulatedZhianTecScanner, Fault, ZhianTecSimulator
 from drivers.scene import FingerCondition, Person, Scene
 from drivers.types import DeviceKind, ImageFormat
 

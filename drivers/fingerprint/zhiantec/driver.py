@@ -7,7 +7,7 @@ library, the R503 LED ring, and baud/packet-size changes.
 
 Rules:
 * Bytes move only through :class:`drivers.serialport.SerialLink`; frames are
-  made and read by :mod:`drivers.fingerprint.zhiantec_codec`.
+  made and read by :mod:`drivers.fingerprint.zhiantec.codec`.
 * Every wait has a deadline: a reply within ``timeout`` (plus the module's
   documented working time for imaging, features, search and flash erase), a
   data phase within ``timeout`` plus twice its wire time, a capture within the
@@ -38,8 +38,8 @@ from drivers.errors import (
     NoFinger,
     WrongPassword,
 )
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec_codes import (
+from drivers.fingerprint.zhiantec import codec
+from drivers.fingerprint.zhiantec.codes import (
     BAUD_RATES,
     MODELS,
     AuraColor,

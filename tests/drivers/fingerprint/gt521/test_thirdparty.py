@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521_sim import GT521Simulator
+from drivers.fingerprint.gt521 import codec
+from drivers.fingerprint.gt521.simulator import GT521Simulator
 from drivers.scene import Person, Scene
 
 ANI = Person("3372015508900001", sex="F")

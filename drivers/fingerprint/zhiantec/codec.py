@@ -32,7 +32,7 @@ from typing import Iterable
 import numpy as np
 
 from drivers.errors import BadChecksum, DeviceProtocolError
-from drivers.fingerprint.zhiantec_codes import (
+from drivers.fingerprint.zhiantec.codes import (
     BAUD_UNIT,
     PACKET_SIZES,
     AuraColor,

@@ -20,9 +20,9 @@ from drivers.errors import (
     DriverConfigError,
     NoFinger,
 )
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521 import GT521Scanner
-from drivers.fingerprint.gt521_sim import GT521Simulator
+from drivers.fingerprint.gt521 import codec
+from drivers.fingerprint.gt521.driver import GT521Scanner
+from drivers.fingerprint.gt521.simulator import GT521Simulator
 from drivers.scene import FingerCondition, Person, Scene
 from drivers.synthetic import fingerprint as synthetic
 from drivers.types import DeviceKind, ImageFormat

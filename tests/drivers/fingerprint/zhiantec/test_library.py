@@ -13,10 +13,10 @@ import pytest
 import serial
 
 from drivers.errors import DeviceCommandFailed, WrongPassword
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec import ZhianTecScanner
-from drivers.fingerprint.zhiantec_codes import READY_BYTE, Confirmation
-from drivers.fingerprint.zhiantec_sim import ZhianTecSimulator
+from drivers.fingerprint.zhiantec import codec
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec.codes import READY_BYTE, Confirmation
+from drivers.fingerprint.zhiantec.simulator import ZhianTecSimulator
 from drivers.scene import Person, Scene
 from drivers.synthetic import fingerprint as synth
 
