@@ -35,8 +35,8 @@ import numpy as np
 
 from drivers.errors import BadChecksum, DriverConfigError
 from drivers.fingerprint.gt521 import codec
-from drivers.fingerprint.gt521.driver import GT521Scanner
 from drivers.fingerprint.gt521.codec import Command, Nack
+from drivers.fingerprint.gt521.driver import GT521Scanner
 from drivers.pty_simulator import PtySimulator
 from drivers.registry import DriverContext, option
 from drivers.scene import Scene

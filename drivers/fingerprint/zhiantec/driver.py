@@ -7,7 +7,8 @@ library, the R503 LED ring, and baud/packet-size changes.
 
 Rules:
 * Bytes move only through :class:`drivers.serialport.SerialLink`; frames are
-  made and read by :mod:`drivers.fingerprint.zhiantec.codec`.
+  made and read by :mod:`~drivers.fingerprint.zhiantec.codec` and
+  :mod:`~drivers.fingerprint.zhiantec.messages`.
 * Every wait has a deadline: a reply within ``timeout`` (plus the module's
   documented working time for imaging, features, search and flash erase), a
   data phase within ``timeout`` plus twice its wire time, a capture within the
@@ -38,7 +39,7 @@ from drivers.errors import (
     NoFinger,
     WrongPassword,
 )
-from drivers.fingerprint.zhiantec import codec
+from drivers.fingerprint.zhiantec import codec, messages
 from drivers.fingerprint.zhiantec.codes import (
     BAUD_RATES,
     MODELS,
@@ -118,8 +119,8 @@ class ZhianTecScanner(FingerprintScanner):
         self._closing = threading.Event()
         self._after_close: list[Callable[[], None]] = []
         self.spec: ModelSpec = MODELS[model or "R307"]
-        self.sys_para: codec.SysPara | None = None
-        self.product_info: codec.ProductInfo | None = None
+        self.sys_para: messages.SysPara | None = None
+        self.product_info: messages.ProductInfo | None = None
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext | None = None) -> "ZhianTecScanner":
@@ -206,7 +207,7 @@ class ZhianTecScanner(FingerprintScanner):
         self._verify_password()
         para = self.system_parameters()
         count = self.template_count()
-        ack = self._command(codec.gen_img())
+        ack = self._command(messages.gen_img())
         if ack.code == Confirmation.OK:
             glass = "finger on the glass"
         elif ack.code == Confirmation.NO_FINGER:
@@ -222,14 +223,14 @@ class ZhianTecScanner(FingerprintScanner):
             glass,
         ]
         if self.spec.prod_info:
-            self._expect_ok(codec.check_sensor(), "sensor check")
+            self._expect_ok(messages.check_sensor(), "sensor check")
             parts.append("sensor check ok")
         return ", ".join(parts)
 
     # -- FingerprintScanner ------------------------------------------------
     def finger_present(self) -> bool:
         self._require_open()
-        ack = self._command(codec.gen_img())
+        ack = self._command(messages.gen_img())
         if ack.code == Confirmation.OK:
             return True
         if ack.code == Confirmation.NO_FINGER:
@@ -248,7 +249,7 @@ class ZhianTecScanner(FingerprintScanner):
             self.take_image(timeout)
             pixels = self._upload_image_bytes()
             captured_at = time.time()
-            ack = self._command(codec.img2tz(1))
+            ack = self._command(messages.img2tz(1))
             template = None
             metadata: dict[str, Any] = self._image_metadata()
             if ack.ok:
@@ -269,7 +270,7 @@ class ZhianTecScanner(FingerprintScanner):
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                ack = self._command(codec.gen_img())
+                ack = self._command(messages.gen_img())
                 if ack.ok:
                     return
                 if ack.code != Confirmation.NO_FINGER:
@@ -289,73 +290,73 @@ class ZhianTecScanner(FingerprintScanner):
 
     def image_to_template(self, buffer: int = 1) -> None:
         """Img2Tz: features of the image buffer into char buffer ``buffer``."""
-        self._expect_ok(codec.img2tz(buffer), "feature extraction")
+        self._expect_ok(messages.img2tz(buffer), "feature extraction")
 
     def upload_template(self, buffer: int = 1) -> bytes:
         """UpChar: the char buffer's template."""
         self._require_open()
         with self._lock:
-            self._expect_ok(codec.up_char(buffer), "template upload")
+            self._expect_ok(messages.up_char(buffer), "template upload")
             return self._receive_data(4 * TEMPLATE_SIZE, TEMPLATE_SIZE)
 
     def download_template(self, template: bytes, buffer: int = 1) -> None:
         """DownChar: put ``template`` into char buffer ``buffer``."""
         self._require_open()
         with self._lock:
-            self._expect_ok(codec.down_char(buffer), "template download")
+            self._expect_ok(messages.down_char(buffer), "template download")
             size = self.sys_para.packet_size if self.sys_para else 128
             self._link.write(codec.encode_data(self.address, template, size))
 
     # -- the module's library ----------------------------------------------
-    def system_parameters(self) -> codec.SysPara:
-        return codec.parse_sys_para(self._expect_ok(codec.read_sys_para(), "reading system parameters"))
+    def system_parameters(self) -> messages.SysPara:
+        return messages.parse_sys_para(self._expect_ok(messages.read_sys_para(), "reading system parameters"))
 
     def template_count(self) -> int:
-        return codec.parse_template_count(self._expect_ok(codec.template_num(), "template count"))
+        return messages.parse_template_count(self._expect_ok(messages.template_num(), "template count"))
 
     def index_table(self) -> frozenset[int]:
         """Slots holding a template (ReadIndexTable over every page the library has)."""
         capacity = (self.sys_para.capacity if self.sys_para else self.spec.capacity) or 256
         used: set[int] = set()
         for page in range(min(4, -(-capacity // 256))):
-            used |= codec.parse_index_table(self._expect_ok(codec.read_index_table(page), "index table"), page)
+            used |= messages.parse_index_table(self._expect_ok(messages.read_index_table(page), "index table"), page)
         return frozenset(used)
 
     def create_model(self) -> None:
         """RegModel: merge char buffers 1 and 2 into one template."""
-        self._expect_ok(codec.reg_model(), "template merge")
+        self._expect_ok(messages.reg_model(), "template merge")
 
     def store(self, slot: int, buffer: int = 1) -> None:
-        self._expect_ok(codec.store(buffer, slot), f"storing slot {slot}")
+        self._expect_ok(messages.store(buffer, slot), f"storing slot {slot}")
 
     def load(self, slot: int, buffer: int = 1) -> None:
-        self._expect_ok(codec.load_char(buffer, slot), f"loading slot {slot}")
+        self._expect_ok(messages.load_char(buffer, slot), f"loading slot {slot}")
 
     def delete(self, slot: int, count: int = 1) -> None:
-        self._expect_ok(codec.delet_char(slot, count), f"deleting slot {slot}")
+        self._expect_ok(messages.delet_char(slot, count), f"deleting slot {slot}")
 
     def empty(self) -> None:
-        self._expect_ok(codec.empty(), "emptying the library")
+        self._expect_ok(messages.empty(), "emptying the library")
 
     def compare(self) -> int:
         """Match char buffers 1 and 2; the module's score (0 when they do not match)."""
-        ack = self._command(codec.match())
+        ack = self._command(messages.match())
         if ack.code == Confirmation.NO_MATCH:
             return 0
         if not ack.ok:
             raise self.error_for(ack.code, "template comparison")
-        return codec.parse_match(ack)
+        return messages.parse_match(ack)
 
-    def search(self, buffer: int = 1, start: int = 0, count: int | None = None) -> codec.SearchResult | None:
+    def search(self, buffer: int = 1, start: int = 0, count: int | None = None) -> messages.SearchResult | None:
         """Search the library for char buffer ``buffer``; None when nothing matches."""
         if count is None:
             count = (self.sys_para.capacity if self.sys_para else self.spec.capacity) - start
-        ack = self._command(codec.search(buffer, start, count))
+        ack = self._command(messages.search(buffer, start, count))
         if ack.code == Confirmation.NOT_FOUND:
             return None
         if not ack.ok:
             raise self.error_for(ack.code, "library search")
-        return codec.parse_search(ack)
+        return messages.parse_search(ack)
 
     def enroll(self, slot: int | None = None, *, timeout: float = 10.0, presses: int = 2) -> int:
         """Enroll one finger into the module's library from ``presses`` placements.
@@ -384,7 +385,7 @@ class ZhianTecScanner(FingerprintScanner):
             self.store(slot, 1)
             return slot
 
-    def identify(self, timeout: float = 10.0) -> codec.SearchResult | None:
+    def identify(self, timeout: float = 10.0) -> messages.SearchResult | None:
         """Capture a finger and search the library for it."""
         with self._lock:
             self.take_image(timeout)
@@ -397,18 +398,18 @@ class ZhianTecScanner(FingerprintScanner):
         if baud not in BAUD_RATES:
             raise ValueError(f"baud must be one of {BAUD_RATES}")
         with self._lock:
-            self._expect_ok(codec.set_sys_para(SysParam.BAUD, baud // 9600), "setting the baud rate")
+            self._expect_ok(messages.set_sys_para(SysParam.BAUD, baud // 9600), "setting the baud rate")
             self._link.baud = baud
         self.sys_para = self.system_parameters()
 
     def set_packet_size(self, size: int) -> None:
-        self._expect_ok(codec.set_sys_para(SysParam.PACKET_SIZE, packet_size_code(size)), "setting the packet size")
+        self._expect_ok(messages.set_sys_para(SysParam.PACKET_SIZE, packet_size_code(size)), "setting the packet size")
         self.sys_para = self.system_parameters()
 
     def set_security_level(self, level: int) -> None:
         if not 1 <= level <= 5:
             raise ValueError("security level must be 1..5")
-        self._expect_ok(codec.set_sys_para(SysParam.SECURITY, level), "setting the security level")
+        self._expect_ok(messages.set_sys_para(SysParam.SECURITY, level), "setting the security level")
         self.sys_para = self.system_parameters()
 
     @property
@@ -422,7 +423,7 @@ class ZhianTecScanner(FingerprintScanner):
             raise DeviceCommandFailed(
                 f"the {self.spec.name} has no LED ring", code=Confirmation.UNSUPPORTED, device=self.label
             )
-        self._expect_ok(codec.aura_led_config(mode, speed, color, cycles), "LED ring")
+        self._expect_ok(messages.aura_led_config(mode, speed, color, cycles), "LED ring")
 
     # -- errors ------------------------------------------------------------
     def error_for(self, code: int, what: str) -> DeviceError:
@@ -444,21 +445,21 @@ class ZhianTecScanner(FingerprintScanner):
 
     # -- wire --------------------------------------------------------------
     def _verify_password(self) -> None:
-        self._expect_ok(codec.vfy_pwd(self._password), "password check")
+        self._expect_ok(messages.vfy_pwd(self._password), "password check")
 
-    def _read_product_info(self) -> codec.ProductInfo | None:
-        ack = self._command(codec.read_prod_info())
+    def _read_product_info(self) -> messages.ProductInfo | None:
+        ack = self._command(messages.read_prod_info())
         if ack.code in _UNSUPPORTED:
             return None
         if not ack.ok:
             raise self.error_for(ack.code, "reading product information")
-        return codec.parse_prod_info(ack)
+        return messages.parse_prod_info(ack)
 
     def _firmware_version(self) -> str | None:
-        ack = self._command(codec.get_fw_ver())
+        ack = self._command(messages.get_fw_ver())
         if not ack.ok:
             return None
-        return codec.parse_text(ack) or None
+        return messages.parse_text(ack) or None
 
     def _wait_clear(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -473,17 +474,17 @@ class ZhianTecScanner(FingerprintScanner):
         return {"dpi": self.spec.dpi, "bits_per_pixel": 4, "sensor": self.spec.name}
 
     def _upload_image_bytes(self) -> bytes:
-        self._expect_ok(codec.up_image(), "image upload")
+        self._expect_ok(messages.up_image(), "image upload")
         n = self.spec.width * self.spec.height // 2
         return codec.unpack_image(self._receive_data(n, n), self.spec.width, self.spec.height).tobytes()
 
-    def _expect_ok(self, command: codec.Command, what: str) -> codec.Ack:
+    def _expect_ok(self, command: messages.Command, what: str) -> messages.Ack:
         ack = self._command(command)
         if not ack.ok:
             raise self.error_for(ack.code, what)
         return ack
 
-    def _command(self, command: codec.Command) -> codec.Ack:
+    def _command(self, command: messages.Command) -> messages.Ack:
         """Send one command and return its acknowledge (any confirmation code)."""
         self._require_link()
         with self._lock:
@@ -494,7 +495,7 @@ class ZhianTecScanner(FingerprintScanner):
             deadline = time.monotonic() + self.timeout + _WORK_TIME.get(command.instruction, 0.0)
             frame = self._read_frame(deadline, command.name)
             try:
-                return codec.parse_ack(frame)
+                return messages.parse_ack(frame)
             except DeviceProtocolError as exc:
                 raise DeviceProtocolError(f"{command.name}: {exc}", device=self.label) from exc
 

@@ -41,8 +41,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from drivers.errors import BadChecksum, DeviceProtocolError, DriverConfigError
-from drivers.fingerprint.zhiantec import codec
-from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec import codec, messages
 from drivers.fingerprint.zhiantec.codes import (
     BAUD_RATES,
     MODELS,
@@ -54,6 +53,7 @@ from drivers.fingerprint.zhiantec.codes import (
     PacketId,
     SysParam,
 )
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
 from drivers.pty_simulator import PtySimulator
 from drivers.registry import DriverContext, option
 from drivers.scene import FingerCondition, Scene
@@ -324,7 +324,7 @@ class ZhianTecSimulator(PtySimulator):
                 try:
                     frame = self._rx.next_frame()
                 except BadChecksum:
-                    self._reply("BAD_PACKET", codec.Ack(Confirmation.PACKET_RECEIVE_ERROR).encode(self.address))
+                    self._reply("BAD_PACKET", messages.Ack(Confirmation.PACKET_RECEIVE_ERROR).encode(self.address))
                     continue
                 if frame is None:
                     break
@@ -336,7 +336,7 @@ class ZhianTecSimulator(PtySimulator):
     def _on_frame(self, frame: codec.Frame) -> None:
         if frame.address != self.address:
             if self.answer_wrong_address:
-                self._reply("WRONG_ADDRESS", codec.Ack(Confirmation.ADDRESS_WRONG).encode(self.address))
+                self._reply("WRONG_ADDRESS", messages.Ack(Confirmation.ADDRESS_WRONG).encode(self.address))
             return
         if frame.pid in (PacketId.DATA, PacketId.END_DATA):
             self._on_data(frame)
@@ -344,7 +344,7 @@ class ZhianTecSimulator(PtySimulator):
         if frame.pid != PacketId.COMMAND or not frame.content:
             return  # the module ignores acknowledges and empty packets from the host
         self._incoming = None  # a command ends any unfinished download
-        command = codec.parse_command(frame)
+        command = messages.parse_command(frame)
         reply = self._dispatch(command)
         self._reply(command.name, reply)
         if self._pending_baud is not None:
@@ -379,7 +379,7 @@ class ZhianTecSimulator(PtySimulator):
         return True
 
     # -- instructions ------------------------------------------------------
-    def _dispatch(self, command: codec.Command) -> bytes:
+    def _dispatch(self, command: messages.Command) -> bytes:
         ins = command.instruction
         known = ins in _PARAM_LENGTHS and (self.spec.prod_info or ins not in R50X_ONLY)
         if not known:
@@ -392,7 +392,7 @@ class ZhianTecSimulator(PtySimulator):
         return handler(command.params)
 
     def _ack(self, code: int, params: bytes = b"") -> bytes:
-        return codec.Ack(code, params).encode(self.address)
+        return messages.Ack(code, params).encode(self.address)
 
     def _buffer(self, params: bytes) -> int | None:
         b = params[0]
@@ -414,7 +414,7 @@ class ZhianTecSimulator(PtySimulator):
 
     def _do_set_sys_para(self, p: bytes) -> bytes:
         try:
-            param, value = codec.sys_param_value(p[0], p[1])
+            param, value = messages.sys_param_value(p[0], p[1])
         except ValueError as exc:
             invalid_register = "is not a valid SysParam" in str(exc)
             return self._ack(Confirmation.INVALID_REGISTER if invalid_register else Confirmation.BAD_REGISTER_VALUE)
@@ -430,7 +430,7 @@ class ZhianTecSimulator(PtySimulator):
         status = (
             (2 if self._last_search_found else 0) | (4 if self._verified else 0) | (8 if self._image is not None else 0)
         )
-        para = codec.SysPara(
+        para = messages.SysPara(
             status,
             self.spec.system_id,
             self.spec.capacity,
@@ -447,7 +447,7 @@ class ZhianTecSimulator(PtySimulator):
     def _do_read_index_table(self, p: bytes) -> bytes:
         if p[0] > 3:
             return self._ack(Confirmation.BAD_LOCATION)
-        return self._ack(Confirmation.OK, codec.index_table_bytes(self._library, p[0]))
+        return self._ack(Confirmation.OK, messages.index_table_bytes(self._library, p[0]))
 
     def _do_get_random_code(self, p: bytes) -> bytes:
         return self._ack(Confirmation.OK, int(self._random.integers(0, 2**32)).to_bytes(4, "big"))
@@ -595,17 +595,17 @@ class ZhianTecSimulator(PtySimulator):
         buffer = self._buffer(p)
         start, count = int.from_bytes(p[1:3], "big"), int.from_bytes(p[3:5], "big")
         probe = self._buffers.get(buffer) if buffer is not None else None
-        best = codec.SearchResult(0, 0)
+        best = messages.SearchResult(0, 0)
         if probe is not None:
             with self._cv:
                 candidates = sorted((k, v) for k, v in self._library.items() if start <= k < start + count)
             for page, template in candidates:
                 score = synth.match_score(probe, template)
                 if score > best.score:
-                    best = codec.SearchResult(page, score)
+                    best = messages.SearchResult(page, score)
         self._last_search_found = best.score >= self._threshold()
         if not self._last_search_found:
-            return self._ack(Confirmation.NOT_FOUND, codec.SearchResult(0, 0).to_bytes())
+            return self._ack(Confirmation.NOT_FOUND, messages.SearchResult(0, 0).to_bytes())
         return self._ack(Confirmation.OK, best.to_bytes())
 
     _do_high_speed_search = _do_search
@@ -618,7 +618,7 @@ class ZhianTecSimulator(PtySimulator):
         return self._ack(Confirmation.OK)
 
     def _do_read_prod_info(self, p: bytes) -> bytes:
-        info = codec.ProductInfo(
+        info = messages.ProductInfo(
             model=self.spec.name,
             batch="0001",
             serial=self.serial_number,

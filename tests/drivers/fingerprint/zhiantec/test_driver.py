@@ -26,9 +26,9 @@ from drivers.errors import (
     NoFinger,
     WrongPassword,
 )
-from drivers.fingerprint.zhiantec import codec
-from drivers.fingerprint.zhiantec.driver import TEMPLATE_FORMAT, ZhianTecScanner
+from drivers.fingerprint.zhiantec import codec, messages
 from drivers.fingerprint.zhiantec.codes import AuraColor, AuraMode, Confirmation
+from drivers.fingerprint.zhiantec.driver import TEMPLATE_FORMAT, ZhianTecScanner
 from drivers.fingerprint.zhiantec.simulator import EmulatedZhianTecScanner, Fault, ZhianTecSimulator
 from drivers.scene import FingerCondition, Person, Scene
 from drivers.types import DeviceKind, ImageFormat
@@ -108,14 +108,14 @@ def test_open_with_the_wrong_password_raises_wrong_password(scene: Scene) -> Non
 def test_commands_before_vfypwd_are_refused_when_a_password_is_set(scene: Scene) -> None:
     with ZhianTecSimulator(scene, password=7) as sim:
         with serial.Serial(sim.port, 57600, timeout=0.5) as port:
-            port.write(codec.template_num().encode())
+            port.write(messages.template_num().encode())
             rx = codec.Receiver()
             deadline = time.monotonic() + 2
             frame = None
             while frame is None and time.monotonic() < deadline:
                 rx.receive_data(port.read(64))
                 frame = rx.next_frame()
-            assert frame is not None and codec.parse_ack(frame).code == Confirmation.PASSWORD_REQUIRED
+            assert frame is not None and messages.parse_ack(frame).code == Confirmation.PASSWORD_REQUIRED
 
 
 def test_open_with_the_wrong_address_raises_bad_address(scene: Scene) -> None:
@@ -304,11 +304,11 @@ def test_injected_unplug(scanner: ZhianTecScanner, sim: ZhianTecSimulator) -> No
 
 
 def test_a_host_packet_with_a_bad_checksum_gets_code_01(scanner: ZhianTecScanner, sim: ZhianTecSimulator) -> None:
-    raw = bytearray(codec.template_num().encode())
+    raw = bytearray(messages.template_num().encode())
     raw[-1] ^= 0x01
     scanner._link.write(bytes(raw))
     frame = scanner._read_frame(time.monotonic() + 1, "test")
-    assert codec.parse_ack(frame).code == Confirmation.PACKET_RECEIVE_ERROR
+    assert messages.parse_ack(frame).code == Confirmation.PACKET_RECEIVE_ERROR
     assert isinstance(scanner.error_for(Confirmation.PACKET_RECEIVE_ERROR, "x"), BadChecksum)
 
 
