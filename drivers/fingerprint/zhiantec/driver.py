@@ -2,8 +2,9 @@
 
 Owns the conversation with one module: open (verify password, read system
 parameters and, where the module has it, product information), capture
-(GenImg until a finger, UpImage, Img2Tz, UpChar), the module's own template
-library, the R503 LED ring, and baud/packet-size changes.
+(GenImg until a finger, UpImage, Img2Tz, UpChar), the R503 LED ring, and
+baud/packet-size changes. The module's own template library is
+:class:`~drivers.fingerprint.zhiantec.library.TemplateLibrary`'s, mixed in.
 
 Rules:
 * Bytes move only through :class:`drivers.serialport.SerialLink`; frames are
@@ -52,6 +53,7 @@ from drivers.fingerprint.zhiantec.codes import (
     meaning,
     packet_size_code,
 )
+from drivers.fingerprint.zhiantec.library import TemplateLibrary
 from drivers.interfaces import FingerprintScanner, Lifecycle
 from drivers.registry import DriverContext, option
 from drivers.serialport import SerialLink
@@ -81,7 +83,7 @@ _WORK_TIME: Mapping[int, float] = {
 _POOR_IMAGE = frozenset({Confirmation.IMAGE_MESSY, Confirmation.FEATURE_FAIL, Confirmation.INVALID_IMAGE})
 
 
-class ZhianTecScanner(FingerprintScanner):
+class ZhianTecScanner(TemplateLibrary, FingerprintScanner):
     """One ZhianTec/Grow module on a serial port."""
 
     driver_name = "zhiantec"
@@ -307,92 +309,10 @@ class ZhianTecScanner(FingerprintScanner):
             size = self.sys_para.packet_size if self.sys_para else 128
             self._link.write(codec.encode_data(self.address, template, size))
 
-    # -- the module's library ----------------------------------------------
+    # -- settings ----------------------------------------------------------
     def system_parameters(self) -> messages.SysPara:
         return messages.parse_sys_para(self._expect_ok(messages.read_sys_para(), "reading system parameters"))
 
-    def template_count(self) -> int:
-        return messages.parse_template_count(self._expect_ok(messages.template_num(), "template count"))
-
-    def index_table(self) -> frozenset[int]:
-        """Slots holding a template (ReadIndexTable over every page the library has)."""
-        capacity = (self.sys_para.capacity if self.sys_para else self.spec.capacity) or 256
-        used: set[int] = set()
-        for page in range(min(4, -(-capacity // 256))):
-            used |= messages.parse_index_table(self._expect_ok(messages.read_index_table(page), "index table"), page)
-        return frozenset(used)
-
-    def create_model(self) -> None:
-        """RegModel: merge char buffers 1 and 2 into one template."""
-        self._expect_ok(messages.reg_model(), "template merge")
-
-    def store(self, slot: int, buffer: int = 1) -> None:
-        self._expect_ok(messages.store(buffer, slot), f"storing slot {slot}")
-
-    def load(self, slot: int, buffer: int = 1) -> None:
-        self._expect_ok(messages.load_char(buffer, slot), f"loading slot {slot}")
-
-    def delete(self, slot: int, count: int = 1) -> None:
-        self._expect_ok(messages.delet_char(slot, count), f"deleting slot {slot}")
-
-    def empty(self) -> None:
-        self._expect_ok(messages.empty(), "emptying the library")
-
-    def compare(self) -> int:
-        """Match char buffers 1 and 2; the module's score (0 when they do not match)."""
-        ack = self._command(messages.match())
-        if ack.code == Confirmation.NO_MATCH:
-            return 0
-        if not ack.ok:
-            raise self.error_for(ack.code, "template comparison")
-        return messages.parse_match(ack)
-
-    def search(self, buffer: int = 1, start: int = 0, count: int | None = None) -> messages.SearchResult | None:
-        """Search the library for char buffer ``buffer``; None when nothing matches."""
-        if count is None:
-            count = (self.sys_para.capacity if self.sys_para else self.spec.capacity) - start
-        ack = self._command(messages.search(buffer, start, count))
-        if ack.code == Confirmation.NOT_FOUND:
-            return None
-        if not ack.ok:
-            raise self.error_for(ack.code, "library search")
-        return messages.parse_search(ack)
-
-    def enroll(self, slot: int | None = None, *, timeout: float = 10.0, presses: int = 2) -> int:
-        """Enroll one finger into the module's library from ``presses`` placements.
-
-        Between placements the finger must leave the glass. Returns the slot
-        (the first free one when ``slot`` is None).
-        """
-        if not 2 <= presses <= self.spec.char_buffers:
-            raise ValueError(f"{self.spec.name} merges 2..{self.spec.char_buffers} presses")
-        self._require_open()
-        with self._lock:
-            if slot is None:
-                used = self.index_table()
-                free = [
-                    s for s in range(self.sys_para.capacity if self.sys_para else self.spec.capacity) if s not in used
-                ]
-                if not free:
-                    raise DeviceCommandFailed("the library is full", code=Confirmation.LIBRARY_FULL, device=self.label)
-                slot = free[0]
-            for press in range(presses):
-                if press and not self._wait_clear(timeout):
-                    raise DeviceTimeout("the finger was not lifted between presses", device=self.label)
-                self.take_image(timeout)
-                self.image_to_template(press + 1)
-            self.create_model()
-            self.store(slot, 1)
-            return slot
-
-    def identify(self, timeout: float = 10.0) -> messages.SearchResult | None:
-        """Capture a finger and search the library for it."""
-        with self._lock:
-            self.take_image(timeout)
-            self.image_to_template(1)
-            return self.search(1)
-
-    # -- settings ----------------------------------------------------------
     def set_baud(self, baud: int) -> None:
         """SetSysPara baud; the module switches after its reply, then so do we."""
         if baud not in BAUD_RATES:
@@ -460,15 +380,6 @@ class ZhianTecScanner(FingerprintScanner):
         if not ack.ok:
             return None
         return messages.parse_text(ack) or None
-
-    def _wait_clear(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.finger_present():
-                return True
-            if self._closing.wait(self.poll_interval):
-                return False
-        return False
 
     def _image_metadata(self) -> dict[str, Any]:
         return {"dpi": self.spec.dpi, "bits_per_pixel": 4, "sensor": self.spec.name}
