@@ -1,6 +1,8 @@
 """The ZhianTec/Grow UART fingerprint family (R307, R503, AS608, FPM10A).
 
-``codes`` holds the protocol's numbers, ``codec`` its frames (no I/O),
-``driver`` the real driver over pyserial, ``simulator`` the module on a
-pseudo-terminal with the ``zhiantec-emulated`` registry factory.
+Protocol, without I/O: ``codes`` (the numbers), ``codec`` (frames, data
+transfers, image packing), ``messages`` (commands and acknowledges).
+The real driver over pyserial: ``driver``, with its template-library
+operations in ``library``. The module on a pseudo-terminal: ``simulator``
+(with the ``zhiantec-emulated`` registry factory) and ``sim_instructions``.
 """
