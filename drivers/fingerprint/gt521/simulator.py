@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from drivers.errors import BadChecksum, DriverConfigError
-from drivers.fingerprint.gt521 import codec
-from drivers.fingerprint.gt521.codec import Command, Nack
+from drivers.fingerprint.gt521 import codec, codes
+from drivers.fingerprint.gt521.codes import Command, Nack
 from drivers.fingerprint.gt521.driver import GT521Scanner
 from drivers.pty_simulator import PtySimulator
 from drivers.registry import DriverContext, option
@@ -81,23 +81,23 @@ class GT521Simulator(PtySimulator):
         scene: Scene,
         *,
         model: str = "GT-521F52",
-        baud: int = codec.DEFAULT_BAUD,
+        baud: int = codes.DEFAULT_BAUD,
         pace: bool = False,
-        device_id: int = codec.DEFAULT_DEVICE_ID,
+        device_id: int = codes.DEFAULT_DEVICE_ID,
         serial_number: bytes | None = None,
         firmware_version: int = DEFAULT_FIRMWARE,
         strict_baud: bool = True,
         capture_seed: int = 0,
     ) -> None:
-        if model not in codec.CAPACITY:
-            raise ValueError(f"model must be one of {', '.join(codec.CAPACITY)}, got {model!r}")
-        if baud not in codec.BAUD_RATES:
-            raise ValueError(f"baud must be one of {', '.join(map(str, codec.BAUD_RATES))}, got {baud}")
+        if model not in codes.CAPACITY:
+            raise ValueError(f"model must be one of {', '.join(codes.CAPACITY)}, got {model!r}")
+        if baud not in codes.BAUD_RATES:
+            raise ValueError(f"baud must be one of {', '.join(map(str, codes.BAUD_RATES))}, got {baud}")
         super().__init__(baud=baud, pace=pace)
         self.description = f"ADH-Tech {model} simulator"
         self.scene = scene
         self.model = model
-        self.capacity = codec.CAPACITY[model]
+        self.capacity = codes.CAPACITY[model]
         self.device_id = device_id
         self.serial_number = serial_number or hashlib.sha256(f"rekam {model} simulator".encode()).digest()[:16]
         self.firmware_version = firmware_version
@@ -206,7 +206,7 @@ class GT521Simulator(PtySimulator):
             raw = raw[:-1] + bytes([raw[-1] ^ 0xFF])
         if data is not None:
             raw += codec.DataPacket(data, self.device_id).encode()
-        self._record(name, parameter, "ACK" if ack else codec.nack_name(result), result)
+        self._record(name, parameter, "ACK" if ack else codes.nack_name(result), result)
         self.send(raw)
 
     def _reply_ack(self, name: str, parameter: int, result: int = 0, data: bytes | None = None) -> None:
@@ -237,7 +237,7 @@ class GT521Simulator(PtySimulator):
         self._reply_ack(name, param)
 
     def _change_baud(self, name: str, param: int) -> None:
-        if param not in codec.BAUD_RATES:
+        if param not in codes.BAUD_RATES:
             self._reply_nack(name, param, Nack.INVALID_BAUDRATE)
             return
         self._reply_ack(name, param)  # send() returns once the ACK is on the wire
@@ -263,7 +263,7 @@ class GT521Simulator(PtySimulator):
     def _enroll_start(self, name: str, param: int) -> None:
         self._enrolment = None
         slot = param - (1 << 32) if param & 0x80000000 else param
-        if slot == codec.ENROLL_NO_SAVE:
+        if slot == codes.ENROLL_NO_SAVE:
             self._enrolment = _Enrolment(None)
         elif not self._valid_slot(slot):
             self._reply_nack(name, param, Nack.INVALID_POS)
@@ -365,8 +365,8 @@ class GT521Simulator(PtySimulator):
             view.person.person_id,
             view.position,
             view.condition,
-            width=codec.IMAGE_WIDTH,
-            height=codec.IMAGE_HEIGHT,
+            width=codes.IMAGE_WIDTH,
+            height=codes.IMAGE_HEIGHT,
             capture_seed=self._captures,
         )
         self._capture = _Capture(np.ascontiguousarray(pixels, dtype=np.uint8))
@@ -388,17 +388,17 @@ class GT521Simulator(PtySimulator):
         """A live preview: what the camera sees now, dark with the LED off."""
         view = self.scene.finger
         if not self.led:
-            frame = bytes(codec.RAW_IMAGE_SIZE)
+            frame = bytes(codes.RAW_IMAGE_SIZE)
         elif view is None:
-            frame = b"\xe6" * codec.RAW_IMAGE_SIZE  # lit, empty glass
+            frame = b"\xe6" * codes.RAW_IMAGE_SIZE  # lit, empty glass
         else:
             self._captures += 1
             pixels = synthetic.render(
                 view.person.person_id,
                 view.position,
                 view.condition,
-                width=codec.RAW_IMAGE_WIDTH,
-                height=codec.RAW_IMAGE_HEIGHT,
+                width=codes.RAW_IMAGE_WIDTH,
+                height=codes.RAW_IMAGE_HEIGHT,
                 capture_seed=self._captures,
             )
             frame = np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()
@@ -419,7 +419,7 @@ class GT521Simulator(PtySimulator):
             return
         self._pending_set = (slot, check_duplicate)
         self._reply_ack(name, param)
-        self._rx.expect_data(codec.TEMPLATE_SIZE)
+        self._rx.expect_data(codes.TEMPLATE_SIZE)
 
     def _on_template_data(self, template: bytes) -> None:
         pending, self._pending_set = self._pending_set, None
@@ -468,7 +468,7 @@ class GT521Simulator(PtySimulator):
 
     def _template(self, capture: _Capture) -> bytes:
         if capture.template is None:
-            capture.template = synthetic.template_from_image(capture.pixels, size=codec.TEMPLATE_SIZE)
+            capture.template = synthetic.template_from_image(capture.pixels, size=codes.TEMPLATE_SIZE)
         return capture.template
 
     def _best_match(self, template: bytes, *, exclude: int | None = None) -> int | None:
@@ -521,14 +521,14 @@ def emulated_scanner(options: Mapping[str, Any], context: DriverContext) -> Emul
     """``fingerprint.gt521-emulated``: options model, pace, fast_baud, timeout, device_id."""
     label = "fingerprint gt521-emulated"
     model = option(options, "model", str, "GT-521F52", device=label)
-    if model not in codec.CAPACITY:
-        raise DriverConfigError(f"option 'model' must be one of {', '.join(codec.CAPACITY)}, got {model!r}", device=label)
+    if model not in codes.CAPACITY:
+        raise DriverConfigError(f"option 'model' must be one of {', '.join(codes.CAPACITY)}, got {model!r}", device=label)
     fast = option(options, "fast_baud", int, 115200, device=label) if options.get("fast_baud", 0) is not None else None
     simulator = GT521Simulator(
         context.scene,
         model=model,
         pace=option(options, "pace", bool, False, device=label),
-        device_id=option(options, "device_id", int, codec.DEFAULT_DEVICE_ID, device=label),
+        device_id=option(options, "device_id", int, codes.DEFAULT_DEVICE_ID, device=label),
     ).start()
     try:
         return EmulatedGT521Scanner(
