@@ -19,7 +19,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from drivers.errors import (
     BadAddress,
@@ -32,7 +34,7 @@ from drivers.errors import (
 )
 from drivers.fingerprint.gt521 import codec, codes
 from drivers.interfaces import FingerprintScanner
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.serialport import SerialLink
 from drivers.types import DeviceIdentity, DeviceKind, FingerCapture, Image, ImageFormat
 
@@ -42,6 +44,28 @@ MAKE = "ADH-Tech"
 #: UART bits per byte at 8N1 (start + 8 data + stop), for wire-time deadlines.
 BITS_PER_BYTE = 10
 TEMPLATE_FORMAT = "adh-tech-gt521"
+
+
+#: Option types the real and the emulated scanner share.
+Baud = Literal[codes.BAUD_RATES]
+Model = Literal[tuple(codes.CAPACITY)]
+DeviceId = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
+Timeout = Annotated[float, msgspec.Meta(gt=0)]
+PollInterval = Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
+class GT521Options(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[devices.fingerprint] options`` of the ``gt521`` driver."""
+
+    port: str
+    baud: Baud = codes.DEFAULT_BAUD
+    #: Switch to this rate after Open (and back on close); None: stay at ``baud``.
+    fast_baud: Baud | None = None
+    device_id: DeviceId = codes.DEFAULT_DEVICE_ID
+    #: None: probe the database size (F32: 200 slots, F52: 3000).
+    model: Model | None = None
+    timeout: Timeout = 2.0
+    poll_interval: PollInterval = 0.05
 
 
 class GT521Scanner(FingerprintScanner):
@@ -95,17 +119,17 @@ class GT521Scanner(FingerprintScanner):
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext | None = None) -> GT521Scanner:
-        """Build from the station config's ``[fingerprint]`` options."""
-        label = cls._label_for(options.get("port", "?"))
-        fast = options.get("fast_baud")
+        """Build from the station config's ``[devices.fingerprint]`` options (:class:`GT521Options`)."""
+        port = options.get("port")
+        o = parse_options(GT521Options, options, device=cls._label_for(port if isinstance(port, str) else "?"))
         return cls(
-            option(options, "port", str, device=label),
-            baud=option(options, "baud", int, codes.DEFAULT_BAUD, device=label),
-            fast_baud=None if fast is None else option(options, "fast_baud", int, device=label),
-            device_id=option(options, "device_id", int, codes.DEFAULT_DEVICE_ID, device=label),
-            model=option(options, "model", str, None, device=label),
-            timeout=option(options, "timeout", float, 2.0, device=label),
-            poll_interval=option(options, "poll_interval", float, 0.05, device=label),
+            o.port,
+            baud=o.baud,
+            fast_baud=o.fast_baud,
+            device_id=o.device_id,
+            model=o.model,
+            timeout=o.timeout,
+            poll_interval=o.poll_interval,
         )
 
     # -- naming ---------------------------------------------------------------

@@ -32,13 +32,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.errors import BadChecksum, DriverConfigError
+import msgspec
+
+from drivers.errors import BadChecksum
 from drivers.fingerprint.gt521 import codec, codes
 from drivers.fingerprint.gt521.codes import Nack
-from drivers.fingerprint.gt521.driver import GT521Scanner
+from drivers.fingerprint.gt521.driver import Baud, DeviceId, GT521Scanner, Model, PollInterval, Timeout
 from drivers.fingerprint.gt521.sim_commands import CommandSet
 from drivers.pty_simulator import PtySimulator
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.scene import Scene
 
 log = logging.getLogger(__name__)
@@ -231,26 +233,29 @@ class EmulatedGT521Scanner(GT521Scanner):
             self.simulator.stop()  # also when it was never opened
 
 
+class EmulatedGT521Options(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[devices.fingerprint] options`` of the ``gt521-emulated`` driver."""
+
+    model: Model = "GT-521F52"
+    #: Model wire time (10 bit times a byte each way), as benchmarks need.
+    pace: bool = False
+    fast_baud: Baud | None = 115200
+    device_id: DeviceId = codes.DEFAULT_DEVICE_ID
+    timeout: Timeout = 2.0
+    poll_interval: PollInterval = 0.02
+
+
 def emulated_scanner(options: Mapping[str, Any], context: DriverContext) -> EmulatedGT521Scanner:
-    """``fingerprint.gt521-emulated``: options model, pace, fast_baud, timeout, device_id."""
-    label = "fingerprint gt521-emulated"
-    model = option(options, "model", str, "GT-521F52", device=label)
-    if model not in codes.CAPACITY:
-        raise DriverConfigError(f"option 'model' must be one of {', '.join(codes.CAPACITY)}, got {model!r}", device=label)
-    fast = option(options, "fast_baud", int, 115200, device=label) if options.get("fast_baud", 0) is not None else None
-    simulator = GT521Simulator(
-        context.scene,
-        model=model,
-        pace=option(options, "pace", bool, False, device=label),
-        device_id=option(options, "device_id", int, codes.DEFAULT_DEVICE_ID, device=label),
-    ).start()
+    """``fingerprint.gt521-emulated``: a simulator on ``context.scene`` and the real driver on its port."""
+    o = parse_options(EmulatedGT521Options, options, device="fingerprint gt521-emulated")
+    simulator = GT521Simulator(context.scene, model=o.model, pace=o.pace, device_id=o.device_id).start()
     try:
         return EmulatedGT521Scanner(
             simulator,
-            fast_baud=fast,
+            fast_baud=o.fast_baud,
             device_id=simulator.device_id,
-            timeout=option(options, "timeout", float, 2.0, device=label),
-            poll_interval=option(options, "poll_interval", float, 0.02, device=label),
+            timeout=o.timeout,
+            poll_interval=o.poll_interval,
         )
     except BaseException:
         simulator.stop()

@@ -24,8 +24,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Annotated, Any, Callable, Literal, Mapping
 
+import msgspec
 import serial
 
 from drivers.errors import (
@@ -55,7 +56,7 @@ from drivers.fingerprint.zhiantec.codes import (
 )
 from drivers.fingerprint.zhiantec.library import TemplateLibrary
 from drivers.interfaces import FingerprintScanner, Lifecycle
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.serialport import SerialLink
 from drivers.types import DeviceIdentity, DeviceKind, FingerCapture, Image, ImageFormat
 
@@ -63,7 +64,6 @@ from drivers.types import DeviceIdentity, DeviceKind, FingerCapture, Image, Imag
 TEMPLATE_FORMAT = "zhiantec-char"
 TEMPLATE_SIZE = 512
 
-_OPTIONS = frozenset({"port", "baud", "address", "password", "model", "timeout", "poll_interval"})
 # Codes that mean "the module does not have this instruction".
 _UNSUPPORTED = frozenset({Confirmation.UNSUPPORTED, Confirmation.PACKET_RECEIVE_ERROR, Confirmation.NO_DEFINITION})
 # The module's own working time on top of the reply timeout: imaging and feature
@@ -81,6 +81,24 @@ _WORK_TIME: Mapping[int, float] = {
 }
 # Img2Tz codes that mean the image was too poor, not that the module failed.
 _POOR_IMAGE = frozenset({Confirmation.IMAGE_MESSY, Confirmation.FEATURE_FAIL, Confirmation.INVALID_IMAGE})
+
+
+class ZhianTecLinkOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """How to talk to a module: the options the real and the emulated scanner share."""
+
+    baud: Literal[BAUD_RATES] = 57600
+    address: Annotated[int, msgspec.Meta(ge=0, le=0xFFFFFFFF)] = 0xFFFFFFFF
+    password: Annotated[int, msgspec.Meta(ge=0, le=0xFFFFFFFF, extra={"secret": True})] = 0
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    poll_interval: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.02
+
+
+class ZhianTecOptions(ZhianTecLinkOptions):
+    """``[devices.fingerprint] options`` of the ``zhiantec`` driver."""
+
+    port: str
+    #: None: whatever answers; R50x modules name themselves, older ones cannot.
+    model: Literal[tuple(MODELS)] | None = None
 
 
 class ZhianTecScanner(TemplateLibrary, FingerprintScanner):
@@ -126,22 +144,16 @@ class ZhianTecScanner(TemplateLibrary, FingerprintScanner):
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext | None = None) -> "ZhianTecScanner":
-        """Build from the station config's ``[fingerprint]`` options (see module docs)."""
-        device = f"{DeviceKind.FINGERPRINT.value} {cls.driver_name}"
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise DriverConfigError(
-                f"unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_OPTIONS))}", device=device
-            )
-        model = option(options, "model", str, None, device=device)
+        """Build from the station config's ``[devices.fingerprint]`` options (:class:`ZhianTecOptions`)."""
+        o = parse_options(ZhianTecOptions, options, device=f"{DeviceKind.FINGERPRINT.value} {cls.driver_name}")
         return cls(
-            option(options, "port", str, device=device),
-            baud=option(options, "baud", int, 57600, device=device),
-            address=option(options, "address", int, 0xFFFFFFFF, device=device),
-            password=option(options, "password", int, 0, device=device),
-            model=model,
-            timeout=option(options, "timeout", float, 1.0, device=device),
-            poll_interval=option(options, "poll_interval", float, 0.02, device=device),
+            o.port,
+            baud=o.baud,
+            address=o.address,
+            password=o.password,
+            model=o.model,
+            timeout=o.timeout,
+            poll_interval=o.poll_interval,
         )
 
     def __repr__(self) -> str:

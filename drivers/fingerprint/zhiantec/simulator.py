@@ -37,17 +37,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 
-from drivers.errors import BadChecksum, DriverConfigError
+from drivers.errors import BadChecksum
 from drivers.fingerprint.zhiantec import codec, messages
-from drivers.fingerprint.zhiantec.codes import BAUD_RATES, MODELS, Confirmation, ModelSpec, PacketId
-from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec.codes import BAUD_RATES, MODELS, PACKET_SIZES, Confirmation, ModelSpec, PacketId
+from drivers.fingerprint.zhiantec.driver import ZhianTecLinkOptions, ZhianTecScanner
 from drivers.fingerprint.zhiantec.sim_instructions import InstructionSet, LedState
 from drivers.pty_simulator import PtySimulator
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.scene import FingerCondition, Scene
 from drivers.synthetic import fingerprint as synth
 from drivers.synthetic.seed import rng_for
@@ -408,44 +408,37 @@ class EmulatedZhianTecScanner(ZhianTecScanner):
     simulator: ZhianTecSimulator
 
 
-_SIM_OPTIONS = frozenset({"model", "baud", "address", "password", "pace", "timeout", "poll_interval", "packet_size"})
+class EmulatedZhianTecOptions(ZhianTecLinkOptions):
+    """``[devices.fingerprint] options`` of the ``zhiantec-emulated`` driver."""
+
+    model: Literal[tuple(MODELS)] = "R307"
+    #: Model wire time (10 bit times a byte each way), as benchmarks need.
+    pace: bool = False
+    #: Data packet size; None: the model's own.
+    packet_size: Literal[PACKET_SIZES] | None = None
 
 
 def emulated_scanner(options: Mapping[str, Any], context: DriverContext) -> ZhianTecScanner:
     """Registry factory: start a simulator on ``context.scene`` and return the driver on its port."""
-    device = "fingerprint zhiantec-emulated"
-    unknown = set(options) - _SIM_OPTIONS
-    if unknown:
-        raise DriverConfigError(
-            f"unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_SIM_OPTIONS))}", device=device
-        )
-    model = option(options, "model", str, "R307", device=device)
-    if model not in MODELS:
-        raise DriverConfigError(f"model {model!r} is not one of {', '.join(MODELS)}", device=device)
-    baud = option(options, "baud", int, 57600, device=device)
-    if baud not in BAUD_RATES:
-        raise DriverConfigError(f"baud {baud} is not 9600 x 1..12", device=device)
-    address = option(options, "address", int, 0xFFFFFFFF, device=device)
-    password = option(options, "password", int, 0, device=device)
-    packet_size = option(options, "packet_size", int, None, device=device) if "packet_size" in options else None
+    o = parse_options(EmulatedZhianTecOptions, options, device="fingerprint zhiantec-emulated")
     sim = ZhianTecSimulator(
         context.scene,
-        model=model,
-        baud=baud,
-        pace=option(options, "pace", bool, False, device=device),
-        address=address,
-        password=password,
-        packet_size=packet_size,
+        model=o.model,
+        baud=o.baud,
+        pace=o.pace,
+        address=o.address,
+        password=o.password,
+        packet_size=o.packet_size,
     ).start()
     try:
         scanner = EmulatedZhianTecScanner(
             sim.port,
-            baud=baud,
-            address=address,
-            password=password,
-            model=model,
-            timeout=option(options, "timeout", float, 1.0, device=device),
-            poll_interval=option(options, "poll_interval", float, 0.02, device=device),
+            baud=o.baud,
+            address=o.address,
+            password=o.password,
+            model=o.model,
+            timeout=o.timeout,
+            poll_interval=o.poll_interval,
         )
     except BaseException:
         sim.stop()

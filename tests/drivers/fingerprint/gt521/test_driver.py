@@ -362,12 +362,16 @@ def test_paced_wire_follows_the_baud_rate(scene: Scene) -> None:
 def test_from_config_validates_options(sim: GT521Simulator) -> None:
     with pytest.raises(DriverConfigError, match="'port' is required"):
         GT521Scanner.from_config({})
-    with pytest.raises(DriverConfigError, match="'fast_baud' must be one of"):
+    with pytest.raises(DriverConfigError, match="option 'fast_baud' must be one of 9600, .*, 115200, got 12345"):
         GT521Scanner.from_config({"port": sim.port, "fast_baud": 12345})
-    with pytest.raises(DriverConfigError, match="'model' must be one of"):
+    with pytest.raises(DriverConfigError, match="option 'model' must be one of 'GT-521F32', 'GT-521F52', got 'R307'"):
         GT521Scanner.from_config({"port": sim.port, "model": "R307"})
-    with pytest.raises(DriverConfigError, match="'timeout' must be float"):
+    with pytest.raises(DriverConfigError, match="option 'timeout' must be a number > 0, got 'soon'"):
         GT521Scanner.from_config({"port": sim.port, "timeout": "soon"})
+    with pytest.raises(DriverConfigError, match="option 'device_id' must be an integer 0-65535, got 70000"):
+        GT521Scanner.from_config({"port": sim.port, "device_id": 70000})
+    with pytest.raises(DriverConfigError, match=f"fingerprint gt521 on {sim.port}: unknown option 'fastbaud'"):
+        GT521Scanner.from_config({"port": sim.port, "fastbaud": 57600})
     sc = GT521Scanner.from_config({"port": sim.port, "fast_baud": 57600, "timeout": 1})
     assert (sc.fast_baud, sc.timeout, sc.device_id) == (57600, 1.0, 1)
 
@@ -403,3 +407,16 @@ def test_emulated_scanner_closed_unopened_still_stops_its_simulator(scene: Scene
     assert os.path.exists(sim.port)
     dev.close()
     assert not os.path.exists(sim.port)
+
+
+def test_emulated_scanner_checks_its_options_before_starting_a_simulator(scene: Scene) -> None:
+    ctx = registry.DriverContext(scene=scene)
+    with pytest.raises(DriverConfigError, match="unknown option 'port'; known: device_id, fast_baud, model, pace"):
+        registry.create(DeviceKind.FINGERPRINT, "gt521-emulated", {"port": "/dev/ttyUSB0"}, ctx)
+    with pytest.raises(DriverConfigError, match="option 'model' must be one of 'GT-521F32', 'GT-521F52', got 'F52'"):
+        registry.create(DeviceKind.FINGERPRINT, "gt521-emulated", {"model": "F52"}, ctx)
+    dev = registry.create(DeviceKind.FINGERPRINT, "gt521-emulated", {"fast_baud": None}, ctx)
+    try:
+        assert dev.fast_baud is None  # stays at 9600, as configured
+    finally:
+        dev.close()

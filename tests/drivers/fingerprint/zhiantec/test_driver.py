@@ -410,14 +410,19 @@ def test_closed_scanner_refuses_work(scanner: ZhianTecScanner) -> None:
 def test_from_config_validates_options() -> None:
     with pytest.raises(DriverConfigError, match="'port' is required"):
         ZhianTecScanner.from_config({})
-    with pytest.raises(DriverConfigError, match="unknown option"):
+    with pytest.raises(DriverConfigError, match="unknown option 'buad'; known: address, baud, model, password"):
         ZhianTecScanner.from_config({"port": "/dev/x", "buad": 9600})
-    with pytest.raises(DriverConfigError, match="'baud' must be int"):
+    with pytest.raises(DriverConfigError, match="option 'baud' must be one of 9600, 19200, .*, got 'fast'"):
         ZhianTecScanner.from_config({"port": "/dev/x", "baud": "fast"})
-    with pytest.raises(DriverConfigError, match="9600 x 1..12"):
+    with pytest.raises(DriverConfigError, match="option 'baud' must be one of .*, 115200, got 1000"):
         ZhianTecScanner.from_config({"port": "/dev/x", "baud": 1000})
-    with pytest.raises(DriverConfigError, match="model"):
+    with pytest.raises(DriverConfigError, match="option 'model' must be one of .*'R503'.*, got 'R999'"):
         ZhianTecScanner.from_config({"port": "/dev/x", "model": "R999"})
+    with pytest.raises(DriverConfigError, match="option 'timeout' must be a number > 0 and <= 60, got 0"):
+        ZhianTecScanner.from_config({"port": "/dev/x", "timeout": 0})
+    with pytest.raises(DriverConfigError, match="option 'password' must be an integer 0-4294967295") as err:
+        ZhianTecScanner.from_config({"port": "/dev/x", "password": "sesame"})
+    assert "sesame" not in str(err.value)  # a module password never reaches a log line
     sc = ZhianTecScanner.from_config({"port": "/dev/x", "baud": 115200, "address": 5, "timeout": 2})
     assert (sc.port, sc.baud, sc.address, sc.timeout) == ("/dev/x", 115200, 5, 2.0)
 
@@ -450,7 +455,20 @@ def test_emulated_scanner_never_opened_still_stops_its_simulator(scene: Scene) -
 
 
 def test_emulated_scanner_rejects_unknown_options(scene: Scene) -> None:
-    with pytest.raises(DriverConfigError, match="unknown option"):
+    with pytest.raises(DriverConfigError, match="unknown option 'colour'; known: .*packet_size"):
         registry.create(
             DeviceKind.FINGERPRINT, "zhiantec-emulated", {"colour": "red"}, registry.DriverContext(scene=scene)
         )
+
+
+def test_emulated_scanner_checks_its_options_before_starting_a_simulator(scene: Scene) -> None:
+    ctx = registry.DriverContext(scene=scene)
+    with pytest.raises(DriverConfigError, match="option 'packet_size' must be one of 32, 64, 128, 256, got 100"):
+        registry.create(DeviceKind.FINGERPRINT, "zhiantec-emulated", {"packet_size": 100}, ctx)
+    with pytest.raises(DriverConfigError, match="option 'pace' must be true or false, got 'yes'"):
+        registry.create(DeviceKind.FINGERPRINT, "zhiantec-emulated", {"pace": "yes"}, ctx)
+    dev = registry.create(DeviceKind.FINGERPRINT, "zhiantec-emulated", {"packet_size": 64, "model": "R503"}, ctx)
+    try:
+        assert (dev.simulator.packet_size, dev.simulator.spec.name) == (64, "R503")
+    finally:
+        dev.close()
