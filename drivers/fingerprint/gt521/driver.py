@@ -19,9 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
-
-import msgspec
+from typing import Any
 
 from drivers.errors import (
     BadAddress,
@@ -33,6 +31,7 @@ from drivers.errors import (
     NoFinger,
 )
 from drivers.fingerprint.gt521 import codec, codes
+from drivers.fingerprint.gt521.options import GT521Options
 from drivers.interfaces import FingerprintScanner
 from drivers.registry import DriverContext, parse_options
 from drivers.serialport import SerialLink
@@ -44,28 +43,6 @@ MAKE = "ADH-Tech"
 #: UART bits per byte at 8N1 (start + 8 data + stop), for wire-time deadlines.
 BITS_PER_BYTE = 10
 TEMPLATE_FORMAT = "adh-tech-gt521"
-
-
-#: Option types the real and the emulated scanner share.
-Baud = Literal[codes.BAUD_RATES]
-Model = Literal[tuple(codes.CAPACITY)]
-DeviceId = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
-Timeout = Annotated[float, msgspec.Meta(gt=0)]
-PollInterval = Annotated[float, msgspec.Meta(ge=0, le=1)]
-
-
-class GT521Options(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """``[devices.fingerprint] options`` of the ``gt521`` driver."""
-
-    port: str
-    baud: Baud = codes.DEFAULT_BAUD
-    #: Switch to this rate after Open (and back on close); None: stay at ``baud``.
-    fast_baud: Baud | None = None
-    device_id: DeviceId = codes.DEFAULT_DEVICE_ID
-    #: None: probe the database size (F32: 200 slots, F52: 3000).
-    model: Model | None = None
-    timeout: Timeout = 2.0
-    poll_interval: PollInterval = 0.05
 
 
 class GT521Scanner(FingerprintScanner):

@@ -32,12 +32,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from drivers.errors import BadChecksum
 from drivers.fingerprint.gt521 import codec, codes
 from drivers.fingerprint.gt521.codes import Nack
-from drivers.fingerprint.gt521.driver import Baud, DeviceId, GT521Scanner, Model, PollInterval, Timeout
+from drivers.fingerprint.gt521.driver import GT521Scanner
+from drivers.fingerprint.gt521.options import EmulatedGT521Options
 from drivers.fingerprint.gt521.sim_commands import CommandSet
 from drivers.pty_simulator import PtySimulator
 from drivers.registry import DriverContext, parse_options
@@ -231,18 +230,6 @@ class EmulatedGT521Scanner(GT521Scanner):
             super().close()
         finally:
             self.simulator.stop()  # also when it was never opened
-
-
-class EmulatedGT521Options(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """``[devices.fingerprint] options`` of the ``gt521-emulated`` driver."""
-
-    model: Model = "GT-521F52"
-    #: Model wire time (10 bit times a byte each way), as benchmarks need.
-    pace: bool = False
-    fast_baud: Baud | None = 115200
-    device_id: DeviceId = codes.DEFAULT_DEVICE_ID
-    timeout: Timeout = 2.0
-    poll_interval: PollInterval = 0.02
 
 
 def emulated_scanner(options: Mapping[str, Any], context: DriverContext) -> EmulatedGT521Scanner:

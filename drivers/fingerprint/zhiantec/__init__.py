@@ -5,4 +5,5 @@ transfers, image packing), ``messages`` (commands and acknowledges).
 The real driver over pyserial: ``driver``, with its template-library
 operations in ``library``. The module on a pseudo-terminal: ``simulator``
 (with the ``zhiantec-emulated`` registry factory) and ``sim_instructions``.
+What the station config may set: ``options``.
 """

@@ -24,9 +24,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Annotated, Any, Callable, Literal, Mapping
+from typing import Any, Callable, Mapping
 
-import msgspec
 import serial
 
 from drivers.errors import (
@@ -55,6 +54,7 @@ from drivers.fingerprint.zhiantec.codes import (
     packet_size_code,
 )
 from drivers.fingerprint.zhiantec.library import TemplateLibrary
+from drivers.fingerprint.zhiantec.options import ZhianTecOptions
 from drivers.interfaces import FingerprintScanner, Lifecycle
 from drivers.registry import DriverContext, parse_options
 from drivers.serialport import SerialLink
@@ -81,24 +81,6 @@ _WORK_TIME: Mapping[int, float] = {
 }
 # Img2Tz codes that mean the image was too poor, not that the module failed.
 _POOR_IMAGE = frozenset({Confirmation.IMAGE_MESSY, Confirmation.FEATURE_FAIL, Confirmation.INVALID_IMAGE})
-
-
-class ZhianTecLinkOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """How to talk to a module: the options the real and the emulated scanner share."""
-
-    baud: Literal[BAUD_RATES] = 57600
-    address: Annotated[int, msgspec.Meta(ge=0, le=0xFFFFFFFF)] = 0xFFFFFFFF
-    password: Annotated[int, msgspec.Meta(ge=0, le=0xFFFFFFFF, extra={"secret": True})] = 0
-    timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
-    poll_interval: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.02
-
-
-class ZhianTecOptions(ZhianTecLinkOptions):
-    """``[devices.fingerprint] options`` of the ``zhiantec`` driver."""
-
-    port: str
-    #: None: whatever answers; R50x modules name themselves, older ones cannot.
-    model: Literal[tuple(MODELS)] | None = None
 
 
 class ZhianTecScanner(TemplateLibrary, FingerprintScanner):

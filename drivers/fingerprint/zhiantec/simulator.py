@@ -37,14 +37,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from drivers.errors import BadChecksum
 from drivers.fingerprint.zhiantec import codec, messages
-from drivers.fingerprint.zhiantec.codes import BAUD_RATES, MODELS, PACKET_SIZES, Confirmation, ModelSpec, PacketId
-from drivers.fingerprint.zhiantec.driver import ZhianTecLinkOptions, ZhianTecScanner
+from drivers.fingerprint.zhiantec.codes import BAUD_RATES, MODELS, Confirmation, ModelSpec, PacketId
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec.options import EmulatedZhianTecOptions
 from drivers.fingerprint.zhiantec.sim_instructions import InstructionSet, LedState
 from drivers.pty_simulator import PtySimulator
 from drivers.registry import DriverContext, parse_options
@@ -406,16 +407,6 @@ class EmulatedZhianTecScanner(ZhianTecScanner):
 
     driver_name = "zhiantec-emulated"
     simulator: ZhianTecSimulator
-
-
-class EmulatedZhianTecOptions(ZhianTecLinkOptions):
-    """``[devices.fingerprint] options`` of the ``zhiantec-emulated`` driver."""
-
-    model: Literal[tuple(MODELS)] = "R307"
-    #: Model wire time (10 bit times a byte each way), as benchmarks need.
-    pace: bool = False
-    #: Data packet size; None: the model's own.
-    packet_size: Literal[PACKET_SIZES] | None = None
 
 
 def emulated_scanner(options: Mapping[str, Any], context: DriverContext) -> ZhianTecScanner:
