@@ -21,17 +21,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from drivers.fingerprint.zhiantec import ZhianTecScanner  # noqa: E402
-from drivers.fingerprint.zhiantec_sim import ZhianTecSimulator  # noqa: E402
-from drivers.scene import Person, Scene  # noqa: E402
-from drivers.synthetic.fingerprint import render_cost_ms  # noqa: E402
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec.simulator import ZhianTecSimulator
+from drivers.scene import Person, Scene
+from drivers.synthetic.fingerprint import render_cost_ms
 
 TARGET = 1.10
 

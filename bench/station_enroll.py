@@ -57,7 +57,7 @@ class Meter:
 
 def device_host(conn) -> None:
     """The child process: the serial devices' simulators and their half of the scene."""
-    from drivers.fingerprint.zhiantec_sim import ZhianTecSimulator
+    from drivers.fingerprint.zhiantec.simulator import ZhianTecSimulator
     from drivers.signature.topaz_sim import TopazSimulator
 
     scene = Scene(time_scale=0.0)

@@ -59,21 +59,25 @@ class CaptureFailed(DeviceError):
     reason_id = "capture_failed"
 
 
-class ProtocolError(DeviceError):
-    """The bytes on the wire made no sense: framing, length, unexpected reply."""
+class DeviceProtocolError(DeviceError):
+    """A device's bytes on the wire made no sense: framing, length, unexpected reply.
+
+    Named apart from ``protocol.ProtocolError``, the station/controller
+    language's root, so that a handler catching one never means the other.
+    """
 
     reason_id = "protocol_error"
 
 
-class BadChecksum(ProtocolError):
+class BadChecksum(DeviceProtocolError):
     reason_id = "bad_checksum"
 
 
-class BadAddress(ProtocolError):
+class BadAddress(DeviceProtocolError):
     reason_id = "bad_address"
 
 
-class WrongPassword(ProtocolError, PermissionError):
+class WrongPassword(DeviceProtocolError, PermissionError):
     reason_id = "wrong_password"
 
 

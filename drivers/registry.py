@@ -9,13 +9,22 @@ Every driver, the built-in ones included, is an entry point in the group
 so a technician installs a third-party package that declares, say,
 ``fingerprint.suprema = "rekam_suprema:Scanner.from_config"`` and changes one
 line of station config. Nothing here imports a driver until it is asked for.
+
+A factory reads its options with :func:`parse_options` into its own
+``msgspec.Struct``; msgspec's validation errors become a
+:class:`~drivers.errors.DriverConfigError` here, once, worded for the
+technician who edits the config.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
+
+import msgspec
+import msgspec.inspect as mi
 
 from drivers.errors import DeviceError, DriverConfigError, DriverNotFound
 from drivers.interfaces import Device
@@ -101,7 +110,11 @@ def create(
 
 
 def option(options: Mapping[str, Any], key: str, kind: type, default: Any = ..., *, device: str) -> Any:
-    """Read one driver option, naming the option and the expected type when wrong."""
+    """Read one driver option, naming the option and the expected type when wrong.
+
+    The older, one-at-a-time way; drivers declare an options Struct and use
+    :func:`parse_options` instead.
+    """
     if key not in options:
         if default is ...:
             raise DriverConfigError(f"option {key!r} is required", device=device)
@@ -115,3 +128,122 @@ def option(options: Mapping[str, Any], key: str, kind: type, default: Any = ...,
             device=device,
         )
     return value
+
+
+# -- options as a msgspec Struct --------------------------------------------------
+
+OptionsT = TypeVar("OptionsT", bound=msgspec.Struct)
+
+#: "Expected `int`, got `str` - at `$.pins.green`": the message, then where.
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_FIELD = re.compile(r"field `(?P<name>[^`]+)`")
+
+
+def parse_options(options_type: type[OptionsT], options: Mapping[str, Any], *, device: str) -> OptionsT:
+    """``options`` as ``options_type``, or one DriverConfigError an operator can act on.
+
+    ``options_type`` is a Struct with ``forbid_unknown_fields=True``, defaults
+    for what may be left out, and ``msgspec.Meta`` bounds. The error names the
+    option, the form it must take and the value given; a field whose Meta has
+    ``extra={"secret": True}`` (a module password) never has its value shown.
+    """
+    info = mi.type_info(options_type)
+    assert isinstance(info, mi.StructType)
+    known = sorted(f.encode_name for f in info.fields)
+    unknown = sorted(str(k) for k in options if k not in known)
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        raise DriverConfigError(
+            f"unknown option{'s' if len(unknown) > 1 else ''} {names}; known: {', '.join(known)}", device=device
+        )
+    try:
+        return msgspec.convert(dict(options), options_type)
+    except msgspec.ValidationError as exc:
+        raise DriverConfigError(_explain(info, options, str(exc)), device=device) from None
+
+
+def _explain(info: mi.StructType, options: Mapping[str, Any], text: str) -> str:
+    """msgspec's message about ``options``, said in the station config's words."""
+    m = _AT.match(text)
+    what, path = (m["what"], m["path"] or "") if m else (text, "")
+    # "$.pins.green" -> pins, green; an index ("$.size[0]") is reported on its option.
+    names = [n for n in path.split("[", 1)[0].split(".") if n]
+    struct: mi.StructType | None = info
+    field_: mi.Field | None = None
+    for name in names:
+        field_ = next((f for f in struct.fields if f.encode_name == name), None) if struct else None
+        if field_ is None:
+            return f"options are invalid: {text}"
+        struct = _struct_in(field_.type)
+    where = ".".join(names)
+    named = _FIELD.search(what)
+    if what.startswith("Object missing required field") and named:
+        return f"option {'.'.join([*names, named['name']])!r} is required"
+    if what.startswith("Object contains unknown field") and named and struct is not None:
+        known = ", ".join(sorted(f.encode_name for f in struct.fields))
+        return f"option {where!r} has unknown key {named['name']!r}; known: {known}"
+    if field_ is None:
+        return f"options are invalid: {text}"
+    value: Any = options
+    for name in names:
+        value = value.get(name) if isinstance(value, Mapping) else None
+    got = " (the value given is not shown)" if _flagged(field_.type, "secret") else f", got {_show(value)}"
+    return f"option {where!r} must be {_describe(field_.type)}{got}"
+
+
+def _struct_in(t: mi.Type) -> mi.StructType | None:
+    if isinstance(t, mi.Metadata):
+        return _struct_in(t.type)
+    if isinstance(t, mi.UnionType):
+        return next((s for s in map(_struct_in, t.types) if s is not None), None)
+    return t if isinstance(t, mi.StructType) else None
+
+
+def _flagged(t: mi.Type, flag: str) -> bool:
+    if isinstance(t, mi.Metadata):
+        return bool((t.extra or {}).get(flag)) or _flagged(t.type, flag)
+    if isinstance(t, mi.UnionType):
+        return any(_flagged(x, flag) for x in t.types)
+    return False
+
+
+def _describe(t: mi.Type) -> str:
+    """The form a value must take: "an integer 1-100", "one of 'a', 'b'", a Meta's description."""
+    if isinstance(t, mi.Metadata):
+        return (t.extra_json_schema or {}).get("description") or _describe(t.type)
+    if isinstance(t, mi.UnionType):
+        return " or ".join(_describe(x) for x in t.types if not isinstance(x, mi.NoneType))
+    if isinstance(t, mi.BoolType):
+        return "true or false"
+    if isinstance(t, mi.IntType):
+        return "an integer" + _bounds(t)
+    if isinstance(t, mi.FloatType):
+        return "a number" + _bounds(t)
+    if isinstance(t, mi.StrType):
+        return "a string" if t.pattern is None else f"a string matching {t.pattern!r}"
+    if isinstance(t, mi.LiteralType):
+        return "one of " + ", ".join(_show(v) for v in t.values)
+    if isinstance(t, (mi.DictType, mi.StructType, mi.TypedDictType, mi.DataclassType)):
+        return "a table"
+    if isinstance(t, (mi.ListType, mi.TupleType, mi.VarTupleType, mi.SetType, mi.FrozenSetType)):
+        return "a list"
+    return "of another form"
+
+
+def _bounds(t: mi.IntType | mi.FloatType) -> str:
+    low = (">", t.gt) if t.gt is not None else (">=", t.ge) if t.ge is not None else None
+    high = ("<", t.lt) if t.lt is not None else ("<=", t.le) if t.le is not None else None
+    if low and high and low[0] == ">=" and high[0] == "<=":
+        return f" {_show(low[1])}-{_show(high[1])}"
+    parts = [f"{op} {_show(v)}" for op, v in filter(None, (low, high))]
+    return " " + " and ".join(parts) if parts else ""
+
+
+def _show(value: Any) -> str:
+    """A value as a technician wrote it in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -54,7 +54,7 @@ def _fingerprint(args) -> int:
     scene = Scene(time_scale=1.0)
     person = Person(args.person)
     if args.family == "zhiantec":
-        from drivers.fingerprint.zhiantec_sim import Fault, ZhianTecSimulator
+        from drivers.fingerprint.zhiantec.simulator import Fault, ZhianTecSimulator
 
         sim = ZhianTecSimulator(scene, model=args.model or "R307", baud=args.baud or 57600, pace=args.pace,
                                 password=args.password)
@@ -63,7 +63,7 @@ def _fingerprint(args) -> int:
         faults["no_finger"] = lambda: sim.inject(Fault.NO_FINGER, count=10**9)
         faults["clear"] = sim.clear_faults
     else:
-        from drivers.fingerprint.gt521_sim import GT521Simulator
+        from drivers.fingerprint.gt521.simulator import GT521Simulator
 
         sim = GT521Simulator(scene, model=args.model or "GT-521F52", baud=args.baud or 9600, pace=args.pace)
         faults = {"no_finger": lambda: sim.fail_next_capture(0x1012), "capture_fail": lambda: sim.fail_next_capture(),

@@ -23,8 +23,9 @@ import logging
 import threading
 from contextlib import contextmanager
 from importlib import metadata as importlib_metadata
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Annotated, Any, ClassVar, Iterator, Literal, Mapping
 
+import msgspec
 from PIL import Image as PILImage
 
 from drivers.errors import (
@@ -38,14 +39,12 @@ from drivers.errors import (
     DriverNotFound,
 )
 from drivers.interfaces import Camera
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.types import DeviceIdentity, DeviceKind, Image, ImageFormat
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = frozenset(
-    {"camera_num", "size", "jpeg_quality", "autofocus", "af_timeout_s", "capture_timeout_s", "rotation", "hflip"}
-)
+_SIZE_FORM = "[width, height] in pixels, each 16-16384"
 _NO_CAMERA_HINT = "check the ribbon cable and run `rpicam-hello --list-cameras`"
 
 #: picamera2 request metadata -> our metadata keys.
@@ -60,6 +59,24 @@ _METADATA_KEYS: Mapping[str, str] = {
     "Lux": "lux",
     "SensorTimestamp": "sensor_timestamp_ns",
 }
+
+
+_Pixels = Annotated[int, msgspec.Meta(ge=16, le=16384)]
+_Seconds = Annotated[float, msgspec.Meta(gt=0, le=60)]
+
+
+class Picamera2Options(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[devices.camera] options`` of the ``picamera2`` driver."""
+
+    camera_num: Annotated[int, msgspec.Meta(ge=0)] = 0
+    #: The still's size; None: the sensor's full resolution.
+    size: Annotated[tuple[_Pixels, _Pixels], msgspec.Meta(description=_SIZE_FORM)] | None = (1600, 1200)
+    jpeg_quality: Annotated[int, msgspec.Meta(ge=1, le=100)] = 90
+    autofocus: bool = True
+    af_timeout_s: _Seconds = 3.0
+    capture_timeout_s: _Seconds = 5.0
+    rotation: Annotated[Literal[0, 180], msgspec.Meta(description="0 or 180 (libcamera flips only)")] = 0
+    hflip: bool = False
 
 
 class Picamera2Camera(Camera):
@@ -111,35 +128,17 @@ class Picamera2Camera(Camera):
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext) -> "Picamera2Camera":
-        label = f"{DeviceKind.CAMERA.value} {cls.driver_name}"
-        unknown = sorted(set(options) - _OPTIONS)
-        if unknown:
-            raise DriverConfigError(
-                f"unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(_OPTIONS))}",
-                device=label,
-            )
-        size: tuple[int, int] | None = (1600, 1200)
-        if "size" in options:
-            raw = options["size"]
-            if raw is None:
-                size = None  # the sensor's full resolution
-            elif (
-                isinstance(raw, (list, tuple))
-                and len(raw) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in raw)
-            ):
-                size = (raw[0], raw[1])
-            else:
-                raise DriverConfigError(f"option 'size' must be [width, height] in pixels, got {raw!r}", device=label)
+        """Build from the station config's ``[devices.camera]`` options (:class:`Picamera2Options`)."""
+        o = parse_options(Picamera2Options, options, device=f"{DeviceKind.CAMERA.value} {cls.driver_name}")
         return cls(
-            camera_num=option(options, "camera_num", int, 0, device=label),
-            size=size,
-            jpeg_quality=option(options, "jpeg_quality", int, 90, device=label),
-            autofocus=option(options, "autofocus", bool, True, device=label),
-            af_timeout_s=option(options, "af_timeout_s", float, 3.0, device=label),
-            capture_timeout_s=option(options, "capture_timeout_s", float, 5.0, device=label),
-            rotation=option(options, "rotation", int, 0, device=label),
-            hflip=option(options, "hflip", bool, False, device=label),
+            camera_num=o.camera_num,
+            size=o.size,
+            jpeg_quality=o.jpeg_quality,
+            autofocus=o.autofocus,
+            af_timeout_s=o.af_timeout_s,
+            capture_timeout_s=o.capture_timeout_s,
+            rotation=o.rotation,
+            hflip=o.hflip,
         )
 
     # -- the one place library errors become ours ----------------------------

@@ -25,12 +25,12 @@ import logging
 import threading
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Annotated, Any, Callable, Iterator, Literal, Mapping
 
 import gpiozero
+import msgspec
 from gpiozero import LED, TonalBuzzer
 from gpiozero import Button as GpioButton
 from gpiozero import Buzzer as GpioBuzzer
@@ -42,7 +42,7 @@ from gpiozero.tones import Tone as GpioTone
 from drivers.errors import DeviceBusy, DeviceError, DeviceNotConnected, DriverConfigError
 from drivers.indicators.patterns import PATTERNS, BeepPlayer
 from drivers.interfaces import Indicators
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.types import BeepPattern, Button, DeviceIdentity, DeviceKind, StatusLight
 
 log = logging.getLogger(__name__)
@@ -60,39 +60,48 @@ _BUTTON_ROLES = {Button.CAPTURE: "capture", Button.NEXT: "next"}
 _SERIAL_FILES = ("/proc/device-tree/serial-number", "/sys/firmware/devicetree/base/serial-number")
 
 
-@dataclass(frozen=True)
-class IndicatorPins:
-    """BCM pin of each part."""
+#: A part's pin in the station config.
+Gpio = Annotated[int, msgspec.Meta(ge=0, description="a BCM GPIO number (0 or more)")]
 
-    green: int = 17
-    amber: int = 27
-    red: int = 22
-    buzzer: int = 18
-    capture: int = 5
-    next: int = 6
 
-    @classmethod
-    def from_options(cls, table: Mapping[str, Any], *, device: str) -> "IndicatorPins":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise DriverConfigError(
-                f"pins has unknown part(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}", device=device
-            )
-        for role, pin in table.items():
-            if not isinstance(pin, int) or isinstance(pin, bool) or pin < 0:
-                raise DriverConfigError(f"pins.{role} must be a BCM GPIO number, got {pin!r}", device=device)
-        pins = cls(**table)
+class IndicatorPins(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """BCM pin of each part (the ``pins`` table of the options)."""
+
+    green: Gpio = 17
+    amber: Gpio = 27
+    red: Gpio = 22
+    buzzer: Gpio = 18
+    capture: Gpio = 5
+    next: Gpio = 6
+
+    def check_distinct(self, *, device: str) -> "IndicatorPins":
+        """Two parts on one pin would fight over it: refuse, naming both."""
         seen: dict[int, str] = {}
         for role in _ROLE_NAMES:
-            pin = getattr(pins, role)
+            pin = getattr(self, role)
             if pin in seen:
                 raise DriverConfigError(
                     f"GPIO{pin} is configured for both the {_ROLE_NAMES[seen[pin]]} and the {_ROLE_NAMES[role]}",
                     device=device,
                 )
             seen[pin] = role
-        return pins
+        return self
+
+
+class IndicatorOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``[devices.indicators] options`` of the ``gpiozero`` and ``emulated`` drivers."""
+
+    pins: IndicatorPins = msgspec.field(default_factory=IndicatorPins)
+    #: LEDs and buzzer light/sound on a high pin.
+    active_high: bool = True
+    #: Buttons switch to ground with the internal pull-up.
+    pull_up: bool = True
+    #: Seconds; 0 for none.
+    bounce_time: Annotated[float, msgspec.Meta(ge=0)] = 0.05
+    buzzer: Literal["active", "tonal"] = "active"
+    blink_s: Annotated[float, msgspec.Meta(gt=0)] = 0.5
+    #: A gpiozero pin factory's entry-point name ("lgpio", "native", "mock"...); None: gpiozero's default.
+    pin_factory: str | None = None
 
 
 class GpioIndicators(Indicators):
@@ -136,14 +145,11 @@ class GpioIndicators(Indicators):
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext | None = None) -> "GpioIndicators":
-        """Options: pins (table of green, amber, red, buzzer, capture, next), active_high,
-        pull_up, bounce_time (s, 0 for none), buzzer ("active" or "tonal"), blink_s,
-        pin_factory (a gpiozero factory name)."""
-        kwargs = _indicator_options(options, f"{DeviceKind.INDICATORS.value} {cls.driver_name}")
+        """Build from the station config's ``[devices.indicators]`` options (:class:`IndicatorOptions`)."""
+        o, kwargs = _indicator_options(options, f"{DeviceKind.INDICATORS.value} {cls.driver_name}")
         factory = context.pin_factory if context is not None else None
-        if factory is None and "pin_factory" in options:
-            name = option(options, "pin_factory", str, device=f"{DeviceKind.INDICATORS.value} {cls.driver_name}")
-            return cls(pin_factory_name=name, owns_factory=True, **kwargs)
+        if factory is None and o.pin_factory is not None:
+            return cls(pin_factory_name=o.pin_factory, owns_factory=True, **kwargs)
         return cls(pin_factory=factory, **kwargs)
 
     # -- lifecycle -----------------------------------------------------------
@@ -371,7 +377,7 @@ def emulated_indicators(options: Mapping[str, Any], context: DriverContext) -> E
     Uses ``context.pin_factory`` when it is a MockFactory, else makes one.
     """
     label = f"{DeviceKind.INDICATORS.value} {EmulatedIndicators.driver_name}"
-    kwargs = _indicator_options(options, label)
+    _, kwargs = _indicator_options(options, label)
     factory = context.pin_factory
     if isinstance(factory, MockFactory):
         return EmulatedIndicators(pin_factory=factory, **kwargs)
@@ -380,22 +386,16 @@ def emulated_indicators(options: Mapping[str, Any], context: DriverContext) -> E
 
 
 # -- helpers -------------------------------------------------------------------
-def _indicator_options(options: Mapping[str, Any], label: str) -> dict[str, Any]:
-    pins = IndicatorPins.from_options(option(options, "pins", dict, {}, device=label), device=label)
-    buzzer = option(options, "buzzer", str, "active", device=label)
-    if buzzer not in ("active", "tonal"):
-        raise DriverConfigError(f"option 'buzzer' must be 'active' or 'tonal', got {buzzer!r}", device=label)
-    bounce = option(options, "bounce_time", float, 0.05, device=label)
-    blink = option(options, "blink_s", float, 0.5, device=label)
-    if bounce < 0 or blink <= 0:
-        raise DriverConfigError("option 'bounce_time' must be >= 0 and 'blink_s' > 0", device=label)
-    return dict(
-        pins=pins,
-        active_high=option(options, "active_high", bool, True, device=label),
-        pull_up=option(options, "pull_up", bool, True, device=label),
-        bounce_time=bounce or None,
-        tonal_buzzer=buzzer == "tonal",
-        blink_s=blink,
+def _indicator_options(options: Mapping[str, Any], label: str) -> tuple[IndicatorOptions, dict[str, Any]]:
+    """The parsed options and the keyword arguments they make for the driver."""
+    o = parse_options(IndicatorOptions, options, device=label)
+    return o, dict(
+        pins=o.pins.check_distinct(device=label),
+        active_high=o.active_high,
+        pull_up=o.pull_up,
+        bounce_time=o.bounce_time or None,
+        tonal_buzzer=o.buzzer == "tonal",
+        blink_s=o.blink_s,
     )
 
 

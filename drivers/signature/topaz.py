@@ -19,18 +19,21 @@ Rules:
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from typing import Annotated, Any, Callable, Mapping
 
+import msgspec
 import serial
 
 from drivers.errors import CaptureFailed, DeviceTimeout, DriverConfigError
 from drivers.interfaces import SignaturePad
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.serialport import SerialLink
 from drivers.signature.calibration import DEFAULT_MODEL, PadModel, resolve_model
 from drivers.signature.render import render_strokes
 from drivers.signature.topaz_codec import REPORT_LEN, TopazDecoder
 from drivers.types import DeviceIdentity, DeviceKind, PenSample, SignatureCapture
+
+_FRAMING_FORM = "like '8N1' or '8O1' (8 data bits: the report's sync bit is bit 7)"
 
 #: How often a waiting capture looks at ``until()`` and its deadlines.
 POLL_S = 0.05
@@ -76,11 +79,10 @@ class TopazPad(SignaturePad):
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext | None = None) -> "TopazPad":
-        """Options: port (required), baud, framing, model, calibration, idle_end,
-        max_duration, serial."""
+        """Build from the station config's ``[devices.signature]`` options (:class:`TopazOptions`)."""
         label = f"{DeviceKind.SIGNATURE.value} {cls.driver_name}"
-        port = option(options, "port", str, device=label)
-        return cls(port, **pad_options(options, label))
+        o = parse_options(TopazOptions, options, device=label)
+        return cls(o.port, **pad_options(o, label))
 
     # -- lifecycle -----------------------------------------------------------
     def _open(self) -> DeviceIdentity:
@@ -219,30 +221,36 @@ def split_strokes(samples: list[PenSample] | tuple[PenSample, ...]) -> tuple[tup
     return tuple(strokes)
 
 
-def pad_options(options: Mapping[str, Any], label: str) -> dict[str, Any]:
-    """The options the real and the emulated pad share, checked and typed (keyword
-    arguments for :class:`TopazPad`)."""
-    model_name = option(options, "model", str, DEFAULT_MODEL, device=label)
-    calibration = option(options, "calibration", dict, None, device=label) if "calibration" in options else None
-    model = resolve_model(model_name, calibration, device=label)
-    baud = option(options, "baud", int, model.baud, device=label)
-    framing = option(options, "framing", str, model.framing, device=label).upper()
-    if len(framing) != 3 or framing[0] != "8" or framing[1] not in "NEO" or framing[2] not in "12":
-        raise DriverConfigError(
-            f"option 'framing' must be like '8N1' or '8O1' (8 data bits: the report's sync "
-            f"bit is bit 7), got {framing!r}",
-            device=label,
-        )
-    idle_end = option(options, "idle_end", float, 2.0, device=label)
-    max_duration = option(options, "max_duration", float, 60.0, device=label)
-    if baud <= 0 or idle_end <= 0 or max_duration <= 0:
-        raise DriverConfigError("options 'baud', 'idle_end' and 'max_duration' must be positive", device=label)
-    serial_number = option(options, "serial", str, None, device=label) if "serial" in options else None
+class PadOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The options the real and the emulated pad share."""
+
+    #: A known model (its calibration and line settings), or any name with a full ``calibration``.
+    model: str = DEFAULT_MODEL
+    #: Keys of :class:`~drivers.signature.calibration.Calibration` laid over the model's.
+    calibration: dict[str, Any] | None = None
+    #: None: the model's.
+    baud: Annotated[int, msgspec.Meta(gt=0)] | None = None
+    #: None: the model's.
+    framing: Annotated[str, msgspec.Meta(pattern=r"^8[NEOneo][12]$", description=_FRAMING_FORM)] | None = None
+    idle_end: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    max_duration: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    serial: str | None = None
+
+
+class TopazOptions(PadOptions):
+    """``[devices.signature] options`` of the ``topaz`` driver."""
+
+    port: str
+
+
+def pad_options(options: PadOptions, label: str) -> dict[str, Any]:
+    """Keyword arguments for :class:`TopazPad` from the shared options, with the model resolved."""
+    model = resolve_model(options.model, options.calibration, device=label)
     return dict(
         model=model,
-        baud=baud,
-        framing=framing,
-        idle_end=idle_end,
-        max_duration=max_duration,
-        serial_number=serial_number,
+        baud=options.baud or model.baud,
+        framing=(options.framing or model.framing).upper(),
+        idle_end=options.idle_end,
+        max_duration=options.max_duration,
+        serial_number=options.serial,
     )

@@ -28,14 +28,16 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
+
+import msgspec
 
 from drivers.errors import DriverConfigError
 from drivers.pty_simulator import PtySimulator
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.scene import Scene, SigningView
 from drivers.signature.calibration import DEFAULT_MODEL, PadModel, resolve_model
-from drivers.signature.topaz import TopazPad, pad_options
+from drivers.signature.topaz import PadOptions, TopazPad, pad_options
 from drivers.signature.topaz_codec import PenReport, encode_report
 from drivers.synthetic.signature import trajectory
 from drivers.types import DeviceKind
@@ -193,20 +195,26 @@ class EmulatedTopazPad(TopazPad):
         super().__init__(simulator.port, on_close=simulator.stop, **kwargs)
 
 
+class EmulatedPadOptions(PadOptions):
+    """``[devices.signature] options`` of the ``topaz-emulated`` driver."""
+
+    #: Model wire time at the pad's baud rate, as benchmarks need.
+    pace: bool = False
+    report_hz: Annotated[float, msgspec.Meta(gt=0)] = DEFAULT_REPORT_HZ
+
+
 def emulated_pad(options: Mapping[str, Any], context: DriverContext) -> EmulatedTopazPad:
     """Start a simulator on ``context.scene`` and return the pad driver on its port.
 
-    Options: those of the real pad except ``port`` (``serial`` defaults to
-    "emulated"; ``framing`` to 8N1, the only framing a pty keeps), plus ``pace`` (bool) and ``report_hz`` (float). Open the pad
-    before the resident signs: opening drops whatever the line held.
+    Options (:class:`EmulatedPadOptions`): those of the real pad except ``port``
+    (``serial`` defaults to "emulated"; ``framing`` to 8N1, the only framing a
+    pty keeps), plus ``pace`` and ``report_hz``. Open the pad before the
+    resident signs: opening drops whatever the line held.
     """
     label = f"{DeviceKind.SIGNATURE.value} {EmulatedTopazPad.driver_name}"
-    common = pad_options(options, label)
-    pace = option(options, "pace", bool, False, device=label)
-    report_hz = option(options, "report_hz", float, DEFAULT_REPORT_HZ, device=label)
-    if report_hz <= 0:
-        raise DriverConfigError("option 'report_hz' must be positive", device=label)
-    if "framing" not in options:
+    o = parse_options(EmulatedPadOptions, options, device=label)
+    common = pad_options(o, label)
+    if o.framing is None:
         common["framing"] = "8N1"
     elif common["framing"][1] != "N":
         raise DriverConfigError(
@@ -216,7 +224,7 @@ def emulated_pad(options: Mapping[str, Any], context: DriverContext) -> Emulated
         )
     if common["serial_number"] is None:
         common["serial_number"] = "emulated"
-    sim = TopazSimulator(context.scene, model=common["model"], baud=common["baud"], pace=pace, report_hz=report_hz)
+    sim = TopazSimulator(context.scene, model=common["model"], baud=common["baud"], pace=o.pace, report_hz=o.report_hz)
     sim.start()
     try:
         return EmulatedTopazPad(sim, **common)

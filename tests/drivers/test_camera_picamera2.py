@@ -323,14 +323,16 @@ def test_usb_camera_identity(rig: Rig) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"camera": 0}, "unknown option.*'camera'"),
-        ({"size": [1600]}, "'size' must be \\[width, height\\]"),
-        ({"size": "1600x1200"}, "'size' must be"),
-        ({"rotation": 90}, "rotation must be 0 or 180"),
-        ({"af_timeout_s": 0}, "af_timeout_s must be more than 0"),
-        ({"capture_timeout_s": 120}, "capture_timeout_s must be"),
-        ({"autofocus": "yes"}, "option 'autofocus' must be bool"),
-        ({"camera_num": -1}, "camera_num must be 0 or more"),
+        ({"camera": 0}, "unknown option 'camera'; known: af_timeout_s, autofocus, camera_num"),
+        ({"size": [1600]}, "option 'size' must be \\[width, height\\] in pixels, each 16-16384, got \\[1600\\]"),
+        ({"size": "1600x1200"}, "option 'size' must be \\[width, height\\] .*, got '1600x1200'"),
+        ({"size": [1600, 8]}, "option 'size' must be \\[width, height\\] .*, got \\[1600, 8\\]"),
+        ({"rotation": 90}, "option 'rotation' must be 0 or 180 \\(libcamera flips only\\), got 90"),
+        ({"af_timeout_s": 0}, "option 'af_timeout_s' must be a number > 0 and <= 60, got 0"),
+        ({"capture_timeout_s": 120}, "option 'capture_timeout_s' must be a number > 0 and <= 60, got 120"),
+        ({"autofocus": "yes"}, "option 'autofocus' must be true or false, got 'yes'"),
+        ({"camera_num": -1}, "option 'camera_num' must be an integer >= 0, got -1"),
+        ({"jpeg_quality": 101}, "option 'jpeg_quality' must be an integer 1-100, got 101"),
     ],
 )
 def test_bad_options_name_the_option(options, message) -> None:

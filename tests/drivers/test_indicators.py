@@ -248,11 +248,14 @@ def test_unknown_pin_factory_is_not_connected() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"pins": {"blue": 4}}, "unknown part"),
-        ({"pins": {"green": "17"}}, "pins.green must be a BCM GPIO number"),
-        ({"buzzer": "piezo"}, "'active' or 'tonal'"),
-        ({"active_high": 1}, "option 'active_high' must be bool"),
-        ({"blink_s": 0}, "blink_s"),
+        ({"pins": {"blue": 4}}, "option 'pins' has unknown key 'blue'; known: amber, buzzer, capture, green, next, red"),
+        ({"pins": {"green": "17"}}, "option 'pins.green' must be a BCM GPIO number \\(0 or more\\), got '17'"),
+        ({"pins": {"red": -1}}, "option 'pins.red' must be a BCM GPIO number \\(0 or more\\), got -1"),
+        ({"buzzer": "piezo"}, "option 'buzzer' must be one of 'active', 'tonal', got 'piezo'"),
+        ({"active_high": 1}, "option 'active_high' must be true or false, got 1"),
+        ({"blink_s": 0}, "option 'blink_s' must be a number > 0, got 0"),
+        ({"bounce_time": -0.1}, "option 'bounce_time' must be a number >= 0, got -0.1"),
+        ({"led_pins": {}}, "unknown option 'led_pins'; known: active_high, blink_s, bounce_time, buzzer, pin_factory"),
     ],
 )
 def test_config_errors_name_the_option(options: dict, message: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from drivers.scene import FingerCondition
 from drivers.synthetic import fingerprint as fp
+from drivers.synthetic.fingerprint import rendering
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -98,7 +99,7 @@ def test_render_cost_is_a_few_ms_with_the_master_cached() -> None:
     cost = fp.render_cost_ms(repeats=15)
     print(f"render: {cost:.1f} ms per capture")
     assert cost < 25  # a few ms on a quiet machine; generous for shared CI cores
-    info = fp._master.cache_info()
+    info = rendering._master.cache_info()
     assert info.maxsize is not None and info.maxsize <= 128
 
 

@@ -248,10 +248,13 @@ def test_missing_port_is_not_connected() -> None:
     ("options", "message"),
     [
         ({}, "option 'port' is required"),
-        ({"port": "/dev/ttyUSB0", "framing": "7O1"}, "framing"),
-        ({"port": "/dev/ttyUSB0", "baud": "19200"}, "option 'baud' must be int"),
+        ({"port": "/dev/ttyUSB0", "framing": "7O1"}, "option 'framing' must be like '8N1' or '8O1' .*, got '7O1'"),
+        ({"port": "/dev/ttyUSB0", "baud": "19200"}, "option 'baud' must be an integer > 0, got '19200'"),
         ({"port": "/dev/ttyUSB0", "model": "T-NOPE"}, "unknown pad model 'T-NOPE'"),
-        ({"port": "/dev/ttyUSB0", "idle_end": -1}, "must be positive"),
+        ({"port": "/dev/ttyUSB0", "idle_end": -1}, "option 'idle_end' must be a number > 0, got -1"),
+        ({"port": "/dev/ttyUSB0", "calibration": 3}, "option 'calibration' must be a table, got 3"),
+        ({"port": "/dev/ttyUSB0", "calibration": {"x_min": "400"}}, "calibration.x_min must be int"),
+        ({"port": "/dev/ttyUSB0", "baud_rate": 19200}, "unknown option 'baud_rate'; known: baud, calibration,"),
     ],
 )
 def test_config_errors_name_the_option(options: dict, message: str) -> None:
@@ -344,3 +347,16 @@ def test_a_pen_that_never_lifts_is_a_failed_capture_not_an_endless_one(scene: Sc
         with pytest.raises(CaptureFailed, match="stayed on the pad for over 0.4 s"):
             pad.capture(timeout=5.0, idle_end=10.0)
         assert time.monotonic() - start < 1.5
+
+
+def test_emulated_pad_checks_its_options_before_a_simulator_starts() -> None:
+    ctx = DriverContext(scene=Scene())
+    with pytest.raises(DriverConfigError, match="option 'report_hz' must be a number > 0, got 0"):
+        registry.create(DeviceKind.SIGNATURE, "topaz-emulated", {"report_hz": 0}, ctx)
+    with pytest.raises(DriverConfigError, match="unknown option 'port'; known: .*report_hz"):
+        registry.create(DeviceKind.SIGNATURE, "topaz-emulated", {"port": "/dev/ttyS0"}, ctx)
+    pad = registry.create(DeviceKind.SIGNATURE, "topaz-emulated", {"framing": "8n1", "report_hz": 100}, ctx)
+    try:
+        assert pad.simulator.report_hz == 100.0  # type: ignore[attr-defined]
+    finally:
+        pad.close()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from drivers.errors import NoFinger
-from drivers.fingerprint.gt521 import GT521Scanner
-from drivers.fingerprint.zhiantec import ZhianTecScanner
+from drivers.fingerprint.gt521.driver import GT521Scanner
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
 from drivers.signature.calibration import resolve_model
 from drivers.signature.topaz import TopazPad
 

@@ -6,7 +6,7 @@ import string
 import pytest
 
 import drivers.errors
-import drivers.fingerprint.gt521_codec
+import drivers.fingerprint.gt521.codec
 import station.errors
 import station.provisioning
 from protocol import nik
@@ -24,7 +24,7 @@ def _reason_ids(*modules):
     return ids
 
 
-@pytest.mark.parametrize("rid", sorted(_reason_ids(drivers.errors, station.errors, drivers.fingerprint.gt521_codec,
+@pytest.mark.parametrize("rid", sorted(_reason_ids(drivers.errors, station.errors, drivers.fingerprint.gt521.codec,
                                                    station.provisioning)))
 def test_error_reasons_are_translated(rid):
     for lang in ("id", "en"):

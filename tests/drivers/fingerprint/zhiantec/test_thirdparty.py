@@ -13,7 +13,7 @@ import pytest
 import serial
 from PIL import Image as PILImage
 
-from drivers.fingerprint.zhiantec_sim import ZhianTecSimulator
+from drivers.fingerprint.zhiantec.simulator import ZhianTecSimulator
 from drivers.scene import Person, Scene
 from drivers.synthetic import fingerprint as synth
 

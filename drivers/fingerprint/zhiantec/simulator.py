@@ -1,12 +1,13 @@
 """A ZhianTec/Grow fingerprint module (R307, R503, AS608, FPM10A) on a pseudo-terminal.
 
-Owns the module's behaviour as a driver sees it through the UART: address and
-password checks, the instruction set of each model (with the model's code for
-instructions it lacks), one image buffer, the char buffers, a template library
-in memory, system parameters (baud and packet size take effect after the
-reply, as on the module), product info and the LED ring on the R503, and
-fault injection. Also owns :func:`emulated_scanner`, the registry factory that
-starts one and hands back the real driver on its port.
+Owns the module as a driver sees it through the UART: the wire (frames in,
+replies out, address and baud checks), the image buffer and GenImg, fault
+injection, the history tests wait on, and :func:`emulated_scanner`, the
+registry factory that starts one and hands back the real driver on its port.
+What the module does for each instruction (passwords, system parameters,
+char buffers, the template library, product info, the R503's LED ring) is
+:class:`~drivers.fingerprint.zhiantec.sim_instructions.InstructionSet`'s,
+mixed in.
 
 Rules:
 * Pixels come from the :class:`~drivers.scene.Scene` through
@@ -36,71 +37,24 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
-from drivers.errors import BadChecksum, DriverConfigError, ProtocolError
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec import ZhianTecScanner
-from drivers.fingerprint.zhiantec_codes import (
-    BAUD_RATES,
-    MODELS,
-    R50X_ONLY,
-    READY_BYTE,
-    Confirmation,
-    Instruction,
-    ModelSpec,
-    PacketId,
-    SysParam,
-)
+from drivers.errors import BadChecksum
+from drivers.fingerprint.zhiantec import codec, messages
+from drivers.fingerprint.zhiantec.codes import BAUD_RATES, MODELS, Confirmation, ModelSpec, PacketId
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec.options import EmulatedZhianTecOptions
+from drivers.fingerprint.zhiantec.sim_instructions import InstructionSet, LedState
 from drivers.pty_simulator import PtySimulator
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.scene import FingerCondition, Scene
 from drivers.synthetic import fingerprint as synth
 from drivers.synthetic.seed import rng_for
 
 log = logging.getLogger(__name__)
 
-#: Parameter bytes each instruction takes; anything else is a malformed packet.
-_PARAM_LENGTHS: Mapping[int, int] = {
-    Instruction.GEN_IMG: 0,
-    Instruction.IMG2TZ: 1,
-    Instruction.MATCH: 0,
-    Instruction.SEARCH: 5,
-    Instruction.REG_MODEL: 0,
-    Instruction.STORE: 3,
-    Instruction.LOAD_CHAR: 3,
-    Instruction.UP_CHAR: 1,
-    Instruction.DOWN_CHAR: 1,
-    Instruction.UP_IMAGE: 0,
-    Instruction.DOWN_IMAGE: 0,
-    Instruction.DELET_CHAR: 4,
-    Instruction.EMPTY: 0,
-    Instruction.SET_SYS_PARA: 2,
-    Instruction.READ_SYS_PARA: 0,
-    Instruction.SET_PWD: 4,
-    Instruction.VFY_PWD: 4,
-    Instruction.GET_RANDOM_CODE: 0,
-    Instruction.SET_ADDER: 4,
-    Instruction.WRITE_NOTEPAD: 33,
-    Instruction.READ_NOTEPAD: 1,
-    Instruction.HIGH_SPEED_SEARCH: 5,
-    Instruction.TEMPLATE_NUM: 0,
-    Instruction.READ_INDEX_TABLE: 1,
-    Instruction.GET_IMAGE_EX: 0,
-    Instruction.CANCEL: 0,
-    Instruction.AURA_LED_CONFIG: 4,
-    Instruction.CHECK_SENSOR: 0,
-    Instruction.GET_ALG_VER: 0,
-    Instruction.GET_FW_VER: 0,
-    Instruction.READ_PROD_INFO: 0,
-    Instruction.SOFT_RST: 0,
-    Instruction.HANDSHAKE: 0,
-}
-
-# Search thresholds by security level, relative to the synthetic MATCH_THRESHOLD.
-_LEVEL_FACTOR = {1: 0.8, 2: 0.9, 3: 1.0, 4: 1.1, 5: 1.2}
 _PACE_CHUNK = 128
 # Idle time on the link before the background renderer may use the CPU.
 _IDLE_BEFORE_RENDER = 0.03
@@ -119,14 +73,6 @@ class HistoryEntry:
     at: float  # time.monotonic()
     instruction: str
     code: int | None  # confirmation code sent, None if nothing was sent
-
-
-@dataclass(frozen=True)
-class LedState:
-    mode: int
-    speed: int
-    color: int
-    cycles: int
 
 
 @dataclass(frozen=True)
@@ -156,7 +102,7 @@ def judge(image: np.ndarray) -> tuple[int, bytes | None]:
     return Confirmation.OK, synth.template_from_analysis(analysis, 512)
 
 
-class ZhianTecSimulator(PtySimulator):
+class ZhianTecSimulator(InstructionSet, PtySimulator):
     """A module of one model behind ``self.port``; see the module docs."""
 
     def __init__(
@@ -324,7 +270,7 @@ class ZhianTecSimulator(PtySimulator):
                 try:
                     frame = self._rx.next_frame()
                 except BadChecksum:
-                    self._reply("BAD_PACKET", codec.Ack(Confirmation.PACKET_RECEIVE_ERROR).encode(self.address))
+                    self._reply("BAD_PACKET", messages.Ack(Confirmation.PACKET_RECEIVE_ERROR).encode(self.address))
                     continue
                 if frame is None:
                     break
@@ -336,7 +282,7 @@ class ZhianTecSimulator(PtySimulator):
     def _on_frame(self, frame: codec.Frame) -> None:
         if frame.address != self.address:
             if self.answer_wrong_address:
-                self._reply("WRONG_ADDRESS", codec.Ack(Confirmation.ADDRESS_WRONG).encode(self.address))
+                self._reply("WRONG_ADDRESS", messages.Ack(Confirmation.ADDRESS_WRONG).encode(self.address))
             return
         if frame.pid in (PacketId.DATA, PacketId.END_DATA):
             self._on_data(frame)
@@ -344,7 +290,7 @@ class ZhianTecSimulator(PtySimulator):
         if frame.pid != PacketId.COMMAND or not frame.content:
             return  # the module ignores acknowledges and empty packets from the host
         self._incoming = None  # a command ends any unfinished download
-        command = codec.parse_command(frame)
+        command = messages.parse_command(frame)
         reply = self._dispatch(command)
         self._reply(command.name, reply)
         if self._pending_baud is not None:
@@ -378,91 +324,7 @@ class ZhianTecSimulator(PtySimulator):
             self._faults[fault] = left - 1
         return True
 
-    # -- instructions ------------------------------------------------------
-    def _dispatch(self, command: codec.Command) -> bytes:
-        ins = command.instruction
-        known = ins in _PARAM_LENGTHS and (self.spec.prod_info or ins not in R50X_ONLY)
-        if not known:
-            return self._ack(self.spec.unknown_code)
-        if len(command.params) != _PARAM_LENGTHS[ins]:
-            return self._ack(Confirmation.PACKET_RECEIVE_ERROR)
-        if not self._verified and ins != Instruction.VFY_PWD:
-            return self._ack(Confirmation.PASSWORD_REQUIRED)
-        handler: Callable[[bytes], bytes] = getattr(self, f"_do_{Instruction(ins).name.lower()}")
-        return handler(command.params)
-
-    def _ack(self, code: int, params: bytes = b"") -> bytes:
-        return codec.Ack(code, params).encode(self.address)
-
-    def _buffer(self, params: bytes) -> int | None:
-        b = params[0]
-        return b if 1 <= b <= self.spec.char_buffers else None
-
-    def _do_vfy_pwd(self, p: bytes) -> bytes:
-        if int.from_bytes(p, "big") != self.password:
-            return self._ack(Confirmation.WRONG_PASSWORD)
-        self._verified = True
-        return self._ack(Confirmation.OK)
-
-    def _do_set_pwd(self, p: bytes) -> bytes:
-        self.password = int.from_bytes(p, "big")
-        return self._ack(Confirmation.OK)
-
-    def _do_set_adder(self, p: bytes) -> bytes:
-        self.address = int.from_bytes(p, "big")
-        return self._ack(Confirmation.OK)  # already from the new address
-
-    def _do_set_sys_para(self, p: bytes) -> bytes:
-        try:
-            param, value = codec.sys_param_value(p[0], p[1])
-        except ValueError as exc:
-            invalid_register = "is not a valid SysParam" in str(exc)
-            return self._ack(Confirmation.INVALID_REGISTER if invalid_register else Confirmation.BAD_REGISTER_VALUE)
-        if param is SysParam.BAUD:
-            self._pending_baud = value
-        elif param is SysParam.SECURITY:
-            self.security_level = value
-        else:
-            self._pending_packet_size = value
-        return self._ack(Confirmation.OK)
-
-    def _do_read_sys_para(self, p: bytes) -> bytes:
-        status = (
-            (2 if self._last_search_found else 0) | (4 if self._verified else 0) | (8 if self._image is not None else 0)
-        )
-        para = codec.SysPara(
-            status,
-            self.spec.system_id,
-            self.spec.capacity,
-            self.security_level,
-            self.address,
-            self.packet_size,
-            self.baud,
-        )
-        return self._ack(Confirmation.OK, para.to_bytes())
-
-    def _do_template_num(self, p: bytes) -> bytes:
-        return self._ack(Confirmation.OK, len(self._library).to_bytes(2, "big"))
-
-    def _do_read_index_table(self, p: bytes) -> bytes:
-        if p[0] > 3:
-            return self._ack(Confirmation.BAD_LOCATION)
-        return self._ack(Confirmation.OK, codec.index_table_bytes(self._library, p[0]))
-
-    def _do_get_random_code(self, p: bytes) -> bytes:
-        return self._ack(Confirmation.OK, int(self._random.integers(0, 2**32)).to_bytes(4, "big"))
-
-    def _do_write_notepad(self, p: bytes) -> bytes:
-        if p[0] > 15:
-            return self._ack(Confirmation.BAD_NOTEPAD_PAGE)
-        self._notepad[p[0]] = bytes(p[1:33])
-        return self._ack(Confirmation.OK)
-
-    def _do_read_notepad(self, p: bytes) -> bytes:
-        if p[0] > 15:
-            return self._ack(Confirmation.BAD_NOTEPAD_PAGE)
-        return self._ack(Confirmation.OK, self._notepad.get(p[0], bytes(32)))
-
+    # -- GenImg and the pixels --------------------------------------------
     def _do_gen_img(self, p: bytes, *, strict: bool = False) -> bytes:
         with self._cv:
             if self._take(Fault.NO_FINGER):
@@ -487,177 +349,6 @@ class ZhianTecSimulator(PtySimulator):
 
     def _do_get_image_ex(self, p: bytes) -> bytes:
         return self._do_gen_img(p, strict=True)
-
-    def _do_img2tz(self, p: bytes) -> bytes:
-        buffer = self._buffer(p)
-        if buffer is None:
-            return self._ack(Confirmation.PACKET_RECEIVE_ERROR)
-        if self._image is None:
-            return self._ack(Confirmation.INVALID_IMAGE)
-        code, template = self._image_features()
-        if template is None:
-            return self._ack(code)
-        self._buffers[buffer] = template
-        return self._ack(Confirmation.OK)
-
-    def _do_up_image(self, p: bytes) -> bytes:
-        if self._image is None:
-            return self._ack(Confirmation.UPLOAD_FAIL)
-        payload = codec.pack_image(self._image)
-        return self._ack(Confirmation.OK) + codec.encode_data(self.address, payload, self.packet_size)
-
-    def _do_down_image(self, p: bytes) -> bytes:
-        n = self.spec.width * self.spec.height // 2
-        self._incoming = ("image", 0, codec.DataAssembler(n))
-        return self._ack(Confirmation.OK)
-
-    def _do_up_char(self, p: bytes) -> bytes:
-        buffer = self._buffer(p)
-        if buffer is None or buffer not in self._buffers:
-            return self._ack(Confirmation.UPLOAD_FEATURE_FAIL)
-        return self._ack(Confirmation.OK) + codec.encode_data(self.address, self._buffers[buffer], self.packet_size)
-
-    def _do_down_char(self, p: bytes) -> bytes:
-        buffer = self._buffer(p)
-        if buffer is None:
-            return self._ack(Confirmation.PACKET_RESPONSE_FAIL)
-        self._incoming = ("char", buffer, codec.DataAssembler(512))
-        return self._ack(Confirmation.OK)
-
-    def _on_data(self, frame: codec.Frame) -> None:
-        if self._incoming is None:
-            return  # data nobody asked for: the module drops it
-        kind, buffer, assembler = self._incoming
-        try:
-            payload = assembler.feed(frame)
-        except ProtocolError:
-            self._incoming = None
-            return
-        if payload is None:
-            return
-        self._incoming = None
-        if kind == "char":
-            self._buffers[buffer] = payload.ljust(512, b"\0")[:512]
-        elif len(payload) == self.spec.width * self.spec.height // 2:
-            image = codec.unpack_image(payload, self.spec.width, self.spec.height)
-            with self._cv:
-                self._image, self._features = image, None
-
-    def _do_reg_model(self, p: bytes) -> bytes:
-        a, b = self._buffers.get(1), self._buffers.get(2)
-        if a is None or b is None or synth.match_score(a, b) < self._threshold():
-            return self._ack(Confirmation.ENROLL_MISMATCH)
-        # Keep the richer of the two as the model; both buffers hold it after.
-        merged = max(a, b, key=lambda t: t[3])
-        self._buffers[1] = self._buffers[2] = merged
-        return self._ack(Confirmation.OK)
-
-    def _do_store(self, p: bytes) -> bytes:
-        buffer, page = self._buffer(p), int.from_bytes(p[1:3], "big")
-        if page >= self.spec.capacity:
-            return self._ack(Confirmation.BAD_LOCATION)
-        if buffer is None or buffer not in self._buffers:
-            return self._ack(Confirmation.TEMPLATE_EMPTY)
-        with self._cv:
-            self._library[page] = self._buffers[buffer]
-        return self._ack(Confirmation.OK)
-
-    def _do_load_char(self, p: bytes) -> bytes:
-        buffer, page = self._buffer(p), int.from_bytes(p[1:3], "big")
-        if page >= self.spec.capacity or buffer is None:
-            return self._ack(Confirmation.BAD_LOCATION)
-        if page not in self._library:
-            return self._ack(Confirmation.DB_READ_FAIL)
-        self._buffers[buffer] = self._library[page]
-        return self._ack(Confirmation.OK)
-
-    def _do_delet_char(self, p: bytes) -> bytes:
-        start, count = int.from_bytes(p[0:2], "big"), int.from_bytes(p[2:4], "big")
-        if count == 0 or start + count > self.spec.capacity:
-            return self._ack(Confirmation.DELETE_FAIL)
-        with self._cv:
-            for page in range(start, start + count):
-                self._library.pop(page, None)
-        return self._ack(Confirmation.OK)
-
-    def _do_empty(self, p: bytes) -> bytes:
-        with self._cv:
-            self._library.clear()
-        return self._ack(Confirmation.OK)
-
-    def _do_match(self, p: bytes) -> bytes:
-        a, b = self._buffers.get(1), self._buffers.get(2)
-        score = synth.match_score(a, b) if a is not None and b is not None else 0
-        code = Confirmation.OK if score >= self._threshold() else Confirmation.NO_MATCH
-        return self._ack(code, min(score, 0xFFFF).to_bytes(2, "big"))
-
-    def _do_search(self, p: bytes) -> bytes:
-        buffer = self._buffer(p)
-        start, count = int.from_bytes(p[1:3], "big"), int.from_bytes(p[3:5], "big")
-        probe = self._buffers.get(buffer) if buffer is not None else None
-        best = codec.SearchResult(0, 0)
-        if probe is not None:
-            with self._cv:
-                candidates = sorted((k, v) for k, v in self._library.items() if start <= k < start + count)
-            for page, template in candidates:
-                score = synth.match_score(probe, template)
-                if score > best.score:
-                    best = codec.SearchResult(page, score)
-        self._last_search_found = best.score >= self._threshold()
-        if not self._last_search_found:
-            return self._ack(Confirmation.NOT_FOUND, codec.SearchResult(0, 0).to_bytes())
-        return self._ack(Confirmation.OK, best.to_bytes())
-
-    _do_high_speed_search = _do_search
-
-    def _do_aura_led_config(self, p: bytes) -> bytes:
-        if not 1 <= p[0] <= 6 or not 1 <= p[2] <= 7:
-            return self._ack(Confirmation.BAD_REGISTER_VALUE)
-        with self._cv:
-            self.led = LedState(mode=p[0], speed=p[1], color=p[2], cycles=p[3])
-        return self._ack(Confirmation.OK)
-
-    def _do_read_prod_info(self, p: bytes) -> bytes:
-        info = codec.ProductInfo(
-            model=self.spec.name,
-            batch="0001",
-            serial=self.serial_number,
-            hardware=(1, 2),
-            sensor=self.spec.sensor[:8],
-            width=self.spec.width,
-            height=self.spec.height,
-            template_size=512,
-            capacity=self.spec.capacity,
-        )
-        return self._ack(Confirmation.OK, info.to_bytes())
-
-    def _do_get_fw_ver(self, p: bytes) -> bytes:
-        return self._ack(Confirmation.OK, self.spec.firmware.encode("ascii")[:32].ljust(32, b"\0"))
-
-    def _do_get_alg_ver(self, p: bytes) -> bytes:
-        return self._ack(Confirmation.OK, b"rekam-synthetic-1".ljust(32, b"\0"))
-
-    def _do_check_sensor(self, p: bytes) -> bytes:
-        return self._ack(Confirmation.OK)
-
-    def _do_handshake(self, p: bytes) -> bytes:
-        return self._ack(Confirmation.OK)
-
-    def _do_cancel(self, p: bytes) -> bytes:
-        return self._ack(Confirmation.OK)
-
-    def _do_soft_rst(self, p: bytes) -> bytes:
-        with self._cv:
-            self._image, self._features, self._ready = None, None, None
-            self._buffers.clear()
-            self._verified = self.password == 0
-            self.led = None
-            self.resets += 1
-        return self._ack(Confirmation.OK) + bytes([READY_BYTE])
-
-    # -- pixels ------------------------------------------------------------
-    def _threshold(self) -> int:
-        return int(round(synth.MATCH_THRESHOLD * _LEVEL_FACTOR.get(self.security_level, 1.0)))
 
     def _next_key(self) -> tuple[str, int, str, int] | None:
         view = self.scene.finger
@@ -718,44 +409,27 @@ class EmulatedZhianTecScanner(ZhianTecScanner):
     simulator: ZhianTecSimulator
 
 
-_SIM_OPTIONS = frozenset({"model", "baud", "address", "password", "pace", "timeout", "poll_interval", "packet_size"})
-
-
 def emulated_scanner(options: Mapping[str, Any], context: DriverContext) -> ZhianTecScanner:
     """Registry factory: start a simulator on ``context.scene`` and return the driver on its port."""
-    device = "fingerprint zhiantec-emulated"
-    unknown = set(options) - _SIM_OPTIONS
-    if unknown:
-        raise DriverConfigError(
-            f"unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_SIM_OPTIONS))}", device=device
-        )
-    model = option(options, "model", str, "R307", device=device)
-    if model not in MODELS:
-        raise DriverConfigError(f"model {model!r} is not one of {', '.join(MODELS)}", device=device)
-    baud = option(options, "baud", int, 57600, device=device)
-    if baud not in BAUD_RATES:
-        raise DriverConfigError(f"baud {baud} is not 9600 x 1..12", device=device)
-    address = option(options, "address", int, 0xFFFFFFFF, device=device)
-    password = option(options, "password", int, 0, device=device)
-    packet_size = option(options, "packet_size", int, None, device=device) if "packet_size" in options else None
+    o = parse_options(EmulatedZhianTecOptions, options, device="fingerprint zhiantec-emulated")
     sim = ZhianTecSimulator(
         context.scene,
-        model=model,
-        baud=baud,
-        pace=option(options, "pace", bool, False, device=device),
-        address=address,
-        password=password,
-        packet_size=packet_size,
+        model=o.model,
+        baud=o.baud,
+        pace=o.pace,
+        address=o.address,
+        password=o.password,
+        packet_size=o.packet_size,
     ).start()
     try:
         scanner = EmulatedZhianTecScanner(
             sim.port,
-            baud=baud,
-            address=address,
-            password=password,
-            model=model,
-            timeout=option(options, "timeout", float, 1.0, device=device),
-            poll_interval=option(options, "poll_interval", float, 0.02, device=device),
+            baud=o.baud,
+            address=o.address,
+            password=o.password,
+            model=o.model,
+            timeout=o.timeout,
+            poll_interval=o.poll_interval,
         )
     except BaseException:
         sim.stop()

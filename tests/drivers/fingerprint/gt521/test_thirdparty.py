@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521_sim import GT521Simulator
+from drivers.fingerprint.gt521 import codes
+from drivers.fingerprint.gt521.simulator import GT521Simulator
 from drivers.scene import Person, Scene
 
 ANI = Person("3372015508900001", sex="F")
@@ -53,7 +53,7 @@ def test_gt521f52_library_enrols_and_identifies_on_the_simulator() -> None:
             assert fp.Identify() is False  # NACK_IDENTIFY_FAILED, as the library expects it
 
             template = fp.get_Template(0)
-            assert len(template.data) == codec.TEMPLATE_SIZE
+            assert len(template.data) == codes.TEMPLATE_SIZE
 
             with pytest.raises(ValueError, match="occupied"):
                 fp.Enroll_Start(0)

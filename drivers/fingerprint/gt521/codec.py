@@ -1,8 +1,9 @@
 """The ADH-Tech GT-521F32/F52 (and GT-511C3) UART protocol, without I/O.
 
 Owns the bytes on the wire and nothing else: packet shapes, checksums,
-command and error codes, builders for every command the drivers use, parsers
-for their answers, and the mapping from a NACK code to a DeviceError. No
+builders for every command the drivers use, parsers for their answers, and
+the mapping from a NACK code to a DeviceError; the numbers themselves are
+:mod:`drivers.fingerprint.gt521.codes`'s. No
 serial ports, no threads, no clocks: bytes in, packets out; packets in,
 bytes out (the h11 habit).
 
@@ -32,113 +33,32 @@ import enum
 import struct
 from dataclasses import dataclass, field
 
-from drivers.errors import BadChecksum, CaptureFailed, DeviceCommandFailed, DeviceError, NoFinger, ProtocolError
+from drivers.errors import BadChecksum, CaptureFailed, DeviceCommandFailed, DeviceError, DeviceProtocolError, NoFinger
+from drivers.fingerprint.gt521.codes import (
+    ACK,
+    DEFAULT_DEVICE_ID,
+    DUPLICATE_LIMIT,
+    IMAGE_SIZE,
+    NACK,
+    OPEN_INFO_SIZE,
+    RAW_IMAGE_SIZE,
+    TEMPLATE_SIZE,
+    Command,
+    Nack,
+    command_name,
+    nack_name,
+)
 
 COMMAND_START = b"\x55\xaa"
 DATA_START = b"\x5a\xa5"
 PACKET_SIZE = 12
 #: Start code, device id and checksum around a data packet's payload.
 DATA_OVERHEAD = 6
-DEFAULT_DEVICE_ID = 1
-DEFAULT_BAUD = 9600
-#: Rates the module accepts for ChangeBaudRate (it powers up at 9600).
-BAUD_RATES = (9600, 19200, 38400, 57600, 115200)
-
-#: GetImage: the processed capture, 8-bit grey, row-major.
-IMAGE_WIDTH = 258
-IMAGE_HEIGHT = 202
-IMAGE_SIZE = IMAGE_WIDTH * IMAGE_HEIGHT  # 52116
-#: GetRawImage: a live QVGA preview, subsampled to 160x120.
-RAW_IMAGE_WIDTH = 160
-RAW_IMAGE_HEIGHT = 120
-RAW_IMAGE_SIZE = RAW_IMAGE_WIDTH * RAW_IMAGE_HEIGHT  # 19200
-TEMPLATE_SIZE = 498
-#: Open's extra info: firmware version (4), ISO area max size (4), serial (16).
-OPEN_INFO_SIZE = 24
-IMAGE_DPI = 450
-
-#: Database capacity by model: slots 0..capacity-1.
-CAPACITY = {"GT-521F32": 200, "GT-521F52": 3000}
-
-#: EnrollStart's slot for "enrol without saving; Enroll3 returns the template".
-ENROLL_NO_SAVE = -1
-
-
-class Command(enum.IntEnum):
-    OPEN = 0x01
-    CLOSE = 0x02
-    USB_INTERNAL_CHECK = 0x03
-    CHANGE_BAUD_RATE = 0x04
-    CMOS_LED = 0x12
-    GET_ENROLL_COUNT = 0x20
-    CHECK_ENROLLED = 0x21
-    ENROLL_START = 0x22
-    ENROLL1 = 0x23
-    ENROLL2 = 0x24
-    ENROLL3 = 0x25
-    IS_PRESS_FINGER = 0x26
-    DELETE_ID = 0x40
-    DELETE_ALL = 0x41
-    VERIFY = 0x50
-    IDENTIFY = 0x51
-    VERIFY_TEMPLATE = 0x52
-    IDENTIFY_TEMPLATE = 0x53
-    CAPTURE_FINGER = 0x60
-    MAKE_TEMPLATE = 0x61
-    GET_IMAGE = 0x62
-    GET_RAW_IMAGE = 0x63
-    GET_TEMPLATE = 0x70
-    SET_TEMPLATE = 0x71
-
-
-ACK = 0x30
-NACK = 0x31
-
-
-class Nack(enum.IntEnum):
-    TIMEOUT = 0x1001
-    INVALID_BAUDRATE = 0x1002
-    INVALID_POS = 0x1003
-    IS_NOT_USED = 0x1004
-    IS_ALREADY_USED = 0x1005
-    COMM_ERR = 0x1006
-    VERIFY_FAILED = 0x1007
-    IDENTIFY_FAILED = 0x1008
-    DB_IS_FULL = 0x1009
-    DB_IS_EMPTY = 0x100A
-    TURN_ERR = 0x100B
-    BAD_FINGER = 0x100C
-    ENROLL_FAILED = 0x100D
-    IS_NOT_SUPPORTED = 0x100E
-    DEV_ERR = 0x100F
-    CAPTURE_CANCELED = 0x1010
-    INVALID_PARAM = 0x1011
-    FINGER_IS_NOT_PRESSED = 0x1012
-
-
-#: NACK parameters below this are not error codes but the slot of a duplicate.
-DUPLICATE_LIMIT = 0x1000
 
 
 def checksum(data: bytes | bytearray | memoryview) -> int:
     """Low 16 bits of the byte sum."""
     return sum(data) & 0xFFFF
-
-
-def command_name(code: int) -> str:
-    try:
-        return Command(code).name
-    except ValueError:
-        return f"command 0x{code:02X}"
-
-
-def nack_name(code: int) -> str:
-    if code < DUPLICATE_LIMIT:
-        return f"duplicate of slot {code}"
-    try:
-        return f"NACK_{Nack(code).name}"
-    except ValueError:
-        return f"NACK 0x{code:04X}"
 
 
 # -- packets ------------------------------------------------------------------
@@ -297,7 +217,7 @@ class PacketReceiver:
         if self.role is Role.MODULE:
             return CommandPacket(code, parameter, device_id)
         if code not in (ACK, NACK):
-            raise ProtocolError(
+            raise DeviceProtocolError(
                 f"reply code 0x{code:04X} is neither ACK nor NACK: is this a GT-521 module?",
                 device=self.device,
             )
@@ -492,7 +412,7 @@ def parse_template(data: bytes) -> bytes:
 
 def _expect_size(data: bytes, size: int, what: str) -> None:
     if len(data) != size:
-        raise ProtocolError(f"{what} should be {size} bytes, got {len(data)}")
+        raise DeviceProtocolError(f"{what} should be {size} bytes, got {len(data)}")
 
 
 # -- NACK codes to errors -------------------------------------------------------
@@ -513,7 +433,7 @@ _NACK_MEANING: dict[int, tuple[type[DeviceError], str]] = {
     Nack.INVALID_POS: (DeviceCommandFailed, "the database slot is out of range for this module"),
     Nack.IS_NOT_USED: (DeviceCommandFailed, "the database slot is empty"),
     Nack.IS_ALREADY_USED: (DeviceCommandFailed, "the database slot is already in use"),
-    Nack.COMM_ERR: (ProtocolError, "the module received a garbled packet; check the cable"),
+    Nack.COMM_ERR: (DeviceProtocolError, "the module received a garbled packet; check the cable"),
     Nack.VERIFY_FAILED: (DeviceCommandFailed, "the finger does not match the enrolled one"),
     Nack.IDENTIFY_FAILED: (DeviceCommandFailed, "the finger matches nobody in the module's database"),
     Nack.DB_IS_FULL: (DeviceCommandFailed, "the module's fingerprint database is full"),

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521_codec import Nack, PacketReceiver, ResponsePacket, Role
-from drivers.fingerprint.gt521_sim import GT521Simulator
+from drivers.fingerprint.gt521 import codec, codes
+from drivers.fingerprint.gt521.codec import PacketReceiver, ResponsePacket, Role
+from drivers.fingerprint.gt521.codes import Nack
+from drivers.fingerprint.gt521.simulator import GT521Simulator
 from drivers.scene import Person, Scene
 from drivers.serialport import SerialLink
 
@@ -96,7 +97,7 @@ def test_port_powers_up_at_9600(sim: GT521Simulator) -> None:
 
 
 def test_open_with_and_without_extra_info(sim: GT521Simulator, host: Host) -> None:
-    info = codec.parse_open_info(host.ok(codec.open_(True), codec.OPEN_INFO_SIZE))
+    info = codec.parse_open_info(host.ok(codec.open_(True), codes.OPEN_INFO_SIZE))
     assert info.serial_number == sim.serial_number and info.firmware_version == 0x20120306
     assert host.ok(codec.open_(False)) == 0
     # Nothing followed the plain Open: the next exchange is clean.
@@ -115,13 +116,13 @@ def test_optical_sensor_sees_nothing_with_the_led_off(sim: GT521Simulator, host:
 
 
 def test_raw_image_is_a_live_preview(sim: GT521Simulator, host: Host, scene: Scene) -> None:
-    dark = host.ok(codec.get_raw_image(), codec.RAW_IMAGE_SIZE)
-    assert dark == bytes(codec.RAW_IMAGE_SIZE)
+    dark = host.ok(codec.get_raw_image(), codes.RAW_IMAGE_SIZE)
+    assert dark == bytes(codes.RAW_IMAGE_SIZE)
     host.ok(codec.cmos_led(True))
-    empty = np.frombuffer(host.ok(codec.get_raw_image(), codec.RAW_IMAGE_SIZE), np.uint8)
+    empty = np.frombuffer(host.ok(codec.get_raw_image(), codes.RAW_IMAGE_SIZE), np.uint8)
     assert empty.std() == 0 and empty.mean() > 200
     scene.place_finger(BUDI, 1)
-    finger = np.frombuffer(host.ok(codec.get_raw_image(), codec.RAW_IMAGE_SIZE), np.uint8)
+    finger = np.frombuffer(host.ok(codec.get_raw_image(), codes.RAW_IMAGE_SIZE), np.uint8)
     assert finger.std() > 20
 
 
@@ -195,7 +196,7 @@ def test_database_answers(sim: GT521Simulator, host: Host, scene: Scene) -> None
     host.ok(codec.set_template(3, check_duplicate=False))
     host.ok(codec.data_packet(template))
     assert host.ok(codec.check_enrolled(3)) == 0
-    assert host.ok(codec.get_template(3), codec.TEMPLATE_SIZE) == template
+    assert host.ok(codec.get_template(3), codes.TEMPLATE_SIZE) == template
     assert host.ok(codec.get_enroll_count()) == 1
     host.ok(codec.delete_id(3))
     assert host.nack(codec.delete_id(3)) == Nack.INVALID_POS
@@ -220,13 +221,13 @@ def test_each_capture_differs_but_the_finger_is_the_same(sim: GT521Simulator, ho
 
     host.ok(codec.cmos_led(True))
     capture(host, scene, ANI, 4)
-    a_img = host.ok(codec.get_image(), codec.IMAGE_SIZE)
-    a_tpl = host.ok(codec.make_template(), codec.TEMPLATE_SIZE)
+    a_img = host.ok(codec.get_image(), codes.IMAGE_SIZE)
+    a_tpl = host.ok(codec.make_template(), codes.TEMPLATE_SIZE)
     capture(host, scene, ANI, 4)
-    b_img = host.ok(codec.get_image(), codec.IMAGE_SIZE)
-    b_tpl = host.ok(codec.make_template(), codec.TEMPLATE_SIZE)
+    b_img = host.ok(codec.get_image(), codes.IMAGE_SIZE)
+    b_tpl = host.ok(codec.make_template(), codes.TEMPLATE_SIZE)
     capture(host, scene, BUDI, 4)
-    c_tpl = host.ok(codec.make_template(), codec.TEMPLATE_SIZE)
+    c_tpl = host.ok(codec.make_template(), codes.TEMPLATE_SIZE)
     assert a_img != b_img
     assert synthetic.match_score(a_tpl, b_tpl) >= synthetic.MATCH_THRESHOLD
     assert synthetic.match_score(a_tpl, c_tpl) < synthetic.MATCH_THRESHOLD
@@ -235,7 +236,7 @@ def test_each_capture_differs_but_the_finger_is_the_same(sim: GT521Simulator, ho
 def test_history_records_codes_not_biometrics(sim: GT521Simulator, host: Host, scene: Scene) -> None:
     host.ok(codec.cmos_led(True))
     capture(host, scene, ANI, 4)
-    host.ok(codec.get_image(), codec.IMAGE_SIZE)
+    host.ok(codec.get_image(), codes.IMAGE_SIZE)
     for event in sim.history:
         assert isinstance(event.parameter, int) and isinstance(event.result, int) and len(event.reply) < 80
     assert [e.command for e in sim.history] == ["CMOS_LED", "CAPTURE_FINGER", "GET_IMAGE"]

@@ -5,7 +5,7 @@ fast baud rate), capture (LED, wait for the finger, image, template), the
 module's own enrolment database, and putting the module back to 9600 baud on
 close so the next open finds it. It only moves bytes through
 :class:`drivers.serialport.SerialLink`; every byte is understood by
-:mod:`drivers.fingerprint.gt521_codec`.
+:mod:`drivers.fingerprint.gt521.codec`.
 
 Rules: every wait has a deadline (a reply: ``timeout``; a data packet: that
 plus its wire time at the current baud); every failure is a DeviceError naming
@@ -25,14 +25,15 @@ from drivers.errors import (
     BadAddress,
     DeviceCommandFailed,
     DeviceError,
+    DeviceProtocolError,
     DeviceTimeout,
     DriverConfigError,
     NoFinger,
-    ProtocolError,
 )
-from drivers.fingerprint import gt521_codec as codec
+from drivers.fingerprint.gt521 import codec, codes
+from drivers.fingerprint.gt521.options import GT521Options
 from drivers.interfaces import FingerprintScanner
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.serialport import SerialLink
 from drivers.types import DeviceIdentity, DeviceKind, FingerCapture, Image, ImageFormat
 
@@ -53,9 +54,9 @@ class GT521Scanner(FingerprintScanner):
         self,
         port: str,
         *,
-        baud: int = codec.DEFAULT_BAUD,
+        baud: int = codes.DEFAULT_BAUD,
         fast_baud: int | None = None,
-        device_id: int = codec.DEFAULT_DEVICE_ID,
+        device_id: int = codes.DEFAULT_DEVICE_ID,
         model: str | None = None,
         timeout: float = 2.0,
         poll_interval: float = 0.05,
@@ -63,14 +64,14 @@ class GT521Scanner(FingerprintScanner):
     ) -> None:
         super().__init__()
         for name, rate in (("baud", baud), ("fast_baud", fast_baud)):
-            if rate is not None and rate not in codec.BAUD_RATES:
+            if rate is not None and rate not in codes.BAUD_RATES:
                 raise DriverConfigError(
-                    f"option {name!r} must be one of {', '.join(map(str, codec.BAUD_RATES))}, got {rate}",
+                    f"option {name!r} must be one of {', '.join(map(str, codes.BAUD_RATES))}, got {rate}",
                     device=self._label_for(port),
                 )
-        if model is not None and model not in codec.CAPACITY:
+        if model is not None and model not in codes.CAPACITY:
             raise DriverConfigError(
-                f"option 'model' must be one of {', '.join(codec.CAPACITY)}, got {model!r}",
+                f"option 'model' must be one of {', '.join(codes.CAPACITY)}, got {model!r}",
                 device=self._label_for(port),
             )
         if not 0 <= device_id <= 0xFFFF:
@@ -85,7 +86,7 @@ class GT521Scanner(FingerprintScanner):
         self.poll_interval = poll_interval
         self._configured_model = model
         self.model: str | None = model
-        self.capacity: int | None = codec.CAPACITY.get(model) if model else None
+        self.capacity: int | None = codes.CAPACITY.get(model) if model else None
         kwargs = {"serial_factory": serial_factory} if serial_factory is not None else {}
         self._link = SerialLink(port, baud, device=self.label, **kwargs)
         self._rx = codec.PacketReceiver(codec.Role.HOST, device=self.label)
@@ -95,17 +96,17 @@ class GT521Scanner(FingerprintScanner):
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext | None = None) -> GT521Scanner:
-        """Build from the station config's ``[fingerprint]`` options."""
-        label = cls._label_for(options.get("port", "?"))
-        fast = options.get("fast_baud")
+        """Build from the station config's ``[devices.fingerprint]`` options (:class:`GT521Options`)."""
+        port = options.get("port")
+        o = parse_options(GT521Options, options, device=cls._label_for(port if isinstance(port, str) else "?"))
         return cls(
-            option(options, "port", str, device=label),
-            baud=option(options, "baud", int, codec.DEFAULT_BAUD, device=label),
-            fast_baud=None if fast is None else option(options, "fast_baud", int, device=label),
-            device_id=option(options, "device_id", int, codec.DEFAULT_DEVICE_ID, device=label),
-            model=option(options, "model", str, None, device=label),
-            timeout=option(options, "timeout", float, 2.0, device=label),
-            poll_interval=option(options, "poll_interval", float, 0.05, device=label),
+            o.port,
+            baud=o.baud,
+            fast_baud=o.fast_baud,
+            device_id=o.device_id,
+            model=o.model,
+            timeout=o.timeout,
+            poll_interval=o.poll_interval,
         )
 
     # -- naming ---------------------------------------------------------------
@@ -167,13 +168,13 @@ class GT521Scanner(FingerprintScanner):
     def _probe_model(self) -> tuple[str, int]:
         """Slot 200 exists only on the F52 (3000 slots); the F32 has 200."""
         try:
-            self._transact(codec.check_enrolled(codec.CAPACITY["GT-521F32"], device_id=self.device_id))
+            self._transact(codec.check_enrolled(codes.CAPACITY["GT-521F32"], device_id=self.device_id))
         except DeviceCommandFailed as exc:
-            if exc.code == codec.Nack.INVALID_POS:
-                return "GT-521F32", codec.CAPACITY["GT-521F32"]
-            if exc.code != codec.Nack.IS_NOT_USED:
+            if exc.code == codes.Nack.INVALID_POS:
+                return "GT-521F32", codes.CAPACITY["GT-521F32"]
+            if exc.code != codes.Nack.IS_NOT_USED:
                 raise
-        return "GT-521F52", codec.CAPACITY["GT-521F52"]
+        return "GT-521F52", codes.CAPACITY["GT-521F52"]
 
     def _close(self) -> None:
         """LED off, back to the configured rate, Close; a vanished module is not an error here.
@@ -241,10 +242,10 @@ class GT521Scanner(FingerprintScanner):
             self._led(False)
         image = Image(
             data=pixels,
-            width=codec.IMAGE_WIDTH,
-            height=codec.IMAGE_HEIGHT,
+            width=codes.IMAGE_WIDTH,
+            height=codes.IMAGE_HEIGHT,
             format=ImageFormat.GRAY8,
-            metadata={"dpi": codec.IMAGE_DPI, "sensor": self.model, "capture": "best"},
+            metadata={"dpi": codes.IMAGE_DPI, "sensor": self.model, "capture": "best"},
         )
         return FingerCapture(image=image, template=template, template_format=TEMPLATE_FORMAT)
 
@@ -256,7 +257,7 @@ class GT521Scanner(FingerprintScanner):
         try:
             self._locked(codec.check_enrolled(slot, device_id=self.device_id))
         except DeviceCommandFailed as exc:
-            if exc.code == codec.Nack.IS_NOT_USED:
+            if exc.code == codes.Nack.IS_NOT_USED:
                 return False
             raise
         return True
@@ -283,8 +284,8 @@ class GT521Scanner(FingerprintScanner):
                         )
                     self._wait_pressed(timeout)
                     self._transact(codec.capture_finger(True, device_id=self.device_id))
-                    if stage == 3 and slot == codec.ENROLL_NO_SAVE:
-                        _, data = self._transact(codec.enroll(3, device_id=self.device_id), data_size=codec.TEMPLATE_SIZE)
+                    if stage == 3 and slot == codes.ENROLL_NO_SAVE:
+                        _, data = self._transact(codec.enroll(3, device_id=self.device_id), data_size=codes.TEMPLATE_SIZE)
                         template = self._parse(codec.parse_template, data or b"")
                     else:
                         self._transact(codec.enroll(stage, device_id=self.device_id))
@@ -309,16 +310,16 @@ class GT521Scanner(FingerprintScanner):
         try:
             self._locked(codec.delete_all(device_id=self.device_id))
         except DeviceCommandFailed as exc:
-            if exc.code != codec.Nack.DB_IS_EMPTY:
+            if exc.code != codes.Nack.DB_IS_EMPTY:
                 raise
 
     def get_template(self, slot: int) -> bytes:
-        data = self._locked(codec.get_template(slot, device_id=self.device_id), data_size=codec.TEMPLATE_SIZE)[1]
+        data = self._locked(codec.get_template(slot, device_id=self.device_id), data_size=codes.TEMPLATE_SIZE)[1]
         return self._parse(codec.parse_template, data or b"")
 
     def set_template(self, slot: int, template: bytes, *, check_duplicate: bool = True) -> None:
-        if len(template) != codec.TEMPLATE_SIZE:
-            raise DeviceError(f"a template is {codec.TEMPLATE_SIZE} bytes, got {len(template)}", device=self.label)
+        if len(template) != codes.TEMPLATE_SIZE:
+            raise DeviceError(f"a template is {codes.TEMPLATE_SIZE} bytes, got {len(template)}", device=self.label)
         self._require_open()
         with self._lock:
             self._transact(codec.set_template(slot, check_duplicate=check_duplicate, device_id=self.device_id))
@@ -335,7 +336,7 @@ class GT521Scanner(FingerprintScanner):
                 self._led_off_quietly()
                 raise
             self._led(False)
-        return Image(data, codec.RAW_IMAGE_WIDTH, codec.RAW_IMAGE_HEIGHT, ImageFormat.GRAY8, metadata={"preview": True})
+        return Image(data, codes.RAW_IMAGE_WIDTH, codes.RAW_IMAGE_HEIGHT, ImageFormat.GRAY8, metadata={"preview": True})
 
     # -- steps ------------------------------------------------------------------
     def _match(self, command: codec.CommandPacket, timeout: float) -> int | None:
@@ -348,7 +349,7 @@ class GT521Scanner(FingerprintScanner):
                 try:
                     response, _ = self._transact(command)
                 except DeviceCommandFailed as exc:
-                    if exc.code in (codec.Nack.VERIFY_FAILED, codec.Nack.IDENTIFY_FAILED, codec.Nack.DB_IS_EMPTY):
+                    if exc.code in (codes.Nack.VERIFY_FAILED, codes.Nack.IDENTIFY_FAILED, codes.Nack.DB_IS_EMPTY):
                         response = None
                     else:
                         raise
@@ -406,8 +407,8 @@ class GT521Scanner(FingerprintScanner):
     def _parse(self, parser: Callable[[bytes], Any], data: bytes) -> Any:
         try:
             return parser(data)
-        except ProtocolError as exc:
-            raise ProtocolError(str(exc), device=self.label) from exc
+        except DeviceProtocolError as exc:
+            raise DeviceProtocolError(str(exc), device=self.label) from exc
 
     # -- one exchange ----------------------------------------------------------
     def _transact(
@@ -435,7 +436,7 @@ class GT521Scanner(FingerprintScanner):
         if not response.ack:
             raise codec.error_for_nack(
                 response.parameter,
-                packet.command if isinstance(packet, codec.CommandPacket) else codec.Command.SET_TEMPLATE,
+                packet.command if isinstance(packet, codec.CommandPacket) else codes.Command.SET_TEMPLATE,
                 device=self.label,
             )
         if data_size is None:
@@ -449,7 +450,7 @@ class GT521Scanner(FingerprintScanner):
 
     def _read(self, deadline: float, what: str) -> codec.Packet:
         while True:
-            packet = self._rx.next_packet()  # BadChecksum / ProtocolError carry our label already
+            packet = self._rx.next_packet()  # BadChecksum / DeviceProtocolError carry our label already
             if packet is not None:
                 if packet.device_id != self.device_id:
                     raise BadAddress(

@@ -20,9 +20,9 @@ from drivers.errors import (
     DriverConfigError,
     NoFinger,
 )
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521 import GT521Scanner
-from drivers.fingerprint.gt521_sim import GT521Simulator
+from drivers.fingerprint.gt521 import codec, codes
+from drivers.fingerprint.gt521.driver import GT521Scanner
+from drivers.fingerprint.gt521.simulator import GT521Simulator
 from drivers.scene import FingerCondition, Person, Scene
 from drivers.synthetic import fingerprint as synthetic
 from drivers.types import DeviceKind, ImageFormat
@@ -167,7 +167,7 @@ def test_capture_waits_for_the_finger(sim: GT521Simulator, scanner: GT521Scanner
     t.join(5)
     pressed = [e.result for e in sim.history if e.command == "IS_PRESS_FINGER"]
     assert pressed[0] != 0 and pressed[-1] == 0
-    assert len(cap.image.data) == codec.IMAGE_SIZE
+    assert len(cap.image.data) == codes.IMAGE_SIZE
 
 
 def test_no_finger_times_out_with_no_finger(sim: GT521Simulator, scanner: GT521Scanner) -> None:
@@ -189,21 +189,21 @@ def test_the_led_is_what_lets_the_module_see(sim: GT521Simulator, scanner: GT521
 
 def test_finger_slipping_off_before_the_capture_is_no_finger(sim: GT521Simulator, scanner: GT521Scanner, scene: Scene) -> None:
     scene.place_finger(ANI, 2)
-    sim.fail_next_capture(codec.Nack.FINGER_IS_NOT_PRESSED)
+    sim.fail_next_capture(codes.Nack.FINGER_IS_NOT_PRESSED)
     with pytest.raises(NoFinger) as info:
         scanner.capture(timeout=1.0)
-    assert info.value.code == codec.Nack.FINGER_IS_NOT_PRESSED
+    assert info.value.code == codes.Nack.FINGER_IS_NOT_PRESSED
     assert sim.led is False
 
 
 def test_bad_finger_is_capture_failed_and_the_led_goes_off(sim: GT521Simulator, scanner: GT521Scanner, scene: Scene) -> None:
     scene.place_finger(ANI, 2)
-    sim.fail_next_capture(codec.Nack.BAD_FINGER)
+    sim.fail_next_capture(codes.Nack.BAD_FINGER)
     with pytest.raises(CaptureFailed, match="NACK_BAD_FINGER to CAPTURE_FINGER") as info:
         scanner.capture(timeout=1.0)
-    assert info.value.code == codec.Nack.BAD_FINGER
+    assert info.value.code == codes.Nack.BAD_FINGER
     assert sim.led is False
-    assert len(scanner.capture(timeout=1.0).image.data) == codec.IMAGE_SIZE  # the next press works
+    assert len(scanner.capture(timeout=1.0).image.data) == codes.IMAGE_SIZE  # the next press works
 
 
 def test_corrupted_reply_is_bad_checksum_then_the_link_recovers(sim: GT521Simulator, scanner: GT521Scanner, scene: Scene) -> None:
@@ -278,7 +278,7 @@ def test_enrol_identify_verify_delete(sim: GT521Simulator, scanner: GT521Scanner
 def test_slot_errors_name_the_nack(scanner: GT521Scanner, scene: Scene) -> None:
     with pytest.raises(DeviceError, match="NACK_INVALID_POS to CHECK_ENROLLED") as info:
         scanner.is_enrolled(3000)
-    assert info.value.code == codec.Nack.INVALID_POS
+    assert info.value.code == codes.Nack.INVALID_POS
     with pytest.raises(DeviceError, match="NACK_IS_NOT_USED to GET_TEMPLATE"):
         scanner.get_template(3)
     with pytest.raises(DeviceError, match="NACK_INVALID_POS to DELETE_ID"):
@@ -291,7 +291,7 @@ def test_slot_errors_name_the_nack(scanner: GT521Scanner, scene: Scene) -> None:
 
 def test_enrol_without_saving_returns_the_template(sim: GT521Simulator, scanner: GT521Scanner, scene: Scene) -> None:
     scene.place_finger(BUDI, 6)
-    template = scanner.enroll(codec.ENROLL_NO_SAVE, lift_between=False)
+    template = scanner.enroll(codes.ENROLL_NO_SAVE, lift_between=False)
     assert template is not None and len(template) == 498
     assert sim.enrolled_slots() == []
     scanner.set_template(9, template)
@@ -355,19 +355,23 @@ def test_paced_wire_follows_the_baud_rate(scene: Scene) -> None:
     assert at_115200 < at_9600 / 2
     # 52,122 bytes at 115200 baud: ~4.5 s (at 9600 it would be ~54 s).
     assert 4.4 <= image_time < 20
-    assert len(cap.image.data) == codec.IMAGE_SIZE
+    assert len(cap.image.data) == codes.IMAGE_SIZE
 
 
 # -- config and registry ------------------------------------------------------------------
 def test_from_config_validates_options(sim: GT521Simulator) -> None:
     with pytest.raises(DriverConfigError, match="'port' is required"):
         GT521Scanner.from_config({})
-    with pytest.raises(DriverConfigError, match="'fast_baud' must be one of"):
+    with pytest.raises(DriverConfigError, match="option 'fast_baud' must be one of 9600, .*, 115200, got 12345"):
         GT521Scanner.from_config({"port": sim.port, "fast_baud": 12345})
-    with pytest.raises(DriverConfigError, match="'model' must be one of"):
+    with pytest.raises(DriverConfigError, match="option 'model' must be one of 'GT-521F32', 'GT-521F52', got 'R307'"):
         GT521Scanner.from_config({"port": sim.port, "model": "R307"})
-    with pytest.raises(DriverConfigError, match="'timeout' must be float"):
+    with pytest.raises(DriverConfigError, match="option 'timeout' must be a number > 0, got 'soon'"):
         GT521Scanner.from_config({"port": sim.port, "timeout": "soon"})
+    with pytest.raises(DriverConfigError, match="option 'device_id' must be an integer 0-65535, got 70000"):
+        GT521Scanner.from_config({"port": sim.port, "device_id": 70000})
+    with pytest.raises(DriverConfigError, match=f"fingerprint gt521 on {sim.port}: unknown option 'fastbaud'"):
+        GT521Scanner.from_config({"port": sim.port, "fastbaud": 57600})
     sc = GT521Scanner.from_config({"port": sim.port, "fast_baud": 57600, "timeout": 1})
     assert (sc.fast_baud, sc.timeout, sc.device_id) == (57600, 1.0, 1)
 
@@ -403,3 +407,16 @@ def test_emulated_scanner_closed_unopened_still_stops_its_simulator(scene: Scene
     assert os.path.exists(sim.port)
     dev.close()
     assert not os.path.exists(sim.port)
+
+
+def test_emulated_scanner_checks_its_options_before_starting_a_simulator(scene: Scene) -> None:
+    ctx = registry.DriverContext(scene=scene)
+    with pytest.raises(DriverConfigError, match="unknown option 'port'; known: device_id, fast_baud, model, pace"):
+        registry.create(DeviceKind.FINGERPRINT, "gt521-emulated", {"port": "/dev/ttyUSB0"}, ctx)
+    with pytest.raises(DriverConfigError, match="option 'model' must be one of 'GT-521F32', 'GT-521F52', got 'F52'"):
+        registry.create(DeviceKind.FINGERPRINT, "gt521-emulated", {"model": "F52"}, ctx)
+    dev = registry.create(DeviceKind.FINGERPRINT, "gt521-emulated", {"fast_baud": None}, ctx)
+    try:
+        assert dev.fast_baud is None  # stays at 9600, as configured
+    finally:
+        dev.close()

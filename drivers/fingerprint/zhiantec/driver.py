@@ -2,12 +2,14 @@
 
 Owns the conversation with one module: open (verify password, read system
 parameters and, where the module has it, product information), capture
-(GenImg until a finger, UpImage, Img2Tz, UpChar), the module's own template
-library, the R503 LED ring, and baud/packet-size changes.
+(GenImg until a finger, UpImage, Img2Tz, UpChar), the R503 LED ring, and
+baud/packet-size changes. The module's own template library is
+:class:`~drivers.fingerprint.zhiantec.library.TemplateLibrary`'s, mixed in.
 
 Rules:
 * Bytes move only through :class:`drivers.serialport.SerialLink`; frames are
-  made and read by :mod:`drivers.fingerprint.zhiantec_codec`.
+  made and read by :mod:`~drivers.fingerprint.zhiantec.codec` and
+  :mod:`~drivers.fingerprint.zhiantec.messages`.
 * Every wait has a deadline: a reply within ``timeout`` (plus the module's
   documented working time for imaging, features, search and flash erase), a
   data phase within ``timeout`` plus twice its wire time, a capture within the
@@ -32,14 +34,14 @@ from drivers.errors import (
     CaptureFailed,
     DeviceCommandFailed,
     DeviceError,
+    DeviceProtocolError,
     DeviceTimeout,
     DriverConfigError,
     NoFinger,
-    ProtocolError,
     WrongPassword,
 )
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec_codes import (
+from drivers.fingerprint.zhiantec import codec, messages
+from drivers.fingerprint.zhiantec.codes import (
     BAUD_RATES,
     MODELS,
     AuraColor,
@@ -51,8 +53,10 @@ from drivers.fingerprint.zhiantec_codes import (
     meaning,
     packet_size_code,
 )
+from drivers.fingerprint.zhiantec.library import TemplateLibrary
+from drivers.fingerprint.zhiantec.options import ZhianTecOptions
 from drivers.interfaces import FingerprintScanner, Lifecycle
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.serialport import SerialLink
 from drivers.types import DeviceIdentity, DeviceKind, FingerCapture, Image, ImageFormat
 
@@ -60,7 +64,6 @@ from drivers.types import DeviceIdentity, DeviceKind, FingerCapture, Image, Imag
 TEMPLATE_FORMAT = "zhiantec-char"
 TEMPLATE_SIZE = 512
 
-_OPTIONS = frozenset({"port", "baud", "address", "password", "model", "timeout", "poll_interval"})
 # Codes that mean "the module does not have this instruction".
 _UNSUPPORTED = frozenset({Confirmation.UNSUPPORTED, Confirmation.PACKET_RECEIVE_ERROR, Confirmation.NO_DEFINITION})
 # The module's own working time on top of the reply timeout: imaging and feature
@@ -80,7 +83,7 @@ _WORK_TIME: Mapping[int, float] = {
 _POOR_IMAGE = frozenset({Confirmation.IMAGE_MESSY, Confirmation.FEATURE_FAIL, Confirmation.INVALID_IMAGE})
 
 
-class ZhianTecScanner(FingerprintScanner):
+class ZhianTecScanner(TemplateLibrary, FingerprintScanner):
     """One ZhianTec/Grow module on a serial port."""
 
     driver_name = "zhiantec"
@@ -118,27 +121,21 @@ class ZhianTecScanner(FingerprintScanner):
         self._closing = threading.Event()
         self._after_close: list[Callable[[], None]] = []
         self.spec: ModelSpec = MODELS[model or "R307"]
-        self.sys_para: codec.SysPara | None = None
-        self.product_info: codec.ProductInfo | None = None
+        self.sys_para: messages.SysPara | None = None
+        self.product_info: messages.ProductInfo | None = None
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext | None = None) -> "ZhianTecScanner":
-        """Build from the station config's ``[fingerprint]`` options (see module docs)."""
-        device = f"{DeviceKind.FINGERPRINT.value} {cls.driver_name}"
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise DriverConfigError(
-                f"unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_OPTIONS))}", device=device
-            )
-        model = option(options, "model", str, None, device=device)
+        """Build from the station config's ``[devices.fingerprint]`` options (:class:`ZhianTecOptions`)."""
+        o = parse_options(ZhianTecOptions, options, device=f"{DeviceKind.FINGERPRINT.value} {cls.driver_name}")
         return cls(
-            option(options, "port", str, device=device),
-            baud=option(options, "baud", int, 57600, device=device),
-            address=option(options, "address", int, 0xFFFFFFFF, device=device),
-            password=option(options, "password", int, 0, device=device),
-            model=model,
-            timeout=option(options, "timeout", float, 1.0, device=device),
-            poll_interval=option(options, "poll_interval", float, 0.02, device=device),
+            o.port,
+            baud=o.baud,
+            address=o.address,
+            password=o.password,
+            model=o.model,
+            timeout=o.timeout,
+            poll_interval=o.poll_interval,
         )
 
     def __repr__(self) -> str:
@@ -206,7 +203,7 @@ class ZhianTecScanner(FingerprintScanner):
         self._verify_password()
         para = self.system_parameters()
         count = self.template_count()
-        ack = self._command(codec.gen_img())
+        ack = self._command(messages.gen_img())
         if ack.code == Confirmation.OK:
             glass = "finger on the glass"
         elif ack.code == Confirmation.NO_FINGER:
@@ -222,14 +219,14 @@ class ZhianTecScanner(FingerprintScanner):
             glass,
         ]
         if self.spec.prod_info:
-            self._expect_ok(codec.check_sensor(), "sensor check")
+            self._expect_ok(messages.check_sensor(), "sensor check")
             parts.append("sensor check ok")
         return ", ".join(parts)
 
     # -- FingerprintScanner ------------------------------------------------
     def finger_present(self) -> bool:
         self._require_open()
-        ack = self._command(codec.gen_img())
+        ack = self._command(messages.gen_img())
         if ack.code == Confirmation.OK:
             return True
         if ack.code == Confirmation.NO_FINGER:
@@ -248,7 +245,7 @@ class ZhianTecScanner(FingerprintScanner):
             self.take_image(timeout)
             pixels = self._upload_image_bytes()
             captured_at = time.time()
-            ack = self._command(codec.img2tz(1))
+            ack = self._command(messages.img2tz(1))
             template = None
             metadata: dict[str, Any] = self._image_metadata()
             if ack.ok:
@@ -269,7 +266,7 @@ class ZhianTecScanner(FingerprintScanner):
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                ack = self._command(codec.gen_img())
+                ack = self._command(messages.gen_img())
                 if ack.ok:
                     return
                 if ack.code != Confirmation.NO_FINGER:
@@ -289,126 +286,44 @@ class ZhianTecScanner(FingerprintScanner):
 
     def image_to_template(self, buffer: int = 1) -> None:
         """Img2Tz: features of the image buffer into char buffer ``buffer``."""
-        self._expect_ok(codec.img2tz(buffer), "feature extraction")
+        self._expect_ok(messages.img2tz(buffer), "feature extraction")
 
     def upload_template(self, buffer: int = 1) -> bytes:
         """UpChar: the char buffer's template."""
         self._require_open()
         with self._lock:
-            self._expect_ok(codec.up_char(buffer), "template upload")
+            self._expect_ok(messages.up_char(buffer), "template upload")
             return self._receive_data(4 * TEMPLATE_SIZE, TEMPLATE_SIZE)
 
     def download_template(self, template: bytes, buffer: int = 1) -> None:
         """DownChar: put ``template`` into char buffer ``buffer``."""
         self._require_open()
         with self._lock:
-            self._expect_ok(codec.down_char(buffer), "template download")
+            self._expect_ok(messages.down_char(buffer), "template download")
             size = self.sys_para.packet_size if self.sys_para else 128
             self._link.write(codec.encode_data(self.address, template, size))
 
-    # -- the module's library ----------------------------------------------
-    def system_parameters(self) -> codec.SysPara:
-        return codec.parse_sys_para(self._expect_ok(codec.read_sys_para(), "reading system parameters"))
-
-    def template_count(self) -> int:
-        return codec.parse_template_count(self._expect_ok(codec.template_num(), "template count"))
-
-    def index_table(self) -> frozenset[int]:
-        """Slots holding a template (ReadIndexTable over every page the library has)."""
-        capacity = (self.sys_para.capacity if self.sys_para else self.spec.capacity) or 256
-        used: set[int] = set()
-        for page in range(min(4, -(-capacity // 256))):
-            used |= codec.parse_index_table(self._expect_ok(codec.read_index_table(page), "index table"), page)
-        return frozenset(used)
-
-    def create_model(self) -> None:
-        """RegModel: merge char buffers 1 and 2 into one template."""
-        self._expect_ok(codec.reg_model(), "template merge")
-
-    def store(self, slot: int, buffer: int = 1) -> None:
-        self._expect_ok(codec.store(buffer, slot), f"storing slot {slot}")
-
-    def load(self, slot: int, buffer: int = 1) -> None:
-        self._expect_ok(codec.load_char(buffer, slot), f"loading slot {slot}")
-
-    def delete(self, slot: int, count: int = 1) -> None:
-        self._expect_ok(codec.delet_char(slot, count), f"deleting slot {slot}")
-
-    def empty(self) -> None:
-        self._expect_ok(codec.empty(), "emptying the library")
-
-    def compare(self) -> int:
-        """Match char buffers 1 and 2; the module's score (0 when they do not match)."""
-        ack = self._command(codec.match())
-        if ack.code == Confirmation.NO_MATCH:
-            return 0
-        if not ack.ok:
-            raise self.error_for(ack.code, "template comparison")
-        return codec.parse_match(ack)
-
-    def search(self, buffer: int = 1, start: int = 0, count: int | None = None) -> codec.SearchResult | None:
-        """Search the library for char buffer ``buffer``; None when nothing matches."""
-        if count is None:
-            count = (self.sys_para.capacity if self.sys_para else self.spec.capacity) - start
-        ack = self._command(codec.search(buffer, start, count))
-        if ack.code == Confirmation.NOT_FOUND:
-            return None
-        if not ack.ok:
-            raise self.error_for(ack.code, "library search")
-        return codec.parse_search(ack)
-
-    def enroll(self, slot: int | None = None, *, timeout: float = 10.0, presses: int = 2) -> int:
-        """Enroll one finger into the module's library from ``presses`` placements.
-
-        Between placements the finger must leave the glass. Returns the slot
-        (the first free one when ``slot`` is None).
-        """
-        if not 2 <= presses <= self.spec.char_buffers:
-            raise ValueError(f"{self.spec.name} merges 2..{self.spec.char_buffers} presses")
-        self._require_open()
-        with self._lock:
-            if slot is None:
-                used = self.index_table()
-                free = [
-                    s for s in range(self.sys_para.capacity if self.sys_para else self.spec.capacity) if s not in used
-                ]
-                if not free:
-                    raise DeviceCommandFailed("the library is full", code=Confirmation.LIBRARY_FULL, device=self.label)
-                slot = free[0]
-            for press in range(presses):
-                if press and not self._wait_clear(timeout):
-                    raise DeviceTimeout("the finger was not lifted between presses", device=self.label)
-                self.take_image(timeout)
-                self.image_to_template(press + 1)
-            self.create_model()
-            self.store(slot, 1)
-            return slot
-
-    def identify(self, timeout: float = 10.0) -> codec.SearchResult | None:
-        """Capture a finger and search the library for it."""
-        with self._lock:
-            self.take_image(timeout)
-            self.image_to_template(1)
-            return self.search(1)
-
     # -- settings ----------------------------------------------------------
+    def system_parameters(self) -> messages.SysPara:
+        return messages.parse_sys_para(self._expect_ok(messages.read_sys_para(), "reading system parameters"))
+
     def set_baud(self, baud: int) -> None:
         """SetSysPara baud; the module switches after its reply, then so do we."""
         if baud not in BAUD_RATES:
             raise ValueError(f"baud must be one of {BAUD_RATES}")
         with self._lock:
-            self._expect_ok(codec.set_sys_para(SysParam.BAUD, baud // 9600), "setting the baud rate")
+            self._expect_ok(messages.set_sys_para(SysParam.BAUD, baud // 9600), "setting the baud rate")
             self._link.baud = baud
         self.sys_para = self.system_parameters()
 
     def set_packet_size(self, size: int) -> None:
-        self._expect_ok(codec.set_sys_para(SysParam.PACKET_SIZE, packet_size_code(size)), "setting the packet size")
+        self._expect_ok(messages.set_sys_para(SysParam.PACKET_SIZE, packet_size_code(size)), "setting the packet size")
         self.sys_para = self.system_parameters()
 
     def set_security_level(self, level: int) -> None:
         if not 1 <= level <= 5:
             raise ValueError("security level must be 1..5")
-        self._expect_ok(codec.set_sys_para(SysParam.SECURITY, level), "setting the security level")
+        self._expect_ok(messages.set_sys_para(SysParam.SECURITY, level), "setting the security level")
         self.sys_para = self.system_parameters()
 
     @property
@@ -422,7 +337,7 @@ class ZhianTecScanner(FingerprintScanner):
             raise DeviceCommandFailed(
                 f"the {self.spec.name} has no LED ring", code=Confirmation.UNSUPPORTED, device=self.label
             )
-        self._expect_ok(codec.aura_led_config(mode, speed, color, cycles), "LED ring")
+        self._expect_ok(messages.aura_led_config(mode, speed, color, cycles), "LED ring")
 
     # -- errors ------------------------------------------------------------
     def error_for(self, code: int, what: str) -> DeviceError:
@@ -444,46 +359,37 @@ class ZhianTecScanner(FingerprintScanner):
 
     # -- wire --------------------------------------------------------------
     def _verify_password(self) -> None:
-        self._expect_ok(codec.vfy_pwd(self._password), "password check")
+        self._expect_ok(messages.vfy_pwd(self._password), "password check")
 
-    def _read_product_info(self) -> codec.ProductInfo | None:
-        ack = self._command(codec.read_prod_info())
+    def _read_product_info(self) -> messages.ProductInfo | None:
+        ack = self._command(messages.read_prod_info())
         if ack.code in _UNSUPPORTED:
             return None
         if not ack.ok:
             raise self.error_for(ack.code, "reading product information")
-        return codec.parse_prod_info(ack)
+        return messages.parse_prod_info(ack)
 
     def _firmware_version(self) -> str | None:
-        ack = self._command(codec.get_fw_ver())
+        ack = self._command(messages.get_fw_ver())
         if not ack.ok:
             return None
-        return codec.parse_text(ack) or None
-
-    def _wait_clear(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.finger_present():
-                return True
-            if self._closing.wait(self.poll_interval):
-                return False
-        return False
+        return messages.parse_text(ack) or None
 
     def _image_metadata(self) -> dict[str, Any]:
         return {"dpi": self.spec.dpi, "bits_per_pixel": 4, "sensor": self.spec.name}
 
     def _upload_image_bytes(self) -> bytes:
-        self._expect_ok(codec.up_image(), "image upload")
+        self._expect_ok(messages.up_image(), "image upload")
         n = self.spec.width * self.spec.height // 2
         return codec.unpack_image(self._receive_data(n, n), self.spec.width, self.spec.height).tobytes()
 
-    def _expect_ok(self, command: codec.Command, what: str) -> codec.Ack:
+    def _expect_ok(self, command: messages.Command, what: str) -> messages.Ack:
         ack = self._command(command)
         if not ack.ok:
             raise self.error_for(ack.code, what)
         return ack
 
-    def _command(self, command: codec.Command) -> codec.Ack:
+    def _command(self, command: messages.Command) -> messages.Ack:
         """Send one command and return its acknowledge (any confirmation code)."""
         self._require_link()
         with self._lock:
@@ -494,9 +400,9 @@ class ZhianTecScanner(FingerprintScanner):
             deadline = time.monotonic() + self.timeout + _WORK_TIME.get(command.instruction, 0.0)
             frame = self._read_frame(deadline, command.name)
             try:
-                return codec.parse_ack(frame)
-            except ProtocolError as exc:
-                raise ProtocolError(f"{command.name}: {exc}", device=self.label) from exc
+                return messages.parse_ack(frame)
+            except DeviceProtocolError as exc:
+                raise DeviceProtocolError(f"{command.name}: {exc}", device=self.label) from exc
 
     def _receive_data(self, limit: int, expected: int | None) -> bytes:
         """Read data packets up to the end packet; bounded by the wire time of ``limit`` bytes."""
@@ -508,11 +414,11 @@ class ZhianTecScanner(FingerprintScanner):
             frame = self._read_frame(deadline, "data transfer")
             try:
                 payload = assembler.feed(frame)
-            except ProtocolError as exc:
-                raise ProtocolError(str(exc), device=self.label) from exc
+            except DeviceProtocolError as exc:
+                raise DeviceProtocolError(str(exc), device=self.label) from exc
             if payload is not None:
                 if expected is not None and len(payload) != expected:
-                    raise ProtocolError(
+                    raise DeviceProtocolError(
                         f"data transfer gave {len(payload)} bytes, expected {expected}", device=self.label
                     )
                 return payload

@@ -26,10 +26,10 @@ from drivers.errors import (
     NoFinger,
     WrongPassword,
 )
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec import TEMPLATE_FORMAT, ZhianTecScanner
-from drivers.fingerprint.zhiantec_codes import AuraColor, AuraMode, Confirmation
-from drivers.fingerprint.zhiantec_sim import EmulatedZhianTecScanner, Fault, ZhianTecSimulator
+from drivers.fingerprint.zhiantec import codec, messages
+from drivers.fingerprint.zhiantec.codes import AuraColor, AuraMode, Confirmation
+from drivers.fingerprint.zhiantec.driver import TEMPLATE_FORMAT, ZhianTecScanner
+from drivers.fingerprint.zhiantec.simulator import EmulatedZhianTecScanner, Fault, ZhianTecSimulator
 from drivers.scene import FingerCondition, Person, Scene
 from drivers.types import DeviceKind, ImageFormat
 
@@ -108,14 +108,14 @@ def test_open_with_the_wrong_password_raises_wrong_password(scene: Scene) -> Non
 def test_commands_before_vfypwd_are_refused_when_a_password_is_set(scene: Scene) -> None:
     with ZhianTecSimulator(scene, password=7) as sim:
         with serial.Serial(sim.port, 57600, timeout=0.5) as port:
-            port.write(codec.template_num().encode())
+            port.write(messages.template_num().encode())
             rx = codec.Receiver()
             deadline = time.monotonic() + 2
             frame = None
             while frame is None and time.monotonic() < deadline:
                 rx.receive_data(port.read(64))
                 frame = rx.next_frame()
-            assert frame is not None and codec.parse_ack(frame).code == Confirmation.PASSWORD_REQUIRED
+            assert frame is not None and messages.parse_ack(frame).code == Confirmation.PASSWORD_REQUIRED
 
 
 def test_open_with_the_wrong_address_raises_bad_address(scene: Scene) -> None:
@@ -304,11 +304,11 @@ def test_injected_unplug(scanner: ZhianTecScanner, sim: ZhianTecSimulator) -> No
 
 
 def test_a_host_packet_with_a_bad_checksum_gets_code_01(scanner: ZhianTecScanner, sim: ZhianTecSimulator) -> None:
-    raw = bytearray(codec.template_num().encode())
+    raw = bytearray(messages.template_num().encode())
     raw[-1] ^= 0x01
     scanner._link.write(bytes(raw))
     frame = scanner._read_frame(time.monotonic() + 1, "test")
-    assert codec.parse_ack(frame).code == Confirmation.PACKET_RECEIVE_ERROR
+    assert messages.parse_ack(frame).code == Confirmation.PACKET_RECEIVE_ERROR
     assert isinstance(scanner.error_for(Confirmation.PACKET_RECEIVE_ERROR, "x"), BadChecksum)
 
 
@@ -384,6 +384,9 @@ def test_paced_template_upload_takes_its_wire_time(scene: Scene) -> None:
         with ZhianTecScanner(sim.port, baud=115200, timeout=0.5) as sc:
             sc.take_image(timeout=1)
             sc.image_to_template(1)
+            # The driver can read Img2Tz's reply before the simulator counts it:
+            # settle every reply recorded so far, so none lands inside the window.
+            assert sim.wait_replies_sent(len(sim.history), timeout=1)
             before, sent = sim.bytes_in + sim.bytes_out, sim.replies_sent
             took = elapsed(sc.upload_template, 1)
             assert sim.wait_replies_sent(sent + 1, timeout=1)  # byte counts settle once the reply has left
@@ -407,14 +410,19 @@ def test_closed_scanner_refuses_work(scanner: ZhianTecScanner) -> None:
 def test_from_config_validates_options() -> None:
     with pytest.raises(DriverConfigError, match="'port' is required"):
         ZhianTecScanner.from_config({})
-    with pytest.raises(DriverConfigError, match="unknown option"):
+    with pytest.raises(DriverConfigError, match="unknown option 'buad'; known: address, baud, model, password"):
         ZhianTecScanner.from_config({"port": "/dev/x", "buad": 9600})
-    with pytest.raises(DriverConfigError, match="'baud' must be int"):
+    with pytest.raises(DriverConfigError, match="option 'baud' must be one of 9600, 19200, .*, got 'fast'"):
         ZhianTecScanner.from_config({"port": "/dev/x", "baud": "fast"})
-    with pytest.raises(DriverConfigError, match="9600 x 1..12"):
+    with pytest.raises(DriverConfigError, match="option 'baud' must be one of .*, 115200, got 1000"):
         ZhianTecScanner.from_config({"port": "/dev/x", "baud": 1000})
-    with pytest.raises(DriverConfigError, match="model"):
+    with pytest.raises(DriverConfigError, match="option 'model' must be one of .*'R503'.*, got 'R999'"):
         ZhianTecScanner.from_config({"port": "/dev/x", "model": "R999"})
+    with pytest.raises(DriverConfigError, match="option 'timeout' must be a number > 0 and <= 60, got 0"):
+        ZhianTecScanner.from_config({"port": "/dev/x", "timeout": 0})
+    with pytest.raises(DriverConfigError, match="option 'password' must be an integer 0-4294967295") as err:
+        ZhianTecScanner.from_config({"port": "/dev/x", "password": "sesame"})
+    assert "sesame" not in str(err.value)  # a module password never reaches a log line
     sc = ZhianTecScanner.from_config({"port": "/dev/x", "baud": 115200, "address": 5, "timeout": 2})
     assert (sc.port, sc.baud, sc.address, sc.timeout) == ("/dev/x", 115200, 5, 2.0)
 
@@ -447,7 +455,20 @@ def test_emulated_scanner_never_opened_still_stops_its_simulator(scene: Scene) -
 
 
 def test_emulated_scanner_rejects_unknown_options(scene: Scene) -> None:
-    with pytest.raises(DriverConfigError, match="unknown option"):
+    with pytest.raises(DriverConfigError, match="unknown option 'colour'; known: .*packet_size"):
         registry.create(
             DeviceKind.FINGERPRINT, "zhiantec-emulated", {"colour": "red"}, registry.DriverContext(scene=scene)
         )
+
+
+def test_emulated_scanner_checks_its_options_before_starting_a_simulator(scene: Scene) -> None:
+    ctx = registry.DriverContext(scene=scene)
+    with pytest.raises(DriverConfigError, match="option 'packet_size' must be one of 32, 64, 128, 256, got 100"):
+        registry.create(DeviceKind.FINGERPRINT, "zhiantec-emulated", {"packet_size": 100}, ctx)
+    with pytest.raises(DriverConfigError, match="option 'pace' must be true or false, got 'yes'"):
+        registry.create(DeviceKind.FINGERPRINT, "zhiantec-emulated", {"pace": "yes"}, ctx)
+    dev = registry.create(DeviceKind.FINGERPRINT, "zhiantec-emulated", {"packet_size": 64, "model": "R503"}, ctx)
+    try:
+        assert (dev.simulator.packet_size, dev.simulator.spec.name) == (64, "R503")
+    finally:
+        dev.close()

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.errors import BadChecksum, ProtocolError
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec_codes import (
+from drivers.errors import BadChecksum, DeviceProtocolError
+from drivers.fingerprint.zhiantec import codec, messages
+from drivers.fingerprint.zhiantec.codes import (
     PACKET_SIZES,
     AuraColor,
     AuraMode,
@@ -55,12 +55,12 @@ def feed_all(rx: codec.Receiver, data: bytes, *, step: int | None = None) -> lis
 
 def test_genimg_command_bytes_match_the_manual() -> None:
     # The manual's example: EF01 FFFFFFFF 01 0003 01 0005.
-    assert codec.gen_img().encode() == bytes.fromhex("EF01FFFFFFFF010003010005")
+    assert messages.gen_img().encode() == bytes.fromhex("EF01FFFFFFFF010003010005")
 
 
 def test_read_sys_para_and_template_num_checksums_match_the_manual() -> None:
-    assert codec.read_sys_para().encode()[-2:] == bytes.fromhex("0013")
-    assert codec.template_num().encode()[-2:] == bytes.fromhex("0021")
+    assert messages.read_sys_para().encode()[-2:] == bytes.fromhex("0013")
+    assert messages.template_num().encode()[-2:] == bytes.fromhex("0021")
 
 
 def test_checksum_is_low_16_bits_of_the_sum() -> None:
@@ -69,7 +69,7 @@ def test_checksum_is_low_16_bits_of_the_sum() -> None:
 
 
 def test_vfy_pwd_carries_the_password_big_endian() -> None:
-    cmd = codec.vfy_pwd(0x01020304)
+    cmd = messages.vfy_pwd(0x01020304)
     assert cmd.content == bytes([Instruction.VFY_PWD, 1, 2, 3, 4])
     assert "1, 2" not in repr(cmd) and "param bytes" in repr(cmd)
 
@@ -124,7 +124,7 @@ def test_bad_checksum_raises_then_the_next_frame_still_arrives(bad: codec.Frame,
 
 
 def test_bad_checksum_byte_by_byte_raises_exactly_when_the_frame_completes() -> None:
-    raw = bytearray(codec.Ack(0).encode())
+    raw = bytearray(messages.Ack(0).encode())
     raw[-1] ^= 0xFF
     rx = codec.Receiver()
     for b in raw[:-1]:
@@ -145,22 +145,22 @@ def test_corrupted_content_is_caught_by_the_checksum() -> None:
 
 
 def test_need_more_data_returns_none_and_keeps_a_split_start_code() -> None:
-    wire = codec.Ack(0).encode()
+    wire = messages.Ack(0).encode()
     rx = codec.Receiver()
     rx.receive_data(b"\x00\x13" + wire[:1])  # garbage then half the start code
     assert rx.next_frame() is None
     assert rx.skipped == 2
     rx.receive_data(wire[1:])
-    assert rx.next_frame() == codec.Ack(0).frame()
+    assert rx.next_frame() == messages.Ack(0).frame()
 
 
 def test_impossible_length_and_unknown_pid_are_resynced_past() -> None:
-    good = codec.Ack(Confirmation.NO_FINGER).encode()
+    good = messages.Ack(Confirmation.NO_FINGER).encode()
     fake_long = b"\xef\x01\xff\xff\xff\xff\x07\xff\xff"  # length 65535: cannot be a frame
     fake_pid = b"\xef\x01\xff\xff\xff\xff\x05\x00\x03"  # PID 05 does not exist
     rx = codec.Receiver()
     rx.receive_data(fake_long + fake_pid + good)
-    assert rx.next_frame() == codec.Ack(Confirmation.NO_FINGER).frame()
+    assert rx.next_frame() == messages.Ack(Confirmation.NO_FINGER).frame()
 
 
 def test_frame_repr_shows_size_not_content() -> None:
@@ -175,31 +175,31 @@ def test_frame_repr_shows_size_not_content() -> None:
 @pytest.mark.parametrize(
     "command, content",
     [
-        (codec.img2tz(2), [0x02, 2]),
-        (codec.search(1, 0, 1000), [0x04, 1, 0, 0, 0x03, 0xE8]),
-        (codec.store(1, 300), [0x06, 1, 0x01, 0x2C]),
-        (codec.load_char(2, 7), [0x07, 2, 0, 7]),
-        (codec.up_char(1), [0x08, 1]),
-        (codec.down_char(2), [0x09, 2]),
-        (codec.up_image(), [0x0A]),
-        (codec.delet_char(10, 3), [0x0C, 0, 10, 0, 3]),
-        (codec.empty(), [0x0D]),
-        (codec.set_sys_para(SysParam.BAUD, 12), [0x0E, 4, 12]),
-        (codec.read_index_table(1), [0x1F, 1]),
-        (codec.aura_led_config(AuraMode.BREATHING, 0x80, AuraColor.BLUE, 3), [0x35, 1, 0x80, 2, 3]),
-        (codec.read_prod_info(), [0x3C]),
-        (codec.reg_model(), [0x05]),
-        (codec.match(), [0x03]),
+        (messages.img2tz(2), [0x02, 2]),
+        (messages.search(1, 0, 1000), [0x04, 1, 0, 0, 0x03, 0xE8]),
+        (messages.store(1, 300), [0x06, 1, 0x01, 0x2C]),
+        (messages.load_char(2, 7), [0x07, 2, 0, 7]),
+        (messages.up_char(1), [0x08, 1]),
+        (messages.down_char(2), [0x09, 2]),
+        (messages.up_image(), [0x0A]),
+        (messages.delet_char(10, 3), [0x0C, 0, 10, 0, 3]),
+        (messages.empty(), [0x0D]),
+        (messages.set_sys_para(SysParam.BAUD, 12), [0x0E, 4, 12]),
+        (messages.read_index_table(1), [0x1F, 1]),
+        (messages.aura_led_config(AuraMode.BREATHING, 0x80, AuraColor.BLUE, 3), [0x35, 1, 0x80, 2, 3]),
+        (messages.read_prod_info(), [0x3C]),
+        (messages.reg_model(), [0x05]),
+        (messages.match(), [0x03]),
     ],
 )
-def test_builders_lay_out_parameters_as_the_manual_says(command: codec.Command, content: list[int]) -> None:
+def test_builders_lay_out_parameters_as_the_manual_says(command: messages.Command, content: list[int]) -> None:
     assert command.content == bytes(content)
-    assert codec.parse_command(command.frame(0x12345678)) == command
+    assert messages.parse_command(command.frame(0x12345678)) == command
 
 
 def test_parse_command_rejects_an_ack() -> None:
-    with pytest.raises(ProtocolError):
-        codec.parse_command(codec.Ack(0).frame())
+    with pytest.raises(DeviceProtocolError):
+        messages.parse_command(messages.Ack(0).frame())
 
 
 @given(
@@ -213,51 +213,51 @@ def test_parse_command_rejects_an_ack() -> None:
 )
 @settings(deadline=None)
 def test_sys_para_round_trip(status, sysid, cap, level, addr, size, n) -> None:  # noqa: ANN001
-    para = codec.SysPara(status, sysid, cap, level, addr, size, n * 9600)
-    ack = codec.parse_ack(codec.Ack(0, para.to_bytes()).frame())
+    para = messages.SysPara(status, sysid, cap, level, addr, size, n * 9600)
+    ack = messages.parse_ack(messages.Ack(0, para.to_bytes()).frame())
     assert len(ack.params) == 16
-    assert codec.parse_sys_para(ack) == para
+    assert messages.parse_sys_para(ack) == para
 
 
 def test_short_sys_para_reply_is_a_protocol_error() -> None:
-    with pytest.raises(ProtocolError, match="ReadSysPara"):
-        codec.parse_sys_para(codec.Ack(0, b"\x00" * 10))
+    with pytest.raises(DeviceProtocolError, match="ReadSysPara"):
+        messages.parse_sys_para(messages.Ack(0, b"\x00" * 10))
 
 
 @given(st.sets(st.integers(0, 1023), max_size=60), st.integers(0, 3))
 @settings(deadline=None)
 def test_index_table_round_trip_per_page(slots: set[int], page: int) -> None:
-    ack = codec.Ack(0, codec.index_table_bytes(slots, page))
-    assert codec.parse_index_table(ack, page) == frozenset(s for s in slots if page * 256 <= s < page * 256 + 256)
+    ack = messages.Ack(0, messages.index_table_bytes(slots, page))
+    assert messages.parse_index_table(ack, page) == frozenset(s for s in slots if page * 256 <= s < page * 256 + 256)
 
 
 def test_index_table_bit_order_is_low_bit_first() -> None:
-    table = codec.index_table_bytes({0, 9}, 0)
+    table = messages.index_table_bytes({0, 9}, 0)
     assert table[0] == 0x01 and table[1] == 0x02
 
 
 def test_product_info_round_trip_is_46_bytes() -> None:
-    info = codec.ProductInfo("R503", "0001", "12345678", (1, 2), "R503", 192, 192, 512, 200)
+    info = messages.ProductInfo("R503", "0001", "12345678", (1, 2), "R503", 192, 192, 512, 200)
     raw = info.to_bytes()
-    assert len(raw) == codec.ProductInfo.SIZE == 46
-    assert codec.parse_prod_info(codec.Ack(0, raw)) == info
+    assert len(raw) == messages.ProductInfo.SIZE == 46
+    assert messages.parse_prod_info(messages.Ack(0, raw)) == info
 
 
 def test_search_match_random_and_count_parsers() -> None:
-    assert codec.parse_search(codec.Ack(0, codec.SearchResult(12, 345).to_bytes())) == codec.SearchResult(12, 345)
-    assert codec.parse_match(codec.Ack(0, b"\x01\x00")) == 256
-    assert codec.parse_random(codec.Ack(0, b"\x00\x00\x01\x00")) == 256
-    assert codec.parse_template_count(codec.Ack(0, b"\x00\x07")) == 7
-    assert codec.parse_text(codec.Ack(0, b"V1.2\0\0\0")) == "V1.2"
+    assert messages.parse_search(messages.Ack(0, messages.SearchResult(12, 345).to_bytes())) == messages.SearchResult(12, 345)
+    assert messages.parse_match(messages.Ack(0, b"\x01\x00")) == 256
+    assert messages.parse_random(messages.Ack(0, b"\x00\x00\x01\x00")) == 256
+    assert messages.parse_template_count(messages.Ack(0, b"\x00\x07")) == 7
+    assert messages.parse_text(messages.Ack(0, b"V1.2\0\0\0")) == "V1.2"
 
 
 def test_sys_param_values_are_validated() -> None:
-    assert codec.sys_param_value(4, 12) == (SysParam.BAUD, 115200)
-    assert codec.sys_param_value(6, 3) == (SysParam.PACKET_SIZE, 256)
+    assert messages.sys_param_value(4, 12) == (SysParam.BAUD, 115200)
+    assert messages.sys_param_value(6, 3) == (SysParam.PACKET_SIZE, 256)
     with pytest.raises(ValueError):
-        codec.sys_param_value(4, 13)
+        messages.sys_param_value(4, 13)
     with pytest.raises(ValueError):
-        codec.sys_param_value(9, 1)
+        messages.sys_param_value(9, 1)
 
 
 def test_every_confirmation_code_has_a_meaning() -> None:
@@ -284,9 +284,9 @@ def test_data_split_and_reassembly(payload: bytes, size: int, step: int) -> None
 
 
 def test_assembler_rejects_a_non_data_frame_and_an_overlong_transfer() -> None:
-    with pytest.raises(ProtocolError):
-        codec.DataAssembler(10).feed(codec.Ack(0).frame())
-    with pytest.raises(ProtocolError, match="exceeds"):
+    with pytest.raises(DeviceProtocolError):
+        codec.DataAssembler(10).feed(messages.Ack(0).frame())
+    with pytest.raises(DeviceProtocolError, match="exceeds"):
         codec.DataAssembler(4).feed(codec.Frame(0, PacketId.DATA, b"12345"))
 
 
@@ -308,7 +308,7 @@ def test_image_round_trip_keeps_the_high_nibble(w2: int, h: int, data: st.DataOb
 
 
 def test_unpack_rejects_the_wrong_size() -> None:
-    with pytest.raises(ProtocolError, match="expected"):
+    with pytest.raises(DeviceProtocolError, match="expected"):
         codec.unpack_image(b"\x00" * 10, 256, 288)
 
 

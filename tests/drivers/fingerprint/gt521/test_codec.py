@@ -13,11 +13,11 @@ from drivers.errors import (
     CaptureFailed,
     DeviceCommandFailed,
     DeviceError,
+    DeviceProtocolError,
     NoFinger,
-    ProtocolError,
 )
-from drivers.fingerprint import gt521_codec as codec
-from drivers.fingerprint.gt521_codec import (
+from drivers.fingerprint.gt521 import codec, codes
+from drivers.fingerprint.gt521.codec import (
     CommandPacket,
     DataPacket,
     PacketReceiver,
@@ -54,7 +54,7 @@ def test_fields_are_little_endian() -> None:
     assert raw[:2] == b"\x55\xaa"
     assert struct.unpack("<H", raw[2:4])[0] == 0x0203
     assert struct.unpack("<I", raw[4:8])[0] == 115200
-    assert struct.unpack("<H", raw[8:10])[0] == codec.Command.CHANGE_BAUD_RATE
+    assert struct.unpack("<H", raw[8:10])[0] == codes.Command.CHANGE_BAUD_RATE
     assert struct.unpack("<H", raw[10:12])[0] == sum(raw[:10]) & 0xFFFF
 
 
@@ -67,7 +67,7 @@ def test_builders_cover_every_command_the_driver_needs() -> None:
         codec.get_enroll_count(): (0x20, 0),
         codec.check_enrolled(7): (0x21, 7),
         codec.enroll_start(5): (0x22, 5),
-        codec.enroll_start(codec.ENROLL_NO_SAVE): (0x22, 0xFFFFFFFF),
+        codec.enroll_start(codes.ENROLL_NO_SAVE): (0x22, 0xFFFFFFFF),
         codec.enroll(1): (0x23, 0),
         codec.enroll(2): (0x24, 0),
         codec.enroll(3): (0x25, 0),
@@ -86,7 +86,7 @@ def test_builders_cover_every_command_the_driver_needs() -> None:
     }
     for packet, (command, parameter) in cases.items():
         assert (packet.command, packet.parameter) == (command, parameter), packet
-    assert codec.enroll_start(codec.ENROLL_NO_SAVE).signed_parameter == -1
+    assert codec.enroll_start(codes.ENROLL_NO_SAVE).signed_parameter == -1
     with pytest.raises(ValueError):
         codec.enroll(4)
 
@@ -110,7 +110,7 @@ def test_open_info_parses_firmware_and_serial() -> None:
     assert info.iso_area_max_size == 0
     assert info.serial == serial.hex().upper()
     assert info.encode() == raw
-    with pytest.raises(ProtocolError):
+    with pytest.raises(DeviceProtocolError):
         codec.parse_open_info(raw[:-1])
 
 
@@ -119,28 +119,28 @@ def test_response_parsers() -> None:
     assert codec.parse_is_press_finger(ResponsePacket(True, 1)) is False
     assert codec.parse_count(ResponsePacket(True, 17)) == 17
     assert codec.parse_slot(ResponsePacket(True, 2999)) == 2999
-    assert codec.parse_image(bytes(codec.IMAGE_SIZE)) == bytes(codec.IMAGE_SIZE)
-    assert codec.parse_raw_image(bytes(codec.RAW_IMAGE_SIZE)) == bytes(codec.RAW_IMAGE_SIZE)
+    assert codec.parse_image(bytes(codes.IMAGE_SIZE)) == bytes(codes.IMAGE_SIZE)
+    assert codec.parse_raw_image(bytes(codes.RAW_IMAGE_SIZE)) == bytes(codes.RAW_IMAGE_SIZE)
     assert codec.parse_template(bytes(498)) == bytes(498)
     for parser, size in ((codec.parse_image, 100), (codec.parse_raw_image, 100), (codec.parse_template, 497)):
-        with pytest.raises(ProtocolError):
+        with pytest.raises(DeviceProtocolError):
             parser(bytes(size))
 
 
 # -- NACK codes -----------------------------------------------------------------
 EXPECTED_CLASS = {
-    codec.Nack.FINGER_IS_NOT_PRESSED: NoFinger,
-    codec.Nack.BAD_FINGER: CaptureFailed,
-    codec.Nack.ENROLL_FAILED: CaptureFailed,
-    codec.Nack.CAPTURE_CANCELED: CaptureFailed,
-    codec.Nack.TIMEOUT: CaptureFailed,
-    codec.Nack.COMM_ERR: ProtocolError,
+    codes.Nack.FINGER_IS_NOT_PRESSED: NoFinger,
+    codes.Nack.BAD_FINGER: CaptureFailed,
+    codes.Nack.ENROLL_FAILED: CaptureFailed,
+    codes.Nack.CAPTURE_CANCELED: CaptureFailed,
+    codes.Nack.TIMEOUT: CaptureFailed,
+    codes.Nack.COMM_ERR: DeviceProtocolError,
 }
 
 
-@pytest.mark.parametrize("code", list(codec.Nack))
-def test_every_nack_maps_to_a_named_device_error(code: codec.Nack) -> None:
-    err = codec.error_for_nack(code, codec.Command.CAPTURE_FINGER, device="fingerprint gt521 on /dev/x")
+@pytest.mark.parametrize("code", list(codes.Nack))
+def test_every_nack_maps_to_a_named_device_error(code: codes.Nack) -> None:
+    err = codec.error_for_nack(code, codes.Command.CAPTURE_FINGER, device="fingerprint gt521 on /dev/x")
     assert isinstance(err, EXPECTED_CLASS.get(code, DeviceCommandFailed))
     assert isinstance(err, DeviceError)
     assert err.code == code
@@ -150,14 +150,14 @@ def test_every_nack_maps_to_a_named_device_error(code: codec.Nack) -> None:
 
 
 def test_duplicate_slot_codes_name_the_slot() -> None:
-    err = codec.error_for_nack(42, codec.Command.ENROLL3, device="fp")
+    err = codec.error_for_nack(42, codes.Command.ENROLL3, device="fp")
     assert isinstance(err, codec.DuplicateFinger) and isinstance(err, DeviceCommandFailed)
     assert err.slot == 42 and err.code == 42
     assert "slot 42" in str(err)
 
 
 def test_unknown_nack_is_still_a_command_failure() -> None:
-    err = codec.error_for_nack(0x1FFF, codec.Command.OPEN)
+    err = codec.error_for_nack(0x1FFF, codes.Command.OPEN)
     assert isinstance(err, DeviceCommandFailed) and err.code == 0x1FFF
     assert "0x1FFF" in str(err)
 
@@ -195,9 +195,9 @@ def test_unannounced_data_packet_is_garbage() -> None:
 
 @pytest.mark.parametrize("bytewise", [False, True])
 def test_full_image_packet(bytewise: bool) -> None:
-    image = bytes((i * 7) & 0xFF for i in range(codec.IMAGE_SIZE))
+    image = bytes((i * 7) & 0xFF for i in range(codes.IMAGE_SIZE))
     rx = PacketReceiver(Role.HOST)
-    rx.expect_data(codec.IMAGE_SIZE)
+    rx.expect_data(codes.IMAGE_SIZE)
     got = feed(rx, DataPacket(image).encode(), bytewise=bytewise)
     assert len(got) == 1 and codec.parse_image(got[0].data) == image
     assert rx.expecting_data is None
@@ -212,20 +212,20 @@ def test_module_side_reads_commands() -> None:
 def test_host_rejects_a_reply_that_is_neither_ack_nor_nack() -> None:
     rx = PacketReceiver(Role.HOST, device="fp")
     rx.receive_data(codec.close().encode())  # a command echoed back: loopback cable?
-    with pytest.raises(ProtocolError, match="neither ACK nor NACK"):
+    with pytest.raises(DeviceProtocolError, match="neither ACK nor NACK"):
         rx.next_packet()
 
 
 def test_bad_checksum_raises_then_resyncs() -> None:
     bad = bytearray(ResponsePacket(True, 1).encode())
     bad[6] ^= 0x40
-    good = ResponsePacket(False, codec.Nack.BAD_FINGER).encode()
+    good = ResponsePacket(False, codes.Nack.BAD_FINGER).encode()
     rx = PacketReceiver(Role.HOST, device="fingerprint gt521 on /dev/x")
     rx.receive_data(bytes(bad) + good)
     with pytest.raises(BadChecksum) as info:
         rx.next_packet()
     assert "fingerprint gt521 on /dev/x" in str(info.value)
-    assert rx.next_packet() == ResponsePacket(False, codec.Nack.BAD_FINGER)
+    assert rx.next_packet() == ResponsePacket(False, codes.Nack.BAD_FINGER)
 
 
 def test_bad_data_checksum_raises_without_leaking_the_payload() -> None:
@@ -333,7 +333,7 @@ def test_a_corrupted_byte_is_never_accepted(p, index: int, flip: int) -> None:
     for _ in range(4):
         try:
             q = rx.next_packet()
-        except (BadChecksum, ProtocolError):
+        except (BadChecksum, DeviceProtocolError):
             continue
         if q is None:
             break

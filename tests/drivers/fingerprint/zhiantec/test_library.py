@@ -13,10 +13,10 @@ import pytest
 import serial
 
 from drivers.errors import DeviceCommandFailed, WrongPassword
-from drivers.fingerprint import zhiantec_codec as codec
-from drivers.fingerprint.zhiantec import ZhianTecScanner
-from drivers.fingerprint.zhiantec_codes import READY_BYTE, Confirmation
-from drivers.fingerprint.zhiantec_sim import ZhianTecSimulator
+from drivers.fingerprint.zhiantec import codec, messages
+from drivers.fingerprint.zhiantec.codes import READY_BYTE, Confirmation
+from drivers.fingerprint.zhiantec.driver import ZhianTecScanner
+from drivers.fingerprint.zhiantec.simulator import ZhianTecSimulator
 from drivers.scene import Person, Scene
 from drivers.synthetic import fingerprint as synth
 
@@ -181,7 +181,7 @@ def test_library_survives_reopening_the_driver(sim: ZhianTecSimulator) -> None:
         assert second.index_table() == {9}
 
 
-def _raw(port: str, command: codec.Command, extra: int = 0) -> tuple[codec.Ack, bytes]:
+def _raw(port: str, command: messages.Command, extra: int = 0) -> tuple[messages.Ack, bytes]:
     """Send one command on a plain pyserial port; read the ack by its length, then ``extra`` bytes."""
     with serial.Serial(port, 57600, timeout=1.0) as s:
         s.write(command.encode())
@@ -192,20 +192,20 @@ def _raw(port: str, command: codec.Command, extra: int = 0) -> tuple[codec.Ack, 
         rx.receive_data(head + body)
         frame = rx.next_frame()
         assert frame is not None
-        return codec.parse_ack(frame), s.read(extra) if extra else b""
+        return messages.parse_ack(frame), s.read(extra) if extra else b""
 
 
 @pytest.mark.parametrize("model, code", [("R307", 0x01), ("AS608", 0x01), ("FPM10A", 0x01), ("R503", 0xFC)])
 def test_instructions_a_model_lacks_get_its_error_code(scene: Scene, model: str, code: int) -> None:
     with ZhianTecSimulator(scene, model=model) as sim:
-        ack, _ = _raw(sim.port, codec.Command(0x77))
+        ack, _ = _raw(sim.port, messages.Command(0x77))
         assert ack.code == code
-        prod, _ = _raw(sim.port, codec.read_prod_info())
+        prod, _ = _raw(sim.port, messages.read_prod_info())
         assert (prod.code == 0) == (model == "R503")
 
 
 def test_malformed_parameters_are_a_packet_error(sim: ZhianTecSimulator) -> None:
-    ack, _ = _raw(sim.port, codec.Command(0x02, b""))  # Img2Tz without its buffer id
+    ack, _ = _raw(sim.port, messages.Command(0x02, b""))  # Img2Tz without its buffer id
     assert ack.code == Confirmation.PACKET_RECEIVE_ERROR
 
 
@@ -213,19 +213,19 @@ def test_r503_soft_reset_sends_the_ready_byte_and_forgets_the_password(scene: Sc
     with ZhianTecSimulator(scene, model="R503", password=42) as sim:
         with ZhianTecScanner(sim.port, model="R503", password=42, timeout=0.5) as sc:
             assert sc.template_count() == 0
-        ack, tail = _raw(sim.port, codec.soft_rst(), extra=1)
+        ack, tail = _raw(sim.port, messages.soft_rst(), extra=1)
         assert ack.ok and tail == bytes([READY_BYTE]) and sim.resets == 1
-        ack, _ = _raw(sim.port, codec.template_num())
+        ack, _ = _raw(sim.port, messages.template_num())
         assert ack.code == Confirmation.PASSWORD_REQUIRED
         with pytest.raises(WrongPassword):
             ZhianTecScanner(sim.port, password=41, timeout=0.5).open()
 
 
 def test_notepad_and_random_code(sim: ZhianTecSimulator) -> None:
-    ack, _ = _raw(sim.port, codec.write_notepad(3, b"station-07"))
+    ack, _ = _raw(sim.port, messages.write_notepad(3, b"station-07"))
     assert ack.ok
-    page, _ = _raw(sim.port, codec.read_notepad(3))
-    assert codec.parse_notepad(page).rstrip(b"\0") == b"station-07"
-    r1, _ = _raw(sim.port, codec.get_random_code())
-    r2, _ = _raw(sim.port, codec.get_random_code())
-    assert codec.parse_random(r1) != codec.parse_random(r2)
+    page, _ = _raw(sim.port, messages.read_notepad(3))
+    assert messages.parse_notepad(page).rstrip(b"\0") == b"station-07"
+    r1, _ = _raw(sim.port, messages.get_random_code())
+    r2, _ = _raw(sim.port, messages.get_random_code())
+    assert messages.parse_random(r1) != messages.parse_random(r2)
