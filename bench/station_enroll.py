@@ -27,16 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from drivers.camera.emulated import EmulatedCamera  # noqa: E402
-from drivers.scene import Scene  # noqa: E402
-from protocol.keys import ControllerKeys  # noqa: E402
-from station.scripted import ScriptedOperator  # noqa: E402
-from rekam.demo.population import Population  # noqa: E402
-from station import sealer as sealer_mod  # noqa: E402
-from station import workflow  # noqa: E402
-from tests.fixtures.station import make_station_dir  # noqa: E402
+from drivers.camera.emulated import EmulatedCamera
+from drivers.scene import Scene
+from protocol.keys import ControllerKeys
+from rekam.demo.population import Population
+from rekam.sandbox import make_station_dir
+from station import sealer as sealer_mod
+from station import workflow
+from station.scripted import ScriptedOperator
 
 
 class Meter:
@@ -123,21 +121,20 @@ def main() -> None:
 
     ck = ControllerKeys.generate()
     scene = Scene(time_scale=0.0)
-    d = make_station_dir(Path(tempfile.mkdtemp(prefix="rekam-bench-")), None, ck)
     child = None
     acting: Scene | SplitScene = scene
+    devices = {}
     if args.devices == "subprocess":
         here, there = multiprocessing.Pipe()
         child = multiprocessing.get_context("spawn").Process(target=device_host, args=(there,), daemon=True)
         child.start()
         fp_port, pad_port = here.recv()
-        text = d.config_path.read_text()
-        text = text.replace('[devices.fingerprint]\ndriver = "zhiantec-emulated"',
-                            f'[devices.fingerprint]\ndriver = "zhiantec"\noptions = {{ port = "{fp_port}" }}')
-        text = text.replace('[devices.signature]\ndriver = "topaz-emulated"',
-                            f'[devices.signature]\ndriver = "topaz"\noptions = {{ port = "{pad_port}" }}')
-        d.config_path.write_text(text)
+        devices = {"fingerprint": {"driver": "zhiantec", "options": {"port": fp_port}},
+                   "signature": {"driver": "topaz", "options": {"port": pad_port}}}
         acting = SplitScene(scene, here)
+    # Never connected: the broker address is a placeholder.
+    d = make_station_dir(Path(tempfile.mkdtemp(prefix="rekam-bench-")), "127.0.0.1", 1, ck.public.to_pem(),
+                         settings={"devices": devices})
     rt = d.runtime(scene).start(connect=False)
     code = "33.72.05.1001"
     people = Population({code: args.people}, today=dt.date(2013, 10, 1), seed=7).take(code, args.people)

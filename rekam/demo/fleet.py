@@ -24,20 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from adapters.files import write_atomic
-from controller import config as controller_config
-from controller import keyfiles as controller_keys
 from controller.scheduler.service import Planning
 from controller.scheduler import KelurahanTarget, TurnoutModel, solo_2013_targets
 from controller.service import ControllerService
 from controller.store import Store
-from drivers.registry import DriverContext
 from drivers.scene import Scene
-from protocol.keys import SigningKey
 from station.scripted import ScriptedOperator
 from rekam.brokers import MosquittoBroker, find_mosquitto
+from rekam.sandbox import make_controller_dir, make_station_dir
 from rekam.demo.population import Population, Resident
-from station import config as station_config
 from station.runtime import StationRuntime
 
 log = logging.getLogger(__name__)
@@ -182,16 +177,13 @@ class DemoFleet:
         self.say(f"broker: {self.broker_name} on {self.broker.host}:{self.broker.port}")
 
     def _setup_controller(self) -> None:
-        d = self.workdir / "controller"
-        d.mkdir()
-        offline_alarm = max(0.3, self.o.day_seconds * 0.1)
-        (d / "controller.toml").write_text(
-            f'[controller]\nid = "controller-1"\n[mqtt]\nhost = "{self.broker.host}"\nport = {self.broker.port}\n'
-            f"[ingest]\nbatch_wait_s = 0.02\n[fleet]\noffline_alarm_s = {offline_alarm}\ncheck_interval_s = 0.25\n"
-            f"silent_after_s = {max(5.0, self.o.day_seconds)}\n"
-            f"[schedule]\nstation_capacity = {self.model.capacity}\npublish_days_ahead = 3\n")
-        cfg = controller_config.load(d / "controller.toml")
-        keys = controller_keys.create_keys(cfg.private_key, cfg.public_key)
+        ctl = make_controller_dir(self.workdir / "controller", self.broker.host, self.broker.port, settings={
+            "mqtt": {"keepalive_s": 30},
+            "ingest": {"batch_wait_s": 0.02},
+            "fleet": {"offline_alarm_s": max(0.3, self.o.day_seconds * 0.1), "check_interval_s": 0.25,
+                      "silent_after_s": max(5.0, self.o.day_seconds)},
+            "schedule": {"station_capacity": self.model.capacity, "publish_days_ahead": 3}})
+        cfg, keys = ctl.config, ctl.keys
         self.store = Store(cfg.store_path).open()
         self.planning = Planning(self.store, cfg.schedule, today=self.clock.today,
                                  silent_after_s=cfg.fleet.silent_after_s)
@@ -210,22 +202,18 @@ class DemoFleet:
                  f"(1 synthetic resident = {self.o.scale} of Solo's {sum(t.remaining for t in solo_2013_targets()):,})")
 
     def _setup_stations(self) -> None:
-        public = self.workdir / "controller" / "keys" / "controller.pub"
+        public = (self.workdir / "controller" / "keys" / "controller.pub").read_bytes()
         for i in range(1, self.o.stations + 1):
             sid = f"st-{i:02d}"
-            d = self.workdir / "stations" / sid
-            key = SigningKey.generate()
-            write_atomic(d / "keys" / "station-signing.key", key.to_pem(), 0o600)
-            shutil.copy(public, d / "keys" / "controller.pub")
-            self.store.add_station(sid, key.public.to_pem(), key.public.kid)
-            (d / "station.toml").write_text(_station_toml(sid, self.broker.host, self.broker.port))
+            d = make_station_dir(self.workdir / "stations" / sid, self.broker.host, self.broker.port, public,
+                                 station_id=sid, settings=_STATION_SETTINGS)
+            self.store.add_station(sid, d.signing_key.public.to_pem(), d.signing_key.public.kid)
             scene = Scene(time_scale=0.0)
-            runtime = StationRuntime(station_config.load(d / "station.toml"), context=DriverContext(scene=scene),
-                                     today=self.clock.today)
+            runtime = d.runtime(scene, today=self.clock.today)
             runtime.start()
             self.stations.append(DemoStation(sid, runtime, scene))
         self.say(f"stations: {len(self.stations)} emulated stations (camera, ZhianTec scanner and Topaz pad on "
-                 f"pseudo-terminals, gpiozero mock LEDs) in {d.parent.relative_to(self.workdir.parent)}")
+                 f"pseudo-terminals, gpiozero mock LEDs) in {(self.workdir / 'stations').relative_to(self.workdir.parent)}")
 
     # -- running -----------------------------------------------------------------------
     def run(self, on_progress: Callable[["DemoFleet"], None] | None = None) -> None:
@@ -405,34 +393,11 @@ def scaled_targets(scale: int) -> tuple[KelurahanTarget, ...]:
     return tuple(out)
 
 
-def _station_toml(sid: str, host: str, port: int) -> str:
-    return f"""# made by `rekam demo`
-[station]
-id = "{sid}"
-data_dir = "data"
-language = "id"
-[keys]
-signing_key = "keys/station-signing.key"
-controller_public_key = "keys/controller.pub"
-[mqtt]
-host = "{host}"
-port = {port}
-keepalive_s = 10
-ack_timeout_s = 10
-reconnect_min_s = 0.2
-reconnect_max_s = 2
-telemetry_interval_s = 1
-[outbox]
-path = "data/outbox.db"
-min_free_mb = 50
-[devices.camera]
-driver = "emulated"
-[devices.fingerprint]
-driver = "zhiantec-emulated"
-# Ten emulated stations share two cores: give the simulated module time to answer.
-options = {{ timeout = 10.0 }}
-[devices.signature]
-driver = "topaz-emulated"
-[devices.indicators]
-driver = "emulated"
-"""
+_STATION_SETTINGS = {
+    "station": {"language": "id"},
+    "mqtt": {"keepalive_s": 10, "ack_timeout_s": 10, "reconnect_min_s": 0.2, "reconnect_max_s": 2,
+             "telemetry_interval_s": 1},
+    "outbox": {"min_free_mb": 50},
+    # Ten emulated stations share two cores: give the simulated module time to answer.
+    "devices": {"fingerprint": {"driver": "zhiantec-emulated", "options": {"timeout": 10.0}}},
+}

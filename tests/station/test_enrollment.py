@@ -128,7 +128,7 @@ def test_cancel_at_review_stores_nothing(station):
 
 def test_low_disk_refuses_before_anything_is_captured(tmp_path):
     scene = Scene(time_scale=0.0)
-    d = make_station_dir(tmp_path / "station", None, CK, extra="")
+    d = make_station_dir(tmp_path / "station", None, CK)
     d.config_path.write_text(d.config_path.read_text().replace("min_free_mb = 1", "min_free_mb = 100000000"))
     rt = d.runtime(scene).start(connect=False)
     try:
