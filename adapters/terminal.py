@@ -32,7 +32,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, title: st
     for h in headers:
         t.add_column(h, justify="right" if h in numeric else "left", overflow="fold")
     for row in rows:
-        t.add_row(*("-" if c is None else str(c) for c in row))
+        t.add_row(*("-" if c is None else c if hasattr(c, "__rich_console__") else str(c) for c in row))
     return t
 
 

@@ -124,13 +124,14 @@ def _run(args) -> int:
 
 
 def _station_add(args) -> int:
+    cfg = _cfg(args)
     try:
         check_station_id(args.station_id)
         key = VerifyKey.from_pem(read_public(args.key, "station signing key", "from `rekam station keygen`",
                                              ControllerError))
     except (TopicError, KeyFormatError) as exc:
         raise ControllerError(str(exc)) from None
-    with _store(args) as store:
+    with Store(cfg.store_path) as store:
         store.add_station(args.station_id, key.to_pem(), key.kid)
     print(f"registered station {args.station_id} with signing key {key.kid}")
     return 0

@@ -24,13 +24,9 @@ log = logging.getLogger("rekam.controller")
 
 
 def run(config_path: Path, *, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
-    try:
-        cfg = config_mod.load(config_path)
-        keys = keyfiles.load_private(cfg.private_key)
-        store = Store(cfg.store_path).open()
-    except ControllerError as exc:
-        log.error("%s", exc)
-        return 2
+    cfg = config_mod.load(config_path)  # a ControllerError here reaches the operator as one line
+    keys = keyfiles.load_private(cfg.private_key)
+    store = Store(cfg.store_path).open()
     stop = stop or threading.Event()
 
     def on_signal(signum, frame) -> None:
@@ -44,10 +40,9 @@ def run(config_path: Path, *, ready: threading.Event | None = None, stop: thread
     try:
         service = ControllerService(cfg, store, keys, assigned_today=planning.assigned_today,
                                     on_tick=lambda: planning.tick(service))
-    except ControllerError as exc:  # e.g. unusable TLS files
-        log.error("%s", exc)
+    except ControllerError:  # e.g. unusable TLS files
         store.close()
-        return 2
+        raise
     try:
         service.start()
         log.info("controller %s running: store %s, broker %s:%d", cfg.controller_id, cfg.store_path,

@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from rekam.errors import one_line, operator_errors
+
 #: Modules that each register one command group, in --help order.
 GROUPS: list[str] = [
     "station.cli",
@@ -43,19 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except _operator_errors() as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except operator_errors() as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
-
-
-def _operator_errors() -> tuple[type[BaseException], ...]:
-    """Errors that are the operator's to fix: shown as one line, not a traceback."""
-    from controller.errors import ControllerError
-    from drivers.errors import DeviceError
-    from rekam.demo.fleet import DemoError
-    from station.errors import StationError
-
-    return (ControllerError, StationError, DeviceError, DemoError)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args) -> int:
+    from adapters.terminal import console
     from rekam.demo.fleet import DemoFleet, DemoOptions
     from rekam.demo.report import progress, summary
 
@@ -49,16 +50,17 @@ def _run(args) -> int:
                           planner=args.planner, workdir=args.workdir, start=args.start,
                           offline_station=args.offline_station, offline_day=args.offline_day,
                           offline_days=args.offline_days)
-    tty = sys.stdout.isatty()
-    fleet = DemoFleet(options, say=lambda text: print(text, flush=True))
+    screen = console()
+    fleet = DemoFleet(options, say=lambda text: screen.print(text))
     shown_day = [-1]
 
     def show(f: DemoFleet) -> None:
-        if tty:
-            print("\x1b[2J\x1b[H" + "\n".join(progress(f)), flush=True)
+        if screen.is_terminal:
+            screen.clear()
+            screen.print(progress(f))
         elif f.clock.day_index() != shown_day[0]:
             shown_day[0] = f.clock.day_index()
-            print("\n".join(progress(f)), flush=True)
+            screen.print(progress(f))
 
     t0 = time.monotonic()
     drained = False
@@ -69,7 +71,7 @@ def _run(args) -> int:
         fleet.run(on_progress=show)
         print("schedule days done; every station online to deliver what it holds...", flush=True)
         drained = fleet.drain()
-        print("\n".join(progress(fleet)))
+        screen.print(progress(fleet))
         print(summary(fleet, drained))
         print(f"\nfinished in {time.monotonic() - t0:.0f} s")
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from controller.cli import table
+from adapters.terminal import show, table
 from drivers import registry
 from drivers.registry import DriverContext
 from drivers.scene import Person
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _list(args) -> int:
     rows = [[d.kind.value, d.name, d.distribution, d.target] for d in registry.available()]
-    print(table(["device", "driver", "package", "entry point"], rows))
+    show(table(["device", "driver", "package", "entry point"], rows))
     return 0
 
 
@@ -64,7 +64,7 @@ def _check(args) -> int:
     context.scene.stand(Person("self-test"))
     with Devices(devices_cfg, context) as devices:
         rows = devices.check()
-    print(table(["device", "driver", "identity", "result", "time"],
+    show(table(["device", "driver", "identity", "result", "time"],
                 [[r.kind.value, r.driver, r.identity.describe() if r.identity else "-",
                   ("ok: " if r.ok else "FAIL: ") + r.detail, f"{r.seconds:.2f}s"] for r in rows]))
     return 0 if all(r.ok for r in rows) else 1

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from adapters.files import write_atomic
+from adapters.terminal import show, table
 from drivers.errors import DeviceError
 from station import config as config_mod
 from station.errors import ConfigError, StationError
@@ -155,9 +156,9 @@ def _outbox(args) -> int:
     if s.oldest_sealed_at:
         age = dt.datetime.now().timestamp() - s.oldest_sealed_at
         print(f"oldest waiting packet sealed {age / 3600:.1f} h ago")
-    for item in q:
-        when = dt.datetime.fromtimestamp(item.changed_at).strftime("%Y-%m-%d %H:%M")
-        print(f"  quarantined {item.packet_id}  seq {item.seq}  {when}  {item.reason_id}: {item.reason}")
     if q:
+        show(table(["quarantined packet", "seq", "since", "reason", "detail"],
+                   [[item.packet_id, item.seq, dt.datetime.fromtimestamp(item.changed_at).strftime("%Y-%m-%d %H:%M"),
+                     item.reason_id, item.reason] for item in q], numeric=["seq"]))
         print("re-queue with: rekam station outbox --requeue PACKET_ID (or all)")
     return 0

@@ -135,6 +135,7 @@ class Uplink:
         self._lifecycle = Lifecycle.RUNNING
         self._worker = threading.Thread(target=self._work, name="uplink", daemon=True)
         self._worker.start()
+        log.info("connecting to %s:%d; enrolling and sealing go on meanwhile", self.settings.host, self.settings.port)
         try:
             self.link.open()
             self.link.subscribe([(topics.station(self.station_id, leaf), 1)

@@ -137,11 +137,16 @@ def _venue_remove(args) -> int:
 
 
 def _targets_import(args) -> int:
+    store = _store(args)  # the config first: it decides where everything goes
     try:
         targets = read_targets_csv(args.csv)
-    except (TargetsError, OSError) as exc:
+    except TargetsError as exc:
+        store.close()
         raise ScheduleError(str(exc)) from None
-    with _store(args) as store:
+    except OSError as exc:
+        store.close()
+        raise ScheduleError(f"cannot read {args.csv}: {exc.strerror}") from None
+    with store:
         _planning(args, store).load_targets(targets)
     left = sum(t.remaining for t in targets)
     print(f"imported {len(targets)} kelurahan: {sum(t.wajib_ktp for t in targets):,} wajib KTP, {left:,} left")

@@ -31,6 +31,7 @@ from controller.store import Store
 from drivers.scene import Scene
 from station.scripted import ScriptedOperator
 from rekam.brokers import MosquittoBroker, find_mosquitto
+from rekam.errors import DemoError
 from rekam.sandbox import make_controller_dir, make_station_dir
 from rekam.demo.population import Population, Resident
 from station.runtime import StationRuntime
@@ -38,10 +39,6 @@ from station.runtime import StationRuntime
 log = logging.getLogger(__name__)
 
 MARKER = ".rekam-demo"
-
-
-class DemoError(Exception):
-    """The demo cannot run as asked; the message says what to do."""
 
 
 @dataclass

@@ -5,35 +5,34 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
+from rich.console import Group
+from rich.progress_bar import ProgressBar
+
+from adapters.terminal import table
 from rekam.demo.fleet import DemoFleet
 
 
-def _bar(done: int, total: int, width: int = 20) -> str:
-    filled = int(width * done / total) if total else width
-    return "#" * filled + "." * (width - filled)
-
-
-def progress(fleet: DemoFleet) -> list[str]:
+def progress(fleet: DemoFleet) -> Group:
+    """The live view: the day, each station, and each kecamatan's progress bar."""
     clock = fleet.clock
     store = fleet.store
     day = min(clock.day_index(), fleet.o.days - 1)
-    lines = [f"day {day + 1}/{fleet.o.days}  {fleet.o.start + dt.timedelta(days=day)}  {clock.hhmm()} WIB   "
-             f"stored {store.packet_count()}  re-plans {len(fleet.planning.history)}"]
-    lines.append(f"{'station':8} {'online':6} {'kelurahan':15} {'today':>5} {'total':>5} {'outbox':>6}")
-    for st in fleet.stations:
-        s = st.runtime.outbox.stats()
-        online = "yes" if st.runtime.online else "NO"
-        lines.append(f"{st.station_id:8} {online:6} {st.stats.kelurahan:15} {st.stats.enrolled_today:>5} "
-                     f"{st.stats.enrolled:>5} {s.depth:>6}")
+    head = (f"day {day + 1}/{fleet.o.days}  {fleet.o.start + dt.timedelta(days=day)}  {clock.hhmm()} WIB   "
+            f"stored {store.packet_count()}  re-plans {len(fleet.planning.history)}")
+    stations = table(["station", "online", "kelurahan", "today", "total", "outbox"],
+                     [[st.station_id, "yes" if st.runtime.online else "NO", st.stats.kelurahan,
+                       st.stats.enrolled_today, st.stats.enrolled, st.runtime.outbox.stats().depth]
+                      for st in fleet.stations], numeric=["today", "total", "outbox"])
     by_kec: dict[str, list[int]] = {}
     for p in store.progress():
         acc = by_kec.setdefault(p.kecamatan, [0, 0, 0])
         acc[0] += p.wajib_ktp
         acc[1] += p.recorded
         acc[2] += 1 if p.remaining == 0 else 0
-    for kec, (wajib, rec, done) in by_kec.items():
-        lines.append(f"  Kec. {kec:13} {_bar(rec, wajib)} {100 * rec / wajib:6.2f}%  kelurahan done {done}")
-    return lines
+    kecamatan = table(["kecamatan", "recorded", "%", "kelurahan done"],
+                      [[kec, ProgressBar(total=wajib or 1, completed=rec, width=24), f"{100 * rec / wajib:.2f}",
+                        done] for kec, (wajib, rec, done) in by_kec.items()], numeric=["%", "kelurahan done"])
+    return Group(head, stations, kecamatan)
 
 
 def summary(fleet: DemoFleet, drained: bool) -> str:
