@@ -48,8 +48,8 @@ class FaceThresholds:
     #: Laplacian energy in the face box relative to its brightness (x1000) at least this.
     min_sharpness: float = _limit(8.0, 0.0)
     #: The line through the eyes at most this many degrees off level (ICAO allows
-    #: 8 degrees of roll; the eye detector's boxes add a few degrees of noise).
-    max_eye_roll: float = _limit(12.0, 0.0, 90.0)
+    #: 8 degrees of roll; the eye cascade's boxes add a few degrees of noise).
+    max_eye_roll: float = _limit(10.0, 0.0, 90.0)
     #: The eyes' midpoint at most this far from the face box's centre line (share of
     #: the box width): further, the head is turned.
     max_eye_offset: float = _limit(0.12, 0.0, 1.0)
@@ -71,6 +71,13 @@ class FingerThresholds:
     min_contrast: float = _limit(60.0, 0.0, 255.0)
     #: Valleys at most this far below the bare glass (share of its level): else ridges ran together.
     max_valley_fill: float = _limit(0.25, 0.0, 1.0)
+    #: Share of finger windows holding a clean ridge pattern (coherent, one spectral
+    #: peak at a ridge period, across the ridges) at least this: else no_ridges.
+    min_ridge_fraction: float = _limit(0.5, 0.0, 1.0)
+    #: Ridge period's interquartile range over its median, across ridge windows, at most this.
+    max_ridge_period_spread: float = _limit(0.5, 0.0)
+    #: Mean cos(2 x angle difference) of neighbouring ridge windows at least this (smooth flow).
+    min_orientation_flow: float = _limit(0.4, -1.0, 1.0)
     #: Mean orientation coherence of the finger blocks at least this.
     min_coherence: float = _limit(0.65, 0.0, 1.0)
     #: Mean share of spectral energy at a plausible ridge period at least this.
