@@ -10,14 +10,22 @@ This module owns what the emulated camera "sees". Its rules:
 * A :class:`~drivers.scene.FaceCondition` is rendered into the pixels and
   nowhere else (blur, exposure, framing, a second person, the backdrop); a
   quality gate must find it by measuring the image.
+* A real face detector must find the faces: each face gets the light of a
+  photograph (eye sockets darker than the cheeks and the bridge of the
+  nose, shadow under the nose and lip, a rim turning away from the light,
+  highlights on the nose, forehead and cheekbones), and the people a
+  condition adds or moves stay where a detector can see a whole face (the
+  second person looks over the resident's shoulder, inside the frame). The
+  tests check this with OpenCV's stock frontal-face cascade.
 * Colours are chosen so a plain YCrCb skin rule (Cr 133..173, Cb 77..127)
   finds skin and only skin: hair, hijabs, shirts, chairs and both backdrops
   stay outside it (``NON_SKIN_COLOURS``), every skin tone inside it
   (``SKIN_TONES``); tests pin this down.
 
 Drawing is polygons on a 2x Pillow canvas reduced to size (anti-aliasing),
-then grain, blur, exposure, lighting and noise in numpy: about 20-35 ms for
-480x640 on a PC.
+the light and shade as two small blurred layers over the head, then grain,
+blur, exposure, lighting and noise in numpy: about 20-35 ms for 480x640 on
+a PC.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageFilter
 
 from drivers.scene import Backdrop, FaceCondition, FaceView, Person
+from drivers.synthetic.portrait_pen import Pen, face_outline
 from drivers.synthetic.seed import rng_for
 
 #: Bumped whenever the same inputs would render different pixels.
@@ -180,54 +189,7 @@ def _look(person_id: str, sex: str) -> _Look:
     )
 
 
-class _Pen:
-    """Draws in person space: origin at the face centre, unit = frame unit.
-
-    Applies the pose (position, scale, roll) so the person's drawing code
-    never thinks about pixels.
-    """
-
-    def __init__(self, draw: ImageDraw.ImageDraw, cx: float, cy: float, unit: float, roll: float) -> None:
-        self.draw, self.cx, self.cy, self.unit = draw, cx, cy, unit
-        self.c, self.s = math.cos(roll), math.sin(roll)
-
-    def pt(self, x: float, y: float) -> tuple[float, float]:
-        return (self.cx + self.unit * (x * self.c - y * self.s), self.cy + self.unit * (x * self.s + y * self.c))
-
-    def poly(self, pts: Sequence[tuple[float, float]], fill: RGB) -> None:
-        self.draw.polygon([self.pt(x, y) for x, y in pts], fill=fill)
-
-    def ellipse(self, x: float, y: float, rx: float, ry: float, fill: RGB, tilt: float = 0.0, n: int = 40) -> None:
-        self.poly(_ellipse_pts(x, y, rx, ry, tilt, n), fill)
-
-    def line(self, pts: Sequence[tuple[float, float]], fill: RGB, width: float) -> None:
-        w = max(1, int(round(width * self.unit)))
-        self.draw.line([self.pt(x, y) for x, y in pts], fill=fill, width=w, joint="curve")
-
-
-def _ellipse_pts(x: float, y: float, rx: float, ry: float, tilt: float = 0.0, n: int = 40) -> list[tuple[float, float]]:
-    c, s = math.cos(tilt), math.sin(tilt)
-    out = []
-    for k in range(n):
-        a = 2 * math.pi * k / n
-        ex, ey = rx * math.cos(a), ry * math.sin(a)
-        out.append((x + ex * c - ey * s, y + ex * s + ey * c))
-    return out
-
-
-def _face_outline(rx: float, ry: float, chin: float, k: float = 1.0, n: int = 48) -> list[tuple[float, float]]:
-    """An egg: round forehead, the jaw narrowing towards the chin."""
-    out = []
-    for i in range(n):
-        a = 2 * math.pi * i / n
-        x, y = rx * k * math.cos(a), ry * k * math.sin(a)
-        if y > 0:  # lower half: taper the jaw
-            x *= 1 - 0.28 * chin * (y / (ry * k)) ** 2
-        out.append((x, y))
-    return out
-
-
-def _draw_person(pen: _Pen, look: _Look, yaw: float) -> None:
+def _draw_person(pen: Pen, look: _Look, yaw: float) -> None:
     """Torso, neck, head, face, features, back to front."""
     rx, ry = look.face_rx, look.face_ry
     skin = look.skin
@@ -275,7 +237,7 @@ def _draw_person(pen: _Pen, look: _Look, yaw: float) -> None:
     # Face in three tones: a darker rim reads as shading once anti-aliased.
     k_face = 0.93 if hijab else 1.0
     for k, tone in ((1.0, 0.88), (0.93, 0.95), (0.8, 1.0)):
-        pen.poly(_face_outline(rx * k_face, ry, look.chin, k), _shade(skin, tone))
+        pen.poly(face_outline(rx * k_face, ry, look.chin, k), _shade(skin, tone))
 
     # Hairline / hijab band over the forehead.
     if hijab:
@@ -335,7 +297,7 @@ def _hair_volume(look: _Look) -> tuple[float, float, float]:
     return rx * kx, ry * ky, ry * kc
 
 
-def _draw_hair_cap(pen: _Pen, look: _Look) -> None:
+def _draw_hair_cap(pen: Pen, look: _Look) -> None:
     """Hair over the top of the head down to the hairline, with strands."""
     rx, ry = look.face_rx, look.face_ry
     hrx, hry, hcy = _hair_volume(look)
@@ -446,7 +408,7 @@ def _draw_posed(canvas: PILImage.Image, draw: ImageDraw.ImageDraw, W: int, H: in
                 pose: _Pose) -> None:
     cx = W * 0.5 + pose.dx * unit
     cy = H * 0.41 + pose.dy * unit
-    _draw_person(_Pen(draw, cx, cy, unit * pose.scale, pose.roll), look, pose.yaw)
+    _draw_person(Pen(draw, cx, cy, unit * pose.scale, pose.roll), look, pose.yaw)
     _shade_face(canvas, cx, cy, unit * pose.scale, pose, look)
 
 
@@ -471,7 +433,7 @@ def _shade_face(canvas: PILImage.Image, cx: float, cy: float, unit: float, pose:
         return
     k = _SHADE_SCALE
     layer = PILImage.new("L", ((x1 - x0) // k + 1, (y1 - y0) // k + 1), 255)
-    pen = _Pen(ImageDraw.Draw(layer), (cx - x0) / k, (cy - y0) / k, unit / k, pose.roll)
+    pen = Pen(ImageDraw.Draw(layer), (cx - x0) / k, (cy - y0) / k, unit / k, pose.roll)
 
     def ink(v: float) -> RGB:
         return int(round(255 * v))  # type: ignore[return-value]
@@ -479,7 +441,7 @@ def _shade_face(canvas: PILImage.Image, cx: float, cy: float, unit: float, pose:
     hijab = 0.93 if look.hair == "hijab" else 1.0
     # The face turns away from the light towards its rim.
     for kk, v in ((1.0, 0.74), (0.9, 0.84), (0.76, 0.93), (0.58, 1.0)):
-        pen.poly(_face_outline(rx * hijab, ry, look.chin, kk), ink(v))  # type: ignore[arg-type]
+        pen.poly(face_outline(rx * hijab, ry, look.chin, kk), ink(v))  # type: ignore[arg-type]
     fx = pose.yaw * rx * 0.18
     ey = ry * look.eye_y
     for side in (-1, 1):
@@ -496,7 +458,7 @@ def _shade_face(canvas: PILImage.Image, cx: float, cy: float, unit: float, pose:
     pen.ellipse(fx, my + ry * 0.15, rx * look.mouth_w * 0.7, ry * 0.05, ink(0.82))  # type: ignore[arg-type]
     # Where the light catches: the bridge and tip of the nose, the forehead, the cheekbones.
     light = PILImage.new("L", layer.size, 0)
-    lit = _Pen(ImageDraw.Draw(light), pen.cx, pen.cy, pen.unit, pose.roll)
+    lit = Pen(ImageDraw.Draw(light), pen.cx, pen.cy, pen.unit, pose.roll)
     lit.ellipse(fx, ey + ry * look.nose_len * 0.45, rx * 0.09, ry * look.nose_len * 0.55, ink(0.3))  # type: ignore[arg-type]
     lit.ellipse(fx * 0.5, ry * (look.hairline + 0.25), rx * 0.4, ry * 0.13, ink(0.2))  # type: ignore[arg-type]
     for side in (-1, 1):

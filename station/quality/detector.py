@@ -2,7 +2,8 @@
 
 Owns finding faces and eyes in a greyscale portrait. The detector is
 OpenCV's Viola-Jones cascade (``haarcascade_frontalface_alt2`` for faces,
-``haarcascade_eye_tree_eyeglasses`` for eyes), whose trained models ship
+``haarcascade_eye`` for eyes and ``haarcascade_eye_tree_eyeglasses`` for
+eyes behind glasses), whose trained models ship
 inside the ``opencv-python-headless`` wheel (``cv2.data.haarcascades``; the
 4.x wheels, 5.x no longer bundles them): nothing is downloaded, it runs
 offline on a Raspberry Pi's Cortex-A72, and it is deterministic. Rules:
@@ -10,9 +11,10 @@ offline on a Raspberry Pi's Cortex-A72, and it is deterministic. Rules:
 * Input is the gate's working luma (a float or uint8 array, about 240 px
   wide); boxes come back in its pixels.
 * Two passes keep the cost bounded whatever the frame holds: the whole frame
-  at a coarse size for faces of a usable size (and anyone else in it), then
-  the middle of the frame at a finer size for a face too small to use, so the
-  operator hears "step closer" rather than "no face".
+  at a coarse size for faces of a usable size (and anyone else in it), then,
+  only when that found none, the middle of the frame at a finer size for a
+  face too small to use, so the operator hears "step closer" rather than
+  "no face".
 * Contrast is normalised locally (CLAHE) before detection, so a dark face in
   a white hijab or an underexposed frame is still a face to the cascade.
 * OpenCV runs on one thread (``cv2.setNumThreads(1)``), set when the cascades

@@ -78,7 +78,7 @@ def check_face(image: Image, thresholds: FaceThresholds, *, expected_background:
     """Measure a portrait and judge it; see the module docstring for what is measured."""
     if expected_background not in BACKGROUNDS:
         raise ValueError(f"expected_background must be 'red' or 'blue', got {expected_background!r}")
-    work = _decode(image)
+    work = working_image(image)
     if work is None:
         return combine([Check("image_unreadable", False, 0.0)], {}, order=PROBLEMS)
     t = thresholds
@@ -160,8 +160,12 @@ def _face_checks(luma: np.ndarray, t: FaceThresholds, m: dict[str, float]) -> li
 
 
 # -- decoding --------------------------------------------------------------------
-def _decode(image: Image) -> PILImage.Image | None:
-    """The image as YCbCr at the working size, or None when the bytes are not an image."""
+def working_image(image: Image) -> PILImage.Image | None:
+    """The image as YCbCr at the gate's working size, or None when the bytes are not an image.
+
+    Public so a benchmark can time the detector on exactly what the gate gives it
+    (the luma is ``working_image(image).getchannel(0)``).
+    """
     try:
         if image.format is ImageFormat.RGB8:
             pil = PILImage.frombytes("RGB", (image.width, image.height), image.data)

@@ -5,8 +5,9 @@ which reads the station config's ``[quality.face]``, ``[quality.finger]`` and
 ``[quality.signature]`` tables. Rules:
 
 * Defaults are the values that separate good captures from bad ones on the
-  synthetic panel with room on both sides (see the gate tests and
-  ``bench/quality_gates.py``); a station overrides only what it must.
+  synthetic panel with room on both sides, and hold on the real photographs
+  of the real-image tests (see the gate tests and ``bench/quality_gates.py``);
+  a station overrides only what it must.
 * Every field is validated: a wrong value raises
   :class:`~station.errors.ConfigError` naming the dotted field and the
   expected form, e.g. ``quality.face.min_sharpness must be a number >= 0``.
