@@ -337,7 +337,7 @@ def _pose(condition: FaceCondition, r: np.random.Generator) -> _Pose:
         dx = float(r.choice([-1.0, 1.0]) * r.uniform(0.23, 0.27))
         dy += float(r.uniform(-0.04, 0.06))
     elif condition is FaceCondition.TOO_FAR:
-        scale = float(r.uniform(0.48, 0.52))
+        scale = float(r.uniform(0.42, 0.46))
         dy += float(r.uniform(0.02, 0.05))  # camera at head height: a far face stays near its row
     return _Pose(dx=dx, dy=dy, scale=scale, roll=math.radians(float(r.uniform(-2, 2))), yaw=float(r.uniform(-0.3, 0.3)))
 
