@@ -10,14 +10,22 @@ This module owns what the emulated camera "sees". Its rules:
 * A :class:`~drivers.scene.FaceCondition` is rendered into the pixels and
   nowhere else (blur, exposure, framing, a second person, the backdrop); a
   quality gate must find it by measuring the image.
+* A real face detector must find the faces: each face gets the light of a
+  photograph (eye sockets darker than the cheeks and the bridge of the
+  nose, shadow under the nose and lip, a rim turning away from the light,
+  highlights on the nose, forehead and cheekbones), and the people a
+  condition adds or moves stay where a detector can see a whole face (the
+  second person looks over the resident's shoulder, inside the frame). The
+  tests check this with OpenCV's stock frontal-face cascade.
 * Colours are chosen so a plain YCrCb skin rule (Cr 133..173, Cb 77..127)
   finds skin and only skin: hair, hijabs, shirts, chairs and both backdrops
   stay outside it (``NON_SKIN_COLOURS``), every skin tone inside it
   (``SKIN_TONES``); tests pin this down.
 
 Drawing is polygons on a 2x Pillow canvas reduced to size (anti-aliasing),
-then grain, blur, exposure, lighting and noise in numpy: about 20-35 ms for
-480x640 on a PC.
+the light and shade as two small blurred layers over the head, then grain,
+blur, exposure, lighting and noise in numpy: about 20-35 ms for 480x640 on
+a PC.
 """
 
 from __future__ import annotations
@@ -29,13 +37,14 @@ from typing import Sequence
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import ImageDraw, ImageFilter
+from PIL import ImageChops, ImageDraw, ImageFilter
 
 from drivers.scene import Backdrop, FaceCondition, FaceView, Person
+from drivers.synthetic.portrait_pen import Pen, face_outline
 from drivers.synthetic.seed import rng_for
 
 #: Bumped whenever the same inputs would render different pixels.
-RENDERER_VERSION = "portrait/1"
+RENDERER_VERSION = "portrait/2"
 
 RGB = tuple[int, int, int]
 
@@ -180,54 +189,7 @@ def _look(person_id: str, sex: str) -> _Look:
     )
 
 
-class _Pen:
-    """Draws in person space: origin at the face centre, unit = frame unit.
-
-    Applies the pose (position, scale, roll) so the person's drawing code
-    never thinks about pixels.
-    """
-
-    def __init__(self, draw: ImageDraw.ImageDraw, cx: float, cy: float, unit: float, roll: float) -> None:
-        self.draw, self.cx, self.cy, self.unit = draw, cx, cy, unit
-        self.c, self.s = math.cos(roll), math.sin(roll)
-
-    def pt(self, x: float, y: float) -> tuple[float, float]:
-        return (self.cx + self.unit * (x * self.c - y * self.s), self.cy + self.unit * (x * self.s + y * self.c))
-
-    def poly(self, pts: Sequence[tuple[float, float]], fill: RGB) -> None:
-        self.draw.polygon([self.pt(x, y) for x, y in pts], fill=fill)
-
-    def ellipse(self, x: float, y: float, rx: float, ry: float, fill: RGB, tilt: float = 0.0, n: int = 40) -> None:
-        self.poly(_ellipse_pts(x, y, rx, ry, tilt, n), fill)
-
-    def line(self, pts: Sequence[tuple[float, float]], fill: RGB, width: float) -> None:
-        w = max(1, int(round(width * self.unit)))
-        self.draw.line([self.pt(x, y) for x, y in pts], fill=fill, width=w, joint="curve")
-
-
-def _ellipse_pts(x: float, y: float, rx: float, ry: float, tilt: float = 0.0, n: int = 40) -> list[tuple[float, float]]:
-    c, s = math.cos(tilt), math.sin(tilt)
-    out = []
-    for k in range(n):
-        a = 2 * math.pi * k / n
-        ex, ey = rx * math.cos(a), ry * math.sin(a)
-        out.append((x + ex * c - ey * s, y + ex * s + ey * c))
-    return out
-
-
-def _face_outline(rx: float, ry: float, chin: float, k: float = 1.0, n: int = 48) -> list[tuple[float, float]]:
-    """An egg: round forehead, the jaw narrowing towards the chin."""
-    out = []
-    for i in range(n):
-        a = 2 * math.pi * i / n
-        x, y = rx * k * math.cos(a), ry * k * math.sin(a)
-        if y > 0:  # lower half: taper the jaw
-            x *= 1 - 0.28 * chin * (y / (ry * k)) ** 2
-        out.append((x, y))
-    return out
-
-
-def _draw_person(pen: _Pen, look: _Look, yaw: float) -> None:
+def _draw_person(pen: Pen, look: _Look, yaw: float) -> None:
     """Torso, neck, head, face, features, back to front."""
     rx, ry = look.face_rx, look.face_ry
     skin = look.skin
@@ -275,7 +237,7 @@ def _draw_person(pen: _Pen, look: _Look, yaw: float) -> None:
     # Face in three tones: a darker rim reads as shading once anti-aliased.
     k_face = 0.93 if hijab else 1.0
     for k, tone in ((1.0, 0.88), (0.93, 0.95), (0.8, 1.0)):
-        pen.poly(_face_outline(rx * k_face, ry, look.chin, k), _shade(skin, tone))
+        pen.poly(face_outline(rx * k_face, ry, look.chin, k), _shade(skin, tone))
 
     # Hairline / hijab band over the forehead.
     if hijab:
@@ -335,7 +297,7 @@ def _hair_volume(look: _Look) -> tuple[float, float, float]:
     return rx * kx, ry * ky, ry * kc
 
 
-def _draw_hair_cap(pen: _Pen, look: _Look) -> None:
+def _draw_hair_cap(pen: Pen, look: _Look) -> None:
     """Hair over the top of the head down to the hairline, with strands."""
     rx, ry = look.face_rx, look.face_ry
     hrx, hry, hcy = _hair_volume(look)
@@ -372,10 +334,10 @@ def _pose(condition: FaceCondition, r: np.random.Generator) -> _Pose:
     dx, dy = float(r.uniform(-0.015, 0.015)), float(r.uniform(-0.012, 0.012))
     scale = float(r.uniform(0.98, 1.02))
     if condition is FaceCondition.OFF_CENTRE:
-        dx = float(r.choice([-1.0, 1.0]) * r.uniform(0.27, 0.32))
+        dx = float(r.choice([-1.0, 1.0]) * r.uniform(0.23, 0.27))
         dy += float(r.uniform(-0.04, 0.06))
     elif condition is FaceCondition.TOO_FAR:
-        scale = float(r.uniform(0.4, 0.47))
+        scale = float(r.uniform(0.42, 0.46))
         dy += float(r.uniform(0.02, 0.05))  # camera at head height: a far face stays near its row
     return _Pose(dx=dx, dy=dy, scale=scale, roll=math.radians(float(r.uniform(-2, 2))), yaw=float(r.uniform(-0.3, 0.3)))
 
@@ -416,14 +378,14 @@ def render(view: FaceView, *, width: int = 480, height: int = 640, capture_seed:
         pose = _pose(condition, r)
         look = _look(person.person_id, person.sex)
         if condition is FaceCondition.TWO_FACES:
-            # Someone standing behind, to one side, half out of frame; drawn
-            # first so the resident's shoulder hides part of them.
+            # Someone standing behind, to one side, looking into the camera over
+            # the resident's shoulder; drawn first so the resident hides their body.
             side = float(r.choice([-1.0, 1.0]))
             other = _look(f"{person.person_id}/behind", "F" if r.random() < 0.5 else "M")
-            opose = _Pose(dx=side * float(r.uniform(0.43, 0.47)) * W / unit, dy=float(r.uniform(-0.08, -0.04)),
-                          scale=float(r.uniform(0.7, 0.78)), roll=math.radians(float(r.uniform(-4, 4))), yaw=-side * 0.4)
-            _draw_posed(draw, W, H, unit, other, opose)
-        _draw_posed(draw, W, H, unit, look, pose)
+            opose = _Pose(dx=side * float(r.uniform(0.33, 0.35)) * W / unit, dy=float(r.uniform(-0.17, -0.14)),
+                          scale=float(r.uniform(0.76, 0.8)), roll=math.radians(float(r.uniform(-4, 4))), yaw=-side * 0.2)
+            _draw_posed(canvas, draw, W, H, unit, other, opose)
+        _draw_posed(canvas, draw, W, H, unit, look, pose)
 
     # Scene grain (cloth weave, skin, paper): fine detail that a sharp lens
     # resolves and any blur wipes out, unlike sensor noise added later.
@@ -442,10 +404,71 @@ def render(view: FaceView, *, width: int = 480, height: int = 640, capture_seed:
     return _expose(f, condition, r)
 
 
-def _draw_posed(draw: ImageDraw.ImageDraw, W: int, H: int, unit: float, look: _Look, pose: _Pose) -> None:
+def _draw_posed(canvas: PILImage.Image, draw: ImageDraw.ImageDraw, W: int, H: int, unit: float, look: _Look,
+                pose: _Pose) -> None:
     cx = W * 0.5 + pose.dx * unit
     cy = H * 0.41 + pose.dy * unit
-    _draw_person(_Pen(draw, cx, cy, unit * pose.scale, pose.roll), look, pose.yaw)
+    _draw_person(Pen(draw, cx, cy, unit * pose.scale, pose.roll), look, pose.yaw)
+    _shade_face(canvas, cx, cy, unit * pose.scale, pose, look)
+
+
+#: The shading layer is drawn at this fraction of the canvas, blurred, then scaled up.
+_SHADE_SCALE = 4
+
+
+def _shade_face(canvas: PILImage.Image, cx: float, cy: float, unit: float, pose: _Pose, look: _Look) -> None:
+    """Soft light and shadow over the head: what makes a drawing read as a face.
+
+    A face detector looks for a photograph's light: eye sockets darker than the
+    cheeks and the bridge of the nose, shadow under the nose and the lower lip,
+    the face darkening towards its edges as it turns away from the light. The
+    shapes are drawn in person space (so they follow pose and features) on a
+    small greyscale layer, blurred, and multiplied into the canvas over the head.
+    """
+    rx, ry = look.face_rx, look.face_ry
+    half = 1.5 * max(rx, ry) * unit
+    x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+    x1, y1 = int(min(canvas.width, cx + half)), int(min(canvas.height, cy + half))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return
+    k = _SHADE_SCALE
+    layer = PILImage.new("L", ((x1 - x0) // k + 1, (y1 - y0) // k + 1), 255)
+    pen = Pen(ImageDraw.Draw(layer), (cx - x0) / k, (cy - y0) / k, unit / k, pose.roll)
+
+    def ink(v: float) -> RGB:
+        return int(round(255 * v))  # type: ignore[return-value]
+
+    hijab = 0.93 if look.hair == "hijab" else 1.0
+    # The face turns away from the light towards its rim.
+    for kk, v in ((1.0, 0.74), (0.9, 0.84), (0.76, 0.93), (0.58, 1.0)):
+        pen.poly(face_outline(rx * hijab, ry, look.chin, kk), ink(v))  # type: ignore[arg-type]
+    fx = pose.yaw * rx * 0.18
+    ey = ry * look.eye_y
+    for side in (-1, 1):
+        ex = fx + side * rx * look.eye_dx
+        # Eye socket: from under the brow to the top of the cheek.
+        pen.ellipse(ex, ey - ry * 0.03, rx * 0.3, ry * 0.17, ink(0.5))  # type: ignore[arg-type]
+        # The side of the nose away from the bridge.
+        pen.ellipse(fx + side * rx * look.nose_w * 0.75, ey + ry * look.nose_len * 0.55, rx * 0.06,
+                    ry * look.nose_len * 0.4, ink(0.86))  # type: ignore[arg-type]
+    ny = ry * (look.eye_y + look.nose_len)
+    pen.ellipse(fx, ny + ry * 0.06, rx * look.nose_w * 0.9, ry * 0.045, ink(0.7))  # type: ignore[arg-type]
+    my = ry * look.mouth_y
+    pen.ellipse(fx, my, rx * look.mouth_w * 1.1, ry * 0.07, ink(0.8))  # type: ignore[arg-type]
+    pen.ellipse(fx, my + ry * 0.15, rx * look.mouth_w * 0.7, ry * 0.05, ink(0.82))  # type: ignore[arg-type]
+    # Where the light catches: the bridge and tip of the nose, the forehead, the cheekbones.
+    light = PILImage.new("L", layer.size, 0)
+    lit = Pen(ImageDraw.Draw(light), pen.cx, pen.cy, pen.unit, pose.roll)
+    lit.ellipse(fx, ey + ry * look.nose_len * 0.45, rx * 0.09, ry * look.nose_len * 0.55, ink(0.3))  # type: ignore[arg-type]
+    lit.ellipse(fx * 0.5, ry * (look.hairline + 0.25), rx * 0.4, ry * 0.13, ink(0.2))  # type: ignore[arg-type]
+    for side in (-1, 1):
+        lit.ellipse(fx + side * rx * 0.5, ey + ry * 0.22, rx * 0.2, ry * 0.08, ink(0.18))  # type: ignore[arg-type]
+    blur = ImageFilter.GaussianBlur(rx * unit / k * 0.12)
+    size = (x1 - x0, y1 - y0)
+    layer = layer.filter(blur).resize(size, PILImage.Resampling.BILINEAR).convert("RGB")
+    light = light.filter(blur).resize(size, PILImage.Resampling.BILINEAR).convert("RGB")
+    box = (x0, y0, x1, y1)
+    canvas.paste(ImageChops.screen(ImageChops.multiply(canvas.crop(box), layer), light), box)
 
 
 def _expose(a: np.ndarray, condition: FaceCondition, r: np.random.Generator) -> np.ndarray:

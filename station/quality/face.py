@@ -6,23 +6,29 @@ or a simulator says about it) and judging the measures against
 
 * exposure: mean luma, and the share of pixels with a channel clipped at the
   top of the range;
-* faces: skin-tone pixels by the YCrCb rule (Cr 133..173, Cb 77..127) on a
-  brightness-normalised copy, opened to drop thin edges, split into
-  connected components; compact components above a minimum size are faces,
-  the largest is the resident's, a second big one is someone else;
-* framing: the resident's face width relative to the frame width, and how
-  far its centre sits from the vertical centre line and the expected height;
-* sharpness: energy of the Laplacian inside the face, relative to its
+* faces: found by a trained face detector (OpenCV's Haar cascade, see
+  :mod:`station.quality.detector`); the largest is the resident's, any other
+  is someone else (``multiple_faces``); none is ``no_face``;
+* framing: the resident's face box width relative to the frame width, and
+  how far its centre sits from the vertical centre line and the expected
+  height;
+* sharpness: energy of the Laplacian inside the face box, relative to its
   brightness (so a dim face is not called blurred);
+* eyes (ICAO-style pose): a pair of eyes found in the face
+  (``eyes_not_visible`` when not), level and centred in it (``not_frontal``
+  when the line through them is tilted or their midpoint has slid towards
+  one side, as when the head turns);
 * backdrop: the share of vividly red and vividly blue pixels in the two top
   corners (above any head), against the e-KTP rule for the birth year.
 
 Rules: the JPEG is decoded once at reduced size (the JPEG decoder's own DCT
 scaling, then a fixed 240 px working width) so the gate costs a few
-milliseconds; when the exposure is bad, failed face checks lower the score
-but are not reported (clipped skin is no longer skin-coloured, so "no face"
-would only mislead the operator); nothing here logs, and measures are
-numbers, never pixels.
+milliseconds plus the detector's; ``no_face`` is reported whenever the
+detector finds no face, whatever else is wrong, because a capture without a
+face must never be sealed (it is in :data:`~station.quality.result.UNFORCEABLE`);
+when the exposure is bad, the other failed face checks lower the score but
+are not reported (the exposure explains them); nothing here logs, and
+measures are numbers, never pixels.
 """
 
 from __future__ import annotations
@@ -33,19 +39,13 @@ import numpy as np
 from PIL import Image as PILImage
 
 from drivers.types import Image, ImageFormat
-from station.quality.regions import Region, open3, regions
-from station.quality.result import (
-    Check,
-    GateResult,
-    at_least,
-    at_most,
-    combine,
-    unmeasured,
-)
+from station.quality import detector
+from station.quality.result import Check, GateResult, at_least, at_most, combine, unmeasured
 from station.quality.thresholds import FaceThresholds
 
 #: Most important first: a bad exposure explains everything after it, no face
-#: makes framing moot, and the backdrop is the last thing to fix.
+#: makes framing moot, blur explains unseen eyes, and the backdrop is the last
+#: thing to fix.
 PROBLEMS: tuple[str, ...] = (
     "image_unreadable",
     "underexposed",
@@ -55,20 +55,18 @@ PROBLEMS: tuple[str, ...] = (
     "face_too_small",
     "off_centre",
     "blurred",
+    "eyes_not_visible",
+    "not_frontal",
     "wrong_background",
 )
 BACKGROUNDS = ("red", "blue")
 
-#: Working size of the luma image (width); the skin grid is half of it.
+#: Working size of the luma image (width); exposure and backdrop use half of it.
 _WORK_W = 240
-#: Luma the skin search normalises a dim frame to (the skin rule is for normal exposure).
-_SKIN_REF_LUMA = 90.0
-_MAX_SKIN_GAIN = 5.0
-#: Where the resident's face centre should sit, as a fraction of the frame height.
-_EXPECTED_FACE_Y = 0.48
-#: The face box is the top of its skin region (below it: neck, a V-neck opening),
-#: this many times as tall as the region is wide.
-_FACE_ASPECT = 1.3
+#: Where the centre of the resident's face box should sit, as a fraction of the frame height.
+_EXPECTED_FACE_Y = 0.45
+#: Another face counts when it overlaps the resident's by less than this (else it is the same face).
+_SAME_FACE_OVERLAP = 0.3
 
 
 def expected_background(birth_year: int) -> str:
@@ -80,11 +78,11 @@ def check_face(image: Image, thresholds: FaceThresholds, *, expected_background:
     """Measure a portrait and judge it; see the module docstring for what is measured."""
     if expected_background not in BACKGROUNDS:
         raise ValueError(f"expected_background must be 'red' or 'blue', got {expected_background!r}")
-    work = _decode(image)
+    work = working_image(image)
     if work is None:
         return combine([Check("image_unreadable", False, 0.0)], {}, order=PROBLEMS)
     t = thresholds
-    # All but sharpness is measured on a half-size grid (Pillow's reduce is cheap).
+    # Exposure and backdrop on a half-size grid (Pillow's reduce is cheap).
     small = np.asarray(work.reduce(2), dtype=np.float32)
     y, cb, cr = small[..., 0], small[..., 1] - 128.0, small[..., 2] - 128.0
     # RGB from YCbCr (JFIF), for clipping and hue.
@@ -105,62 +103,69 @@ def check_face(image: Image, thresholds: FaceThresholds, *, expected_background:
     share = red_share if expected_background == "red" else blue_share
     background = at_least("wrong_background", share, t.min_background_fraction)
 
-    face = _face_checks(work, y, cb, cr, mean_luma, t, m)
+    face = _face_checks(np.asarray(work.getchannel(0), dtype=np.float32), t, m)
     if not all(c.passed for c in exposure):
-        # Clipped or crushed pixels lose their skin colour and detail: what the face
-        # checks found then is not trusted enough to tell the operator, only to rank.
-        face = [c if c.passed else unmeasured(c.problem) for c in face]
+        # Clipped or crushed pixels lose detail: what the face checks found then is
+        # not trusted enough to tell the operator, only to rank. Except "no face":
+        # a frame without a face the detector can see is never to be kept.
+        face = [c if c.passed or c.problem == "no_face" else unmeasured(c.problem) for c in face]
     return combine(exposure + face + [background], m, order=PROBLEMS)
 
 
-def _face_checks(
-    work: PILImage.Image,
-    y: np.ndarray,
-    cb: np.ndarray,
-    cr: np.ndarray,
-    mean_luma: float,
-    t: FaceThresholds,
-    m: dict[str, float],
-) -> list[Check]:
-    """Presence, count, size, position and sharpness of the face; records measures in ``m``."""
-    gh, gw = y.shape
-    faces = [bl for bl in _skin_regions(y, cb, cr, mean_luma, t.min_blob_area) if bl.fill >= t.min_blob_fill]
+def _face_checks(luma: np.ndarray, t: FaceThresholds, m: dict[str, float]) -> list[Check]:
+    """Presence, count, size, position, sharpness and pose of the face; records measures in ``m``."""
+    h, w = luma.shape
+    faces = detector.find_faces(luma)
     m["faces"] = float(len(faces))
     if not faces:
         return [Check("no_face", False, 0.0)] + [
-            unmeasured(p) for p in ("multiple_faces", "face_too_small", "off_centre", "blurred")
+            unmeasured(p) for p in ("multiple_faces", "face_too_small", "off_centre", "blurred",
+                                    "eyes_not_visible", "not_frontal")
         ]
     face = faces[0]
-    second = faces[1].area / (gh * gw) if len(faces) > 1 else 0.0
-    width = face.width / gw
-    face_bottom = min(face.bottom, face.top + round(_FACE_ASPECT * face.width))
-    cy = (face.top + face_bottom + 1) / 2 / gh
-    dx = abs(face.cx / gw - 0.5)
+    others = [f for f in faces[1:] if f.overlap(face) < _SAME_FACE_OVERLAP]
+    second = float(max((f.area for f in others), default=0.0)) / (h * w)
+    width = float(face.w) / w
+    cy = float(face.cy) / h
+    dx = abs(float(face.cx) / w - 0.5)
     m.update(
         second_face_area=round(second, 4),
         face_width=round(width, 4),
-        face_area=round(face.area / (gh * gw), 4),
         centre_offset_x=round(dx, 4),
         face_centre_y=round(cy, 4),
     )
     off_x = at_most("off_centre", dx, t.max_centre_offset_x)
     off_y = at_most("off_centre", abs(cy - _EXPECTED_FACE_Y), t.max_centre_offset_y)
-    # Sharpness at the working resolution (twice the grid), inside the face box.
-    luma = np.asarray(work.getchannel(0), dtype=np.float32)
-    sharpness = _sharpness(luma[2 * face.top : 2 * face_bottom + 2, 2 * face.left : 2 * face.right + 2])
+    x0, y0 = max(0, int(face.x)), max(0, int(face.y))
+    sharpness = _sharpness(luma[y0 : int(face.y + face.h) + 1, x0 : int(face.x + face.w) + 1])
     m["sharpness"] = round(sharpness, 3)
-    return [
+    checks = [
         Check("no_face", True, 1.0),
         at_most("multiple_faces", second, t.max_second_face_area),
         at_least("face_too_small", width, t.min_face_width),
         min(off_x, off_y, key=lambda c: c.margin),
         at_least("blurred", sharpness, t.min_sharpness),
     ]
+    eyes = detector.find_eyes(luma, face)
+    m["eyes"] = 0.0 if eyes is None else 1.0
+    if eyes is None:
+        return checks + [Check("eyes_not_visible", False, 0.0), unmeasured("not_frontal")]
+    roll = abs(eyes.roll_degrees)
+    slide = abs(float(eyes.mid_x - face.cx)) / float(face.w)
+    m["eye_roll"] = round(roll, 2)
+    m["eye_offset"] = round(slide, 4)
+    tilt = at_most("not_frontal", roll, t.max_eye_roll)
+    turn = at_most("not_frontal", slide, t.max_eye_offset)
+    return checks + [Check("eyes_not_visible", True, 1.0), min(tilt, turn, key=lambda c: c.margin)]
 
 
 # -- decoding --------------------------------------------------------------------
-def _decode(image: Image) -> PILImage.Image | None:
-    """The image as YCbCr at the working size, or None when the bytes are not an image."""
+def working_image(image: Image) -> PILImage.Image | None:
+    """The image as YCbCr at the gate's working size, or None when the bytes are not an image.
+
+    Public so a benchmark can time the detector on exactly what the gate gives it
+    (the luma is ``working_image(image).getchannel(0)``).
+    """
     try:
         if image.format is ImageFormat.RGB8:
             pil = PILImage.frombytes("RGB", (image.width, image.height), image.data)
@@ -181,19 +186,6 @@ def _decode(image: Image) -> PILImage.Image | None:
         return pil
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
         return None
-
-
-# -- skin and faces -----------------------------------------------------------------
-def _skin_regions(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, mean_luma: float, min_area: float) -> list[Region]:
-    """Connected skin regions, largest first, each at least ``min_area`` of the grid."""
-    gh, gw = y.shape
-    # A dim frame has its chroma shrunk along with its luma: undo a global gain first,
-    # then apply the skin rule (Cr 133..173, Cb 77..127) to the centred chroma.
-    k = min(_MAX_SKIN_GAIN, max(1.0, _SKIN_REF_LUMA / max(mean_luma, 1.0)))
-    yy, cbb, crr = y * k, cb * k, cr * k
-    mask = (crr >= 5) & (crr <= 45) & (cbb >= -51) & (cbb <= -1) & (yy >= 40) & (yy < 250)
-    mask = open3(mask)
-    return [bl for bl in regions(mask) if bl.area >= min_area * gh * gw]
 
 
 # -- sharpness and backdrop ------------------------------------------------------------

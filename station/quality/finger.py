@@ -16,6 +16,12 @@ halves) cut into blocks of 16 sensor pixels. The measures:
 * valley fill: how far the valleys sit below the bare glass (the brightest
   block): ridges that ran together leave no light valleys (``smudged``: wet
   or smeared);
+* ridge structure (:mod:`station.quality.ridges`): per window of about
+  1.6 mm, orientation coherence, the ridge frequency (one clear spectral
+  peak at a ridge period a finger can have, across the gradients' axis);
+  the share of finger windows with such a ridge pattern, how much the ridge
+  period varies between them and how smoothly their direction turns:
+  ``no_ridges`` (a photograph, paper, cloth, noise: not a fingerprint);
 * ridge clarity: orientation coherence of the gradients per block, and the
   share of each 32-px window's spectral energy at a plausible ridge period
   (5-16 px at 500 dpi): ``unclear_ridges``.
@@ -33,19 +39,15 @@ from PIL import Image as PILImage
 
 from drivers.types import FingerCapture, ImageFormat
 from station.quality.regions import close3, regions
-from station.quality.result import (
-    Check,
-    GateResult,
-    at_least,
-    at_most,
-    combine,
-    unmeasured,
-)
+from station.quality.result import Check, GateResult, at_least, at_most, combine, unmeasured
+from station.quality.ridges import ridge_structure
 from station.quality.thresholds import FingerThresholds
 
 #: Most important first: no finger or a partial press makes the rest moot,
-#: a smudge explains low contrast and unclear ridges.
-PROBLEMS: tuple[str, ...] = ("image_unreadable", "no_finger", "partial", "smudged", "low_contrast", "unclear_ridges")
+#: a smudge or a dry finger explains missing and unclear ridges.
+PROBLEMS: tuple[str, ...] = (
+    "image_unreadable", "no_finger", "partial", "smudged", "low_contrast", "no_ridges", "unclear_ridges",
+)
 
 _B = 8  # block size on the half-resolution copy (16 sensor pixels)
 _W = 16  # spectral window on the half-resolution copy (32 sensor pixels)
@@ -87,7 +89,7 @@ def check_finger(capture: FingerCapture, thresholds: FingerThresholds) -> GateRe
     m: dict[str, float] = {"area_fraction": round(area, 4), "contiguous_fraction": round(contiguous, 4)}
     if area < t.min_presence_fraction:
         checks = [Check("no_finger", False, area / max(t.min_presence_fraction, 1e-9) * 0.5)]
-        checks += [unmeasured(p) for p in ("partial", "smudged", "low_contrast", "unclear_ridges")]
+        checks += [unmeasured(p) for p in ("partial", "smudged", "low_contrast", "no_ridges", "unclear_ridges")]
         return combine(checks, m, order=PROBLEMS)
     checks = [
         Check("no_finger", True, 1.0),
@@ -108,6 +110,23 @@ def check_finger(capture: FingerCapture, thresholds: FingerThresholds) -> GateRe
     m["valley_fill"] = round(valley_fill, 4)
     checks.append(at_most("smudged", valley_fill, t.max_valley_fill))
     checks.append(at_least("low_contrast", contrast, t.min_contrast))
+
+    # Ridge structure: is there a fingerprint's ridge pattern at all?
+    rs = ridge_structure(img, finger, dpi)
+    m.update(
+        ridge_fraction=round(rs.ridge_fraction, 4),
+        ridge_period_mm=round(rs.ridge_period_mm, 4),
+        ridge_period_spread=round(rs.ridge_period_spread, 4),
+        orientation_flow=round(rs.orientation_flow, 4),
+    )
+    checks.append(
+        min(
+            at_least("no_ridges", rs.ridge_fraction, t.min_ridge_fraction),
+            at_most("no_ridges", rs.ridge_period_spread, t.max_ridge_period_spread),
+            at_least("no_ridges", rs.orientation_flow, t.min_orientation_flow),
+            key=lambda c: c.margin,
+        )
+    )
 
     # Ridge clarity: one flow direction per block (coherence) and energy at a ridge
     # period (an isotropic texture has the second without the first, a smear neither).

@@ -11,12 +11,27 @@ Owns :class:`GateResult` and the scoring rule the three gates share:
 * ``measures`` are plain numbers about the capture (sizes, levels, ratios),
   never pixels or pen positions, so they may go into the sealed record and a
   result may be logged.
+* Some problems may never be forced through when retries run out
+  (:data:`UNFORCEABLE`): the capture does not hold what the step is for at
+  all. ``GateResult.forceable`` is false for them; the workflow must then
+  retry, take the finger exception, or ask for the supervisor's exception,
+  and never keep the best attempt.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
+
+#: Problem ids that mean the capture does not hold the thing at all, so it may
+#: never be kept as a forced capture: a face photo with no face the detector
+#: can see (never sealed; only the supervisor's exception passes the face step
+#: without a face), an image that does not decode, and a scan of empty glass
+#: (a missing finger is an exception with a reason, never an empty image).
+#: ``no_ridges`` stays forceable on purpose: a worn, scarred or very dry finger
+#: can show almost no ridges, and such residents must not be stuck at the
+#: scanner; the operator sees the problem and may record an exception instead.
+UNFORCEABLE: frozenset[str] = frozenset({"image_unreadable", "no_face", "no_finger"})
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,11 @@ class GateResult:
     score: float  # higher is better; used to keep the best attempt when retries run out
     measures: dict[str, float]  # what was measured (goes into the sealed record)
     problems: tuple[str, ...]  # stable reason ids of failed checks, most important first
+
+    @property
+    def forceable(self) -> bool:
+        """False when a problem in :data:`UNFORCEABLE` forbids keeping this capture as forced."""
+        return UNFORCEABLE.isdisjoint(self.problems)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ which reads the station config's ``[quality.face]``, ``[quality.finger]`` and
 ``[quality.signature]`` tables. Rules:
 
 * Defaults are the values that separate good captures from bad ones on the
-  synthetic panel with room on both sides (see the gate tests and
-  ``bench/quality_gates.py``); a station overrides only what it must.
+  synthetic panel with room on both sides, and hold on the real photographs
+  of the real-image tests (see the gate tests and ``bench/quality_gates.py``);
+  a station overrides only what it must.
 * Every field is validated: a wrong value raises
   :class:`~station.errors.ConfigError` naming the dotted field and the
   expected form, e.g. ``quality.face.min_sharpness must be a number >= 0``.
@@ -37,20 +38,22 @@ class FaceThresholds:
     min_mean_luma: float = _limit(45.0, 0.0, 255.0)
     #: Share of pixels with a channel at 250+ above this: overexposed.
     max_clipped_fraction: float = _limit(0.10, 0.0, 1.0)
-    #: Skin components smaller than this share of the frame are ignored.
-    min_blob_area: float = _limit(0.004, 0.0, 1.0)
-    #: ...and so are ones filling less than this of their bounding box (edge fringes).
-    min_blob_fill: float = _limit(0.3, 0.0, 1.0)
-    #: A second face at least this share of the frame: multiple_faces.
+    #: A second face box of at least this share of the frame: multiple_faces.
     max_second_face_area: float = _limit(0.012, 0.0, 1.0)
-    #: The face (with ears) at least this wide, as a share of the frame width.
-    min_face_width: float = _limit(0.25, 0.0, 1.0)
-    #: The face centre at most this far from the centre line (share of the width).
+    #: The detector's face box at least this wide, as a share of the frame width.
+    min_face_width: float = _limit(0.3, 0.0, 1.0)
+    #: The face box centre at most this far from the centre line (share of the width).
     max_centre_offset_x: float = _limit(0.12, 0.0, 1.0)
-    #: ...and at most this far from 0.48 of the height (share of the height).
+    #: ...and at most this far from 0.45 of the height (share of the height).
     max_centre_offset_y: float = _limit(0.15, 0.0, 1.0)
-    #: Laplacian energy in the face relative to its brightness (x1000) at least this.
+    #: Laplacian energy in the face box relative to its brightness (x1000) at least this.
     min_sharpness: float = _limit(8.0, 0.0)
+    #: The line through the eyes at most this many degrees off level (ICAO allows
+    #: 8 degrees of roll; the eye cascade's boxes add a few degrees of noise).
+    max_eye_roll: float = _limit(10.0, 0.0, 90.0)
+    #: The eyes' midpoint at most this far from the face box's centre line (share of
+    #: the box width): further, the head is turned.
+    max_eye_offset: float = _limit(0.12, 0.0, 1.0)
     #: Share of the top-corner pixels that must be the expected backdrop colour.
     min_background_fraction: float = _limit(0.6, 0.0, 1.0)
 
@@ -69,6 +72,13 @@ class FingerThresholds:
     min_contrast: float = _limit(60.0, 0.0, 255.0)
     #: Valleys at most this far below the bare glass (share of its level): else ridges ran together.
     max_valley_fill: float = _limit(0.25, 0.0, 1.0)
+    #: Share of finger windows holding a clean ridge pattern (coherent, one spectral
+    #: peak at a ridge period, across the ridges) at least this: else no_ridges.
+    min_ridge_fraction: float = _limit(0.5, 0.0, 1.0)
+    #: Ridge period's interquartile range over its median, across ridge windows, at most this.
+    max_ridge_period_spread: float = _limit(0.5, 0.0)
+    #: Mean cos(2 x angle difference) of neighbouring ridge windows at least this (smooth flow).
+    min_orientation_flow: float = _limit(0.4, -1.0, 1.0)
     #: Mean orientation coherence of the finger blocks at least this.
     min_coherence: float = _limit(0.65, 0.0, 1.0)
     #: Mean share of spectral energy at a plausible ridge period at least this.

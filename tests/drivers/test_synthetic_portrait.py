@@ -1,10 +1,14 @@
 """The synthetic portrait contract, measured from pixels alone.
 
-The measures here are the simple ones a station quality gate uses (skin-tone
-regions, Laplacian variance, luminance histogram, border colour). GOOD
+Two kinds of measure. First, a stock face detector, used the way anyone
+would use it (OpenCV's frontal-face Haar cascade from the opencv-python
+wheel, plain settings, none of the station gate's tuning): it must find the
+resident in every portrait that has one, a second person when there is one,
+and nobody in an empty frame. Second, simple pixel measures (skin-tone
+regions, Laplacian variance, luminance histogram, border colour): GOOD
 portraits must pass all of them and each bad FaceCondition must fail its own
-one, with margin, so the gate's thresholds can be set from these numbers.
-Other tests import these measures (``measure``, ``skin_components``...).
+one, with margin. Other tests import these measures (``measure``,
+``skin_components``...).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image as PILImage
@@ -334,6 +339,46 @@ def test_measures_separate_with_margin(panel_measures) -> None:
     assert min(m.face.share for m in good) > 2 * max(m.face.share for m in pm[FaceCondition.TOO_FAR])
     assert min(abs(m.face.cx - 0.5) for m in pm[FaceCondition.OFF_CENTRE]) > 5 * max(abs(m.face.cx - 0.5) for m in good)
     assert min(m.faces[1].share for m in pm[FaceCondition.TWO_FACES]) > 2.5 * MIN_COMPONENT_SHARE
+
+
+_STOCK = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_alt2.xml")
+
+
+def stock_faces(rgb: np.ndarray, min_face: float = 0.15) -> list[tuple[float, float, float]]:
+    """Faces a stock detector finds: (centre x, centre y, width) as shares of the frame, largest first."""
+    h, w, _ = rgb.shape
+    grey = cv2.equalizeHist(cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (240, round(240 * h / w)),
+                                       interpolation=cv2.INTER_AREA))
+    found = _STOCK.detectMultiScale(grey, 1.1, 3, minSize=(round(min_face * 240),) * 2)
+    faces = [((x + fw / 2) / 240, (y + fh / 2) / grey.shape[0], fw / 240) for x, y, fw, fh in found]
+    return sorted(faces, key=lambda f: -f[2])
+
+
+@pytest.mark.parametrize("condition", [c for c in FaceCondition if c not in (FaceCondition.NO_FACE, FaceCondition.TWO_FACES)],
+                         ids=lambda c: c.value)
+def test_a_stock_face_detector_finds_the_resident(condition: FaceCondition) -> None:
+    """Whatever is wrong with the framing or the light, the one face is a face to a real detector."""
+    for i, person in enumerate(PANEL):
+        faces = stock_faces(render(_view(person, condition), capture_seed=300 + i), min_face=0.1)
+        assert len(faces) == 1, (condition.value, person.person_id, faces)
+        cx, cy, width = faces[0]
+        if condition is FaceCondition.OFF_CENTRE:
+            assert abs(cx - 0.5) > 0.2, faces
+        else:
+            assert abs(cx - 0.5) < 0.05, faces
+        if condition is FaceCondition.TOO_FAR:
+            assert width < 0.25, faces
+        else:
+            assert width > 0.3, faces
+
+
+def test_a_stock_face_detector_sees_two_people_or_nobody() -> None:
+    for i, person in enumerate(PANEL):
+        two = stock_faces(render(_view(person, FaceCondition.TWO_FACES), capture_seed=400 + i))
+        assert len(two) == 2, (person.person_id, two)
+        assert abs(two[0][0] - 0.5) < 0.05 and abs(two[1][0] - 0.5) > 0.25, two  # the resident, and someone aside
+        empty = stock_faces(render(_view(person, FaceCondition.NO_FACE), capture_seed=400 + i), min_face=0.1)
+        assert empty == [], (person.person_id, empty)
 
 
 def test_skin_rule_finds_skin_tones_and_nothing_else() -> None:

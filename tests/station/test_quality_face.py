@@ -3,13 +3,16 @@
 Portraits are rendered by :mod:`drivers.synthetic.portrait` and encoded as the
 emulated camera encodes them (JPEG, quality 90); once, the whole path runs
 through the emulated camera from the driver registry. The gate sees bytes only.
+Real photographs are in ``test_quality_face_real.py``.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image as PILImage
@@ -19,7 +22,8 @@ from drivers.registry import DriverContext
 from drivers.scene import Backdrop, FaceCondition, FaceView, Person, Scene
 from drivers.synthetic import portrait
 from drivers.types import DeviceKind, Image, ImageFormat
-from station.quality import FaceThresholds, GateResult, check_face, expected_background
+from station.errors import StationError
+from station.quality import UNFORCEABLE, FaceThresholds, GateResult, check_face, detector, expected_background
 from station.quality.face import PROBLEMS
 
 THRESHOLDS = FaceThresholds()
@@ -188,3 +192,62 @@ def test_thresholds_decide_the_verdict() -> None:
     result = check_face(image, strict, expected_background=expected_background(person.birth_year))
     assert result.problems == ("face_too_small", "blurred")
     assert result.score < gate(image, person).score
+
+
+# -- the detector: eyes, pose, no face whatever the exposure, threads -----------------------
+
+def test_good_portraits_show_two_level_eyes(results) -> None:
+    for r in results[FaceCondition.GOOD]:
+        assert r.measures["eyes"] == 1.0 and r.measures["eye_roll"] <= 6.0, r.measures
+        assert r.measures["eye_offset"] <= 0.06, r.measures
+
+
+def test_a_tilted_head_is_not_frontal() -> None:
+    """Good portraits turned by 17 degrees fail: mostly as not frontal (eyes found, not level);
+    a frontal-face detector may also lose a face turned that far (then: no face)."""
+    results = []
+    for i, person in enumerate(BAD_PANEL):
+        rgb = portrait_of(person, FaceCondition.GOOD, 70 + i)
+        turned = np.asarray(PILImage.fromarray(rgb).rotate(17 if i % 2 else -17, PILImage.Resampling.BILINEAR,
+                                                           center=(240, 270), fillcolor=tuple(int(v) for v in rgb[4, 4])))
+        results.append(gate(jpeg(turned), person))
+    assert all(r.problems[:1] in {("not_frontal",), ("no_face",)} for r in results), [r.problems for r in results]
+    tilted = [r for r in results if r.problems == ("not_frontal",)]
+    assert len(tilted) >= 0.7 * len(results), [r.problems for r in results]
+    assert all(r.measures["eye_roll"] > THRESHOLDS.max_eye_roll and r.forceable for r in tilted)
+
+
+@pytest.mark.parametrize("level", [0, 12, 255], ids=["black", "dark", "white"])
+def test_no_face_is_reported_whatever_the_exposure(level: int) -> None:
+    """A frame too dark or too bright to see a face in is still a frame without a face: never kept."""
+    frame = np.full((640, 480, 3), level, np.uint8)
+    result = check_face(jpeg(frame), THRESHOLDS, expected_background="red")
+    assert "no_face" in result.problems and not result.passed, result.problems
+    assert not result.forceable and "no_face" in UNFORCEABLE
+
+
+def test_an_empty_room_in_bad_light_is_no_face_not_only_exposure() -> None:
+    view = FaceView(None, FaceCondition.NO_FACE, Backdrop.RED)
+    dark = (portrait.render(view, capture_seed=5).astype(np.float32) * 0.15).astype(np.uint8)
+    result = check_face(jpeg(dark), THRESHOLDS, expected_background="red")
+    assert result.problems[:2] == ("underexposed", "no_face"), result.problems
+
+
+def test_the_gate_is_safe_to_call_from_several_threads() -> None:
+    """Each thread gets its own cascades; concurrent calls give the serial answers."""
+    images = [(jpeg(portrait_of(p, c, 90 + i)), p) for i, (p, c) in enumerate(
+        zip(GOOD_PANEL[:8], [FaceCondition.GOOD, FaceCondition.TWO_FACES, FaceCondition.NO_FACE, FaceCondition.TOO_FAR] * 2))]
+    serial = [gate(image, p) for image, p in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda ip: gate(*ip), images)) == serial
+
+
+def test_missing_cascades_are_a_clear_station_error(monkeypatch, tmp_path) -> None:
+    """OpenCV 5 wheels no longer ship the cascades: the gate says so instead of seeing no faces."""
+    monkeypatch.setattr(cv2.data, "haarcascades", str(tmp_path) + "/")
+    monkeypatch.setattr(detector, "_local", detector._Cascades())
+    image = jpeg(portrait_of(GOOD_PANEL[0], FaceCondition.GOOD, 1))
+    with pytest.raises(detector.DetectorUnavailable, match="opencv-python-headless 4.x") as caught:
+        check_face(image, THRESHOLDS, expected_background="red")
+    assert isinstance(caught.value, StationError) and caught.value.reason_id == "station_error"

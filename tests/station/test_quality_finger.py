@@ -87,6 +87,16 @@ def test_false_accept_and_reject_counts_over_the_sample(results) -> None:
         f"FRR {false_rejects}/{len(results['good'])}, FAR {false_accepts}/{len(bad)}")
 
 
+def test_good_prints_hold_a_ridge_pattern_on_every_sensor(results) -> None:
+    """The ridge-structure measure: nearly every window of a good print has one ridge period
+    across a coherent flow, and the period is a finger's (0.3-0.8 mm) on all three sensors."""
+    good = results["good"]
+    assert min(r.measures["ridge_fraction"] for r in good) >= 1.5 * THRESHOLDS.min_ridge_fraction
+    assert max(r.measures["ridge_period_spread"] for r in good) <= THRESHOLDS.max_ridge_period_spread
+    assert min(r.measures["orientation_flow"] for r in good) >= THRESHOLDS.min_orientation_flow
+    assert all(0.35 <= r.measures["ridge_period_mm"] <= 0.65 for r in good)
+
+
 def test_a_passing_print_always_outranks_a_failing_one(results) -> None:
     good = [r.score for r in results["good"]]
     bad = [r.score for k, rs in results.items() if k != "good" for r in rs]
@@ -100,9 +110,9 @@ def test_measures_are_plain_finite_numbers_and_problems_known(results) -> None:
             assert set(r.problems) <= set(PROBLEMS) and r.passed == (r.problems == ())
 
 
-def test_a_texture_without_ridge_flow_is_unclear_ridges() -> None:
+def test_a_texture_without_ridge_flow_has_no_ridges() -> None:
     """Dark spots at a ridge-like spacing but running no way at all (a scarred or worn
-    print): enough contact and contrast, no orientation."""
+    print, or a fabric): enough contact and contrast, no orientation, so no ridge pattern."""
     rng = np.random.default_rng(1)
     h, w = 288, 256
     fy, fx = np.fft.fftfreq(h)[:, None], np.fft.rfftfreq(w)[None, :]
@@ -113,7 +123,8 @@ def test_a_texture_without_ridge_flow_is_unclear_ridges() -> None:
     contact = ((xx - 128) / 110) ** 2 + ((yy - 170) / 170) ** 2 < 1
     pixels = np.clip(215 - 150 * ink * contact + rng.normal(0, 5, (h, w)), 0, 255).astype(np.uint8)
     result = check_finger(capture_of(pixels), THRESHOLDS)
-    assert result.problems == ("unclear_ridges",), result.measures
+    assert result.problems == ("no_ridges", "unclear_ridges"), result.measures
+    assert result.measures["ridge_fraction"] < THRESHOLDS.min_ridge_fraction and result.forceable
 
 
 def test_the_verdict_comes_from_pixels_not_metadata() -> None:

@@ -16,6 +16,7 @@ from station.quality import (
     SIGNATURE_PROBLEMS,
     FaceThresholds,
     FingerThresholds,
+    UNFORCEABLE,
     SignatureThresholds,
     check_face,
     check_finger,
@@ -84,6 +85,25 @@ def test_the_gates_log_nothing(caplog: pytest.LogCaptureFixture) -> None:
 def test_every_problem_id_has_an_operator_message_in_both_languages() -> None:
     for problem in set(FACE_PROBLEMS + FINGER_PROBLEMS + SIGNATURE_PROBLEMS):
         assert set(i18n.MESSAGES[f"q.{problem}"]) >= {"id", "en"}, problem
+
+
+def test_unforceable_problems_are_known_ids_and_include_no_face() -> None:
+    """The workflow's contract: a face photo without a face is never kept as a forced capture."""
+    assert "no_face" in UNFORCEABLE and isinstance(UNFORCEABLE, frozenset)
+    assert UNFORCEABLE <= set(FACE_PROBLEMS + FINGER_PROBLEMS + SIGNATURE_PROBLEMS)
+    # What a retry or an exception can fix by other means stays forceable.
+    assert not {"blurred", "off_centre", "wrong_background", "smudged", "no_ridges", "shaky"} & UNFORCEABLE
+
+
+def test_a_result_is_forceable_unless_it_has_an_unforceable_problem() -> None:
+    order = FACE_PROBLEMS
+    blurred = combine([at_least("blurred", 1.0, 8.0)], {}, order=order)
+    empty = combine([Check("no_face", False, 0.0), unmeasured("blurred")], {}, order=order)
+    dark_and_empty = combine([at_least("underexposed", 3.0, 45.0), Check("no_face", False, 0.0)], {}, order=order)
+    assert blurred.forceable and not blurred.passed
+    assert not empty.forceable and empty.problems == ("no_face",)
+    assert not dark_and_empty.forceable and dark_and_empty.problems == ("underexposed", "no_face")
+    assert GateResult(True, 1.0, {}, ()).forceable
 
 
 def test_regions_are_eight_connected_and_largest_first() -> None:
