@@ -18,10 +18,9 @@ technician who edits the config.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping
 
 import msgspec
 import msgspec.inspect as mi
@@ -107,36 +106,6 @@ def create(
     if not isinstance(device, Device) or device.kind is not kind:
         raise DriverConfigError(f"driver {name!r} did not produce a {kind.value} device")
     return device
-
-
-def option(options: Mapping[str, Any], key: str, kind: type, default: Any = ..., *, device: str) -> Any:
-    """Read one driver option, naming the option and the expected type when wrong.
-
-    The older, one-at-a-time way; drivers declare an options Struct and use
-    :func:`parse_options` instead.
-    """
-    if key not in options:
-        if default is ...:
-            raise DriverConfigError(f"option {key!r} is required", device=device)
-        return default
-    value = options[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise DriverConfigError(
-            f"option {key!r} must be {kind.__name__}, got {type(value).__name__} {value!r}",
-            device=device,
-        )
-    return value
-
-
-# -- options as a msgspec Struct --------------------------------------------------
-
-OptionsT = TypeVar("OptionsT", bound=msgspec.Struct)
-
-#: "Expected `int`, got `str` - at `$.pins.green`": the message, then where.
-_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_FIELD = re.compile(r"field `(?P<name>[^`]+)`")
 
 
 def parse_options(options_type: type[OptionsT], options: Mapping[str, Any], *, device: str) -> OptionsT:

@@ -21,19 +21,30 @@ import secrets
 import socket
 import threading
 import time
-from typing import Any, ClassVar, Mapping
+from typing import Annotated, Any, ClassVar, Mapping
+
+import msgspec
 
 from PIL import Image as PILImage
 
 from drivers.errors import CaptureFailed, DriverConfigError
 from drivers.interfaces import Camera
-from drivers.registry import DriverContext, option
+from drivers.registry import DriverContext, parse_options
 from drivers.scene import Backdrop, FaceCondition, FaceView, Scene
 from drivers.synthetic import portrait
 from drivers.synthetic.seed import rng_for
 from drivers.types import DeviceIdentity, DeviceKind, Image, ImageFormat
 
-_OPTIONS = frozenset({"width", "height", "jpeg_quality", "serial", "delay_s", "seed"})
+class EmulatedCameraOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[devices.camera] options`` for ``driver = "emulated"``."""
+
+    width: Annotated[int, msgspec.Meta(ge=64, le=4096)] = 480
+    height: Annotated[int, msgspec.Meta(ge=64, le=4096)] = 640
+    jpeg_quality: Annotated[int, msgspec.Meta(ge=1, le=100)] = 90
+    serial: str | None = None
+    #: Seconds a capture takes, as a real sensor's exposure and readout would.
+    delay_s: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.0
+    seed: int | None = None
 #: Longest simulated exposure we accept; longer would only stall a station.
 _MAX_DELAY_S = 10.0
 
@@ -72,24 +83,9 @@ class EmulatedCamera(Camera):
 
     @classmethod
     def from_config(cls, options: Mapping[str, Any], context: DriverContext) -> "EmulatedCamera":
-        label = f"{DeviceKind.CAMERA.value} {cls.driver_name}"
-        unknown = sorted(set(options) - _OPTIONS)
-        if unknown:
-            raise DriverConfigError(
-                f"unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(_OPTIONS))}",
-                device=label,
-            )
-        serial = option(options, "serial", str, None, device=label)
-        seed = option(options, "seed", int, None, device=label)
-        return cls(
-            context.scene,
-            width=option(options, "width", int, 480, device=label),
-            height=option(options, "height", int, 640, device=label),
-            jpeg_quality=option(options, "jpeg_quality", int, 90, device=label),
-            serial=serial,
-            delay_s=option(options, "delay_s", float, 0.0, device=label),
-            seed=seed,
-        )
+        o = parse_options(EmulatedCameraOptions, options, device=f"{DeviceKind.CAMERA.value} {cls.driver_name}")
+        return cls(context.scene, width=o.width, height=o.height, jpeg_quality=o.jpeg_quality, serial=o.serial,
+                   delay_s=o.delay_s, seed=o.seed)
 
     # -- Device --------------------------------------------------------------
     def _open(self) -> DeviceIdentity:

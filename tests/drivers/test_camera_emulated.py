@@ -177,12 +177,12 @@ def test_lifecycle_capture_needs_open_and_close_is_final(scene: Scene) -> None:
     ("options", "message"),
     [
         ({"jpeg_qualty": 80}, "unknown option.*'jpeg_qualty'"),
-        ({"width": "480"}, "option 'width' must be int"),
-        ({"width": 10}, "outside 64..4096"),
-        ({"jpeg_quality": 0}, "jpeg_quality must be 1..100"),
-        ({"delay_s": -1}, "delay_s must be"),
-        ({"delay_s": 60}, "delay_s must be"),
-        ({"serial": 7}, "option 'serial' must be str"),
+        ({"width": "480"}, "option 'width' must be an integer 64-4096, got '480'"),
+        ({"width": 10}, "option 'width' must be an integer 64-4096, got 10"),
+        ({"jpeg_quality": 0}, "option 'jpeg_quality' must be an integer 1-100, got 0"),
+        ({"delay_s": -1}, "option 'delay_s' must be"),
+        ({"delay_s": 60}, "option 'delay_s' must be"),
+        ({"serial": 7}, "option 'serial' must be"),
     ],
 )
 def test_bad_options_name_the_option(scene: Scene, options, message) -> None:
