@@ -18,9 +18,10 @@ technician who edits the config.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import msgspec
 import msgspec.inspect as mi
@@ -106,6 +107,15 @@ def create(
     if not isinstance(device, Device) or device.kind is not kind:
         raise DriverConfigError(f"driver {name!r} did not produce a {kind.value} device")
     return device
+
+
+# -- options as a msgspec Struct --------------------------------------------------
+
+OptionsT = TypeVar("OptionsT", bound=msgspec.Struct)
+
+#: "Expected `int`, got `str` - at `$.pins.green`": the message, then where.
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_FIELD = re.compile(r"field `(?P<name>[^`]+)`")
 
 
 def parse_options(options_type: type[OptionsT], options: Mapping[str, Any], *, device: str) -> OptionsT:
