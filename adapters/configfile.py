@@ -13,6 +13,7 @@ error class here, once.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
@@ -21,6 +22,15 @@ import msgspec
 from msgspec import inspect as mi
 
 T = TypeVar("T")
+
+
+def default_path(env_var: str, name: str) -> Path:
+    """``$env_var``, else /etc/rekam/NAME if it exists, else ./NAME: where a program looks for its config."""
+    env = os.environ.get(env_var)
+    if env:
+        return Path(env)
+    system = Path("/etc/rekam") / name
+    return system if system.exists() else Path(name)
 
 
 def read_toml(path: Path, *, error: type[Exception], missing_hint: str) -> dict[str, Any]:

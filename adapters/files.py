@@ -15,6 +15,12 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Callable, TypeVar
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+T = TypeVar("T")
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -67,3 +73,21 @@ def read_public(path: Path, what: str, missing_hint: str, error: type[Exception]
         raise error(f"{what} {path} does not exist ({missing_hint})") from None
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def load_key(path: Path, parse: Callable[[bytes], T], *, what: str, missing_hint: str,
+             error: type[Exception], private: bool) -> T:
+    """A key file read (privately, if ``private``) and parsed; ``error`` names the file and what is wrong."""
+    data = (read_private if private else read_public)(path, what, missing_hint, error)
+    try:
+        return parse(data)
+    except (ValueError, TypeError) as exc:  # every key parser's "not this kind of key"
+        raise error(f"{what} {path} is unusable: {exc}") from None
+
+
+def ec_private_key(data: bytes) -> ec.EllipticCurvePrivateKey:
+    """An unencrypted PEM EC private key (the TLS client and server keys)."""
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"must be an EC key, got {type(key).__name__}")
+    return key

@@ -7,7 +7,6 @@ writes :data:`EXAMPLE` next to a fresh key pair and store.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,11 +101,7 @@ class ControllerConfig:
 
 def default_path() -> Path:
     """$REKAM_CONTROLLER_CONFIG, else /etc/rekam/controller.toml if it exists, else ./controller.toml."""
-    env = os.environ.get("REKAM_CONTROLLER_CONFIG")
-    if env:
-        return Path(env)
-    system = Path("/etc/rekam/controller.toml")
-    return system if system.exists() else Path("controller.toml")
+    return configfile.default_path("REKAM_CONTROLLER_CONFIG", "controller.toml")
 
 
 def load(path: str | Path) -> ControllerConfig:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.files import read_private, read_public, write_atomic
+from adapters.files import load_key, write_atomic
 from controller.errors import KeyFileError
-from protocol.keys import ControllerKeys, ControllerPublicKeys, KeyFormatError
+from protocol.keys import ControllerKeys, ControllerPublicKeys
 
 
 def create_keys(private_path: Path, public_path: Path, *, force: bool = False) -> ControllerKeys:
@@ -24,16 +24,10 @@ def create_keys(private_path: Path, public_path: Path, *, force: bool = False) -
 
 
 def load_private(path: Path) -> ControllerKeys:
-    data = read_private(path, "controller private key", "run: rekam controller init", KeyFileError)
-    try:
-        return ControllerKeys.from_pem(data)
-    except KeyFormatError as exc:
-        raise KeyFileError(f"{path}: {exc}") from None
+    return load_key(path, ControllerKeys.from_pem, what="controller private key", private=True,
+                    missing_hint="run: rekam controller init", error=KeyFileError)
 
 
 def load_public(path: Path) -> ControllerPublicKeys:
-    data = read_public(path, "controller public key", "run: rekam controller init", KeyFileError)
-    try:
-        return ControllerPublicKeys.from_pem(data)
-    except KeyFormatError as exc:
-        raise KeyFileError(f"{path}: {exc}") from None
+    return load_key(path, ControllerPublicKeys.from_pem, what="controller public key", private=False,
+                    missing_hint="run: rekam controller init", error=KeyFileError)

@@ -11,7 +11,6 @@ its keys can be moved together.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
@@ -125,11 +124,7 @@ class StationConfig:
 
 def default_path() -> Path:
     """$REKAM_STATION_CONFIG, else /etc/rekam/station.toml if it exists, else ./station.toml."""
-    env = os.environ.get("REKAM_STATION_CONFIG")
-    if env:
-        return Path(env)
-    system = Path("/etc/rekam/station.toml")
-    return system if system.exists() else Path("station.toml")
+    return configfile.default_path("REKAM_STATION_CONFIG", "station.toml")
 
 
 def load(path: str | Path) -> StationConfig:

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.files import read_private, read_public
-from protocol.keys import ControllerPublicKeys, KeyFormatError, SigningKey
+from adapters.files import load_key
+from protocol.keys import ControllerPublicKeys, SigningKey
 from station.errors import KeyFileError
 
 
 def load_signing_key(path: Path) -> SigningKey:
-    data = read_private(path, "station signing key", "make it with: rekam station keygen", KeyFileError)
-    try:
-        return SigningKey.from_pem(data)
-    except KeyFormatError as exc:
-        raise KeyFileError(f"{path}: {exc}") from None
+    return load_key(path, SigningKey.from_pem, what="station signing key", private=True,
+                    missing_hint="make it with: rekam station keygen", error=KeyFileError)
 
 
 def load_controller_public(path: Path) -> ControllerPublicKeys:
-    data = read_public(path, "controller public key", "install the provisioning bundle", KeyFileError)
-    try:
-        return ControllerPublicKeys.from_pem(data)
-    except KeyFormatError as exc:
-        raise KeyFileError(f"{path}: {exc}") from None
+    return load_key(path, ControllerPublicKeys.from_pem, what="controller public key", private=False,
+                    missing_hint="install the provisioning bundle", error=KeyFileError)

@@ -130,15 +130,8 @@ def load_cert(path: Path, what: str = "certificate") -> x509.Certificate:
 
 def load_private_key(path: Path, what: str = "private key") -> ec.EllipticCurvePrivateKey:
     """Load an EC key, refusing one that others can read (it would have to be replaced)."""
-    data = files.read_private(path, what, "run: rekam controller ca init", CertificateError)
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        raise CertificateError(f"{what} {path} is not an unencrypted PEM private key") from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise CertificateError(f"{what} {path} must be an EC key, got {type(key).__name__}")
-    return key
-
+    return files.load_key(path, files.ec_private_key, what=what, missing_hint="run: rekam controller ca init",
+                          error=CertificateError, private=True)
 
 # -- the CA -------------------------------------------------------------------------
 @dataclass(frozen=True)

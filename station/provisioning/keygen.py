@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from adapters.files import read_private
+from adapters.files import ec_private_key, load_key
 from protocol.keys import SigningKey
 from protocol.topics import TopicError, check_station_id
 from station.errors import KeyFileError, ProvisioningError
@@ -58,11 +58,5 @@ def keygen(paths: StationPaths, station_id: str, *, force: bool = False) -> Keyg
 
 
 def load_mqtt_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    data = read_private(path, "the station's MQTT key", "make it with: rekam station keygen", KeyFileError)
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        raise KeyFileError(f"{path} is not an unencrypted PEM private key") from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise KeyFileError(f"{path} must be an EC key, got {type(key).__name__}")
-    return key
+    return load_key(path, ec_private_key, what="the station's MQTT key", private=True,
+                    missing_hint="make it with: rekam station keygen", error=KeyFileError)
