@@ -16,12 +16,42 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Annotated, Any, Mapping, TypeVar
 
 import msgspec
+from msgspec import Meta
 from msgspec import inspect as mi
 
 T = TypeVar("T")
+B = TypeVar("B", bound="BrokerTable")
+
+
+class BrokerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[mqtt]``: where the broker is and the TLS client certificate; each program adds its own settings."""
+
+    host: Annotated[str, Meta(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
+
+
+def resolve(path: Path | None, default: Path, base_dir: Path) -> Path:
+    """A config path made absolute: relative ones are relative to the config file's directory."""
+    path = path or default
+    return path if path.is_absolute() else base_dir / path
+
+
+def resolve_broker(table: B, base_dir: Path, *, error: type[Exception]) -> B:
+    """The [mqtt] table with absolute TLS paths; TLS needs all three files."""
+    files = {k: resolve(v, Path(), base_dir) for k in ("ca_file", "cert_file", "key_file")
+             if (v := getattr(table, k)) is not None}
+    table = msgspec.structs.replace(table, **files)
+    if table.tls and not (table.ca_file and table.cert_file and table.key_file):
+        raise error("mqtt.tls is true, so mqtt.ca_file, mqtt.cert_file and mqtt.key_file are all required")
+    return table
 
 
 def default_path(env_var: str, name: str) -> Path:

@@ -22,14 +22,7 @@ Seconds = Annotated[float, Meta(gt=0)]
 NonEmpty = Annotated[str, Meta(min_length=1)]
 
 
-class ControllerMqtt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    host: NonEmpty = "127.0.0.1"
-    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
+class ControllerMqtt(configfile.BrokerTable, frozen=True, forbid_unknown_fields=True):
     share_group: Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,64}$")] = "controllers"
 
 
@@ -117,14 +110,9 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         raise ConfigError(f"controller.id must be lower-case letters, digits, '-' or '_', got {cid!r}")
 
     def at(p: Path | None, default: Path) -> Path:
-        p = p or default
-        return p if p.is_absolute() else base_dir / p
+        return configfile.resolve(p, default, base_dir)
 
-    m = f.mqtt
-    mqtt = msgspec.structs.replace(m, **{k: at(getattr(m, k), Path()) for k in ("ca_file", "cert_file", "key_file")
-                                         if getattr(m, k) is not None})
-    if mqtt.tls and not (mqtt.ca_file and mqtt.cert_file and mqtt.key_file):
-        raise ConfigError("mqtt.tls is true, so mqtt.ca_file, mqtt.cert_file and mqtt.key_file are all required")
+    mqtt = configfile.resolve_broker(f.mqtt, base_dir, error=ConfigError)
     return ControllerConfig(
         controller_id=cid,
         store_path=at(f.store.path, Path("controller.db")),

@@ -39,16 +39,9 @@ class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     options: dict[str, Any] = {}
 
 
-class MqttSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class MqttSettings(configfile.BrokerTable, frozen=True, forbid_unknown_fields=True):
     """``[mqtt]``: where the broker is and how the station delivers to it."""
 
-    host: NonEmpty = "127.0.0.1"
-    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
     #: Largest packet the broker accepts (Mosquitto's max_packet_size); bigger ones are quarantined.
     max_packet_bytes: Annotated[int, Meta(ge=64 * 1024, le=256 * 1024 * 1024)] = 4 * 1024 * 1024
     #: Packets published and not yet acked by the controller, at most.
@@ -148,15 +141,10 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         raise ConfigError(f"station.id: {exc}") from None
 
     def at(p: Path | None, default: Path) -> Path:
-        p = p or default
-        return p if p.is_absolute() else base_dir / p
+        return configfile.resolve(p, default, base_dir)
 
     data_dir = at(f.station.data_dir, Path("/var/lib/rekam"))
-    m = f.mqtt
-    mqtt = msgspec.structs.replace(m, **{k: at(getattr(m, k), Path()) for k in ("ca_file", "cert_file", "key_file")
-                                         if getattr(m, k) is not None})
-    if mqtt.tls and not (mqtt.ca_file and mqtt.cert_file and mqtt.key_file):
-        raise ConfigError("mqtt.tls is true, so mqtt.ca_file, mqtt.cert_file and mqtt.key_file are all required")
+    mqtt = configfile.resolve_broker(f.mqtt, base_dir, error=ConfigError)
     if mqtt.reconnect_max_s < mqtt.reconnect_min_s:
         raise ConfigError("mqtt.reconnect_max_s must not be smaller than mqtt.reconnect_min_s")
     devices = {}
