@@ -59,6 +59,20 @@ class FingerException(str, Enum):
     DEVICE_FAILURE = "device_failure"  # the scanner failed every attempt
 
 
+class FaceException(str, Enum):
+    """Why a record has no portrait: chosen by the operator and confirmed by a supervisor's PIN.
+
+    A photo in which the gate finds no face is never sealed as a portrait; this
+    is the only way past the face step without one.
+    """
+
+    NOT_DETECTED = "not_detected"  # the resident sat for it, the detector found no face every time
+    INJURY = "injury"  # bandaged or wounded face
+    DISFIGURED = "disfigured"
+    UNABLE = "unable_to_present"  # cannot sit up or face the camera (bedridden, infant care...)
+    DEVICE_FAILURE = "device_failure"  # the camera failed every attempt
+
+
 class Quality(msgspec.Struct, frozen=True):
     """What the station's quality gate measured on the kept capture."""
 
@@ -81,15 +95,21 @@ class DeviceInfo(msgspec.Struct, frozen=True):
 
 
 class FaceEntry(msgspec.Struct, frozen=True):
-    image: Blob  # JPEG
+    image: Blob | None  # JPEG; None only with an exception
     width: Count
     height: Count
     captured_at: Seconds
     quality: Quality
     chain: Digest = b""
+    exception: FaceException | None = None
+    exception_note: Annotated[str, Meta(max_length=500)] = ""
+    #: The supervisor who confirmed the exception with their PIN (an operator id).
+    confirmed_by: Name | None = None
 
     def __repr__(self) -> str:
-        return f"FaceEntry({self.width}x{self.height}, {len(self.image)} bytes)"
+        if self.exception is not None:
+            return f"FaceEntry(exception={self.exception.value})"
+        return f"FaceEntry({self.width}x{self.height}, {len(self.image or b'')} bytes)"
 
 
 class FingerEntry(msgspec.Struct, frozen=True):
@@ -228,8 +248,13 @@ def validate(record: EnrollmentRecord) -> None:
         regions.kelurahan(record.kelurahan_code)
     except regions.RegionError as exc:
         raise RecordError("unknown_kelurahan", str(exc)) from None
-    if not record.face.image:
-        raise RecordError("missing_face", "record has no face image")
+    face = record.face
+    if face.exception is None and not face.image:
+        raise RecordError("missing_face", "record has no face image and no face exception")
+    if face.exception is not None and face.image:
+        raise RecordError("face_ambiguous", "record has both a face image and a face exception")
+    if face.exception is not None and not face.confirmed_by:
+        raise RecordError("face_exception_unconfirmed", "a face exception needs the confirming supervisor")
     if not record.signature.image or not record.signature.samples:
         raise RecordError("missing_signature", "record has no signature")
     if len(record.signature.samples) % PEN_SAMPLE.size:

@@ -3,7 +3,7 @@ import cbor2
 import msgspec
 import pytest
 
-from protocol.record import EnrollmentRecord, FingerException, RecordError, validate
+from protocol.record import ChainBuilder, EnrollmentRecord, FaceException, FingerException, RecordError, validate
 from tests.fixtures.records import make_record
 
 
@@ -104,3 +104,26 @@ def test_pen_samples_round_trip_packed():
     assert unpack_samples(pack_samples(samples)) == samples
     with pytest.raises(RecordError):
         unpack_samples(pack_samples(samples)[:-1])
+
+
+def test_a_face_exception_needs_no_image_and_a_supervisor():
+    r = make_record()
+    excepted = msgspec.structs.replace(r.face, image=None, exception=FaceException.INJURY, confirmed_by="sup-1")
+    chained = _rechain(msgspec.structs.replace(r, face=excepted))
+    validate(chained)
+    assert EnrollmentRecord.from_cbor(chained.to_cbor()).face.exception is FaceException.INJURY
+    assert "exception=injury" in repr(chained.face)
+    unconfirmed = _rechain(msgspec.structs.replace(r, face=msgspec.structs.replace(excepted, confirmed_by=None)))
+    assert _reason(unconfirmed) == "face_exception_unconfirmed"
+    both = _rechain(msgspec.structs.replace(r, face=msgspec.structs.replace(excepted, image=r.face.image)))
+    assert _reason(both) == "face_ambiguous"
+    neither = _rechain(msgspec.structs.replace(r, face=msgspec.structs.replace(r.face, image=None)))
+    assert _reason(neither) == "missing_face"
+
+
+def _rechain(record: EnrollmentRecord) -> EnrollmentRecord:
+    """Link the captures again, as a station would have when it took them."""
+    chain = ChainBuilder(record.nik, record.station_id, record.started_at)
+    face = chain.add(record.face)
+    fingers = tuple(chain.add(f) for f in sorted(record.fingers, key=lambda f: f.position))
+    return msgspec.structs.replace(record, face=face, fingers=fingers, signature=chain.add(record.signature))
