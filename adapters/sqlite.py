@@ -37,7 +37,17 @@ class Migration:
     sql: str
 
     def statements(self) -> list[str]:
-        return [s.strip() for s in self.sql.split(";") if s.strip()]
+        """The script's statements, one at a time (a trigger's body keeps its inner semicolons)."""
+        out, buf = [], ""
+        for piece in self.sql.split(";"):
+            buf += piece + ";"
+            if sqlite3.complete_statement(buf):
+                if buf.strip(" \n;"):
+                    out.append(buf.strip())
+                buf = ""
+        if buf.strip(" \n;"):
+            out.append(buf.strip())
+        return out
 
 
 def migrations_in(package: str) -> list[Migration]:

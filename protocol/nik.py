@@ -5,8 +5,10 @@ when the person moves); DD is the birth day, plus 40 for women; MM YY the birth
 month and two-digit year; SSSS a serial from 0001. The region check uses the
 Kemendagri list through :mod:`protocol.regions`.
 
-A NIK is an identifier, not a biometric, but it is still personal data: errors
-name the part that is wrong, not the whole number.
+A NIK is an identifier, not a biometric, but it is still personal data, and
+its digits encode a birth date and the place it was issued: errors name the
+part of the number that is wrong (by position), never its digits, the date or
+the region they spell, because a reason travels in plaintext acks and logs.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def parse(text: str, *, today: _dt.date | None = None) -> NIK:
     try:
         kec = regions.region(region_code)
     except regions.RegionError:
-        raise NIKError("unknown_region", f"NIK region {region_code} is not a known kecamatan") from None
+        raise NIKError("unknown_region", "NIK region (digits 1-6) is not a known kecamatan") from None
     day, month, yy = int(raw[6:8]), int(raw[8:10]), int(raw[10:12])
     sex = "M"
     if day > 40:
@@ -89,7 +91,7 @@ def is_valid(text: str) -> bool:
 
 def _birth_date(day: int, month: int, yy: int, today: _dt.date) -> _dt.date:
     if not 1 <= month <= 12:
-        raise NIKError("birth_date", f"NIK birth month {month:02d} is not 01-12")
+        raise NIKError("birth_date", "NIK birth month (digits 9-10) is not 01-12")
     if day < 1:
         raise NIKError("birth_date", "NIK birth day is 00 (women's days are 41-71)")
     # Two-digit year: the latest century that does not put the birth in the future.
@@ -97,7 +99,7 @@ def _birth_date(day: int, month: int, yy: int, today: _dt.date) -> _dt.date:
     try:
         born = _dt.date(year, month, day)
     except ValueError:
-        raise NIKError("birth_date", f"NIK birth date {day:02d}-{month:02d}-{year} does not exist") from None
+        raise NIKError("birth_date", "NIK birth date (digits 7-12) is not a real date") from None
     if born > today:
         born = _dt.date(year - 100, month, day) if _is_real(year - 100, month, day) else born
     if born > today:

@@ -15,7 +15,10 @@ Rules (the only place they live):
 * A packet that can never be published as it is (too big for the broker)
   never leaves: PENDING -> QUARANTINED with a local reason, rather than a
   publish that is silently dropped or retried forever.
-* QUARANTINED -> PENDING only when the operator re-queues it.
+* QUARANTINED -> PENDING only when the operator re-queues it. A quarantined
+  packet that the controller later acks ``stored`` or ``duplicate`` follows
+  the controller (REMOVED): the controller holds it, whatever was said before
+  (a rejection for a forged copy, or one the operator re-queued meanwhile).
 * Nothing is ever deleted except by REMOVED, and REMOVED needs an ack.
 
 An illegal move raises :class:`OutboxStateError`; the packet stays as it was.
@@ -60,6 +63,8 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.PENDING, Event.ACK_REJECTED): State.QUARANTINED,
     (State.PENDING, Event.UNSENDABLE): State.QUARANTINED,
     (State.QUARANTINED, Event.REQUEUE): State.PENDING,
+    (State.QUARANTINED, Event.ACK_STORED): State.REMOVED,
+    (State.QUARANTINED, Event.ACK_DUPLICATE): State.REMOVED,
 }
 
 

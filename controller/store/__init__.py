@@ -1,9 +1,6 @@
 """The controller's store: one repository over SQLite (see ``repository``)."""
 
-from controller.store.packets import (
-    QUARANTINE_PAYLOAD_MAX,
-    QUARANTINE_PAYLOADS_PER_STATION,
-)
+from controller.store.quarantine import QuarantineBudget
 from controller.store.repository import Store
 from controller.store.rows import (
     Alarm,
@@ -16,8 +13,7 @@ from controller.store.rows import (
 )
 
 __all__ = [
-    "QUARANTINE_PAYLOADS_PER_STATION",
-    "QUARANTINE_PAYLOAD_MAX",
+    "QuarantineBudget",
     "Alarm",
     "AssignmentRow",
     "KelurahanProgress",

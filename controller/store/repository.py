@@ -24,14 +24,17 @@ from controller.errors import StoreError
 from controller.store.alarms import AlarmTables
 from controller.store.packets import PacketTables
 from controller.store.planning import PlanTables
+from controller.store.quarantine import QuarantineBudget, QuarantineTables
 from controller.store.stations import StationTables
 
 
-class Store(StationTables, PacketTables, PlanTables, AlarmTables):
+class Store(StationTables, PacketTables, QuarantineTables, PlanTables, AlarmTables):
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time, busy_timeout_s: float = 30.0,
-                 connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
+                 connect: Callable[..., sqlite3.Connection] = sqlite3.connect,
+                 quarantine_budget: QuarantineBudget | None = None):
         self.path = Path(path)
         self._clock = clock
+        self.quarantine_budget = quarantine_budget or QuarantineBudget()
         # Packets are ~300 KB: checkpoint every 64 MB of WAL rather than every 4 MB.
         self._db = Database(self.path, error=StoreError, what="controller store",
                             migrations=migrations_in("controller.store.migrations"),

@@ -50,6 +50,8 @@ class StoreOutcome:
     duplicate: bool  # the packet id was already stored
     #: Other packets with the same NIK (a second enrollment, flagged for review).
     same_nik: tuple[str, ...] = ()
+    #: Why the database would not take this packet (the rest of its batch was stored).
+    refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ class QuarantineEntry:
     reason_id: str
     reason: str
     size: int
-    payload_kept: bool
+    payload_kept: bool  # the whole payload, not only its first bytes
+    sha256: str | None = None
+    kept_bytes: int = 0
 
 
 @dataclass(frozen=True)

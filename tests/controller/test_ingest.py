@@ -138,17 +138,18 @@ def test_every_bad_packet_quarantined_with_its_reason_while_good_ones_flow(inges
         "fingers_incomplete": "fingers_incomplete", "unknown_kelurahan": "unknown_kelurahan",
         "record_mismatch": "record_mismatch", "malformed_record": "malformed", "too_large": "too_large",
     }
-    # refusals with a packet id are acked so the station stops resending; garbage without one cannot be
+    # refusals of packets the station really signed are acked so it stops resending; nothing unverified is
     acked = {name: r.ack.status if r.ack else None for name, r in zip(bad, bads)}
-    assert acked["malformed"] is None and acked["too_large"] is None
-    assert acked["invalid_nik"] is AckStatus.REJECTED and acked["bad_signature"] is AckStatus.REJECTED
+    unverified = {"malformed", "too_large", "bad_signature", "wrong_station_key"}
+    assert {name for name, status in acked.items() if status is None} == unverified
+    assert all(acked[name] is AckStatus.REJECTED for name in set(bad) - unverified)
     assert store.counters("refused.")["refused.invalid_nik"] == 1
     assert store.packet_count() == len(goods)
 
 
-def test_station_mismatch_between_topic_and_header(ingest):
+def test_station_mismatch_between_topic_and_header_is_not_acked(ingest):
     [r] = ingest.process([(topic("st-02"), sealed("st-01"))])
-    assert (r.outcome, r.ack.reason_id) == ("rejected", "station_mismatch")
+    assert (r.outcome, r.ack, r.reason_id) == ("dropped", None, "station_mismatch")
 
 
 def test_unknown_and_revoked_stations_quarantined_not_dropped(ingest, store):
@@ -156,7 +157,7 @@ def test_unknown_and_revoked_stations_quarantined_not_dropped(ingest, store):
     data = packet.seal(make_record(station_id="st-99").to_cbor(), station_id="st-99", seq=1,
                        controller_key=CK.public.keys[0], station_key=stranger).to_bytes()
     [r] = ingest.process([(topic("st-99"), data)])
-    assert r.ack.reason_id == "unknown_station"
+    assert (r.outcome, r.ack, r.reason_id) == ("dropped", None, "unknown_station")  # never parsed, never acked
     store.revoke_station("st-02", "stolen from the kelurahan office")
     data = sealed("st-02", make_record(station_id="st-02"))
     [r] = ingest.process([(topic("st-02"), data)])
@@ -177,14 +178,31 @@ def test_compat_suite_and_excepted_fingers_accepted(ingest):
     assert r.outcome == "stored"
 
 
-def test_flood_of_garbage_keeps_payloads_bounded(ingest, store, monkeypatch):
-    import controller.store.packets as packets_mod
-    monkeypatch.setattr(packets_mod, "QUARANTINE_PAYLOADS_PER_STATION", 5)
-    ingest.process([(topic(), b"junk%d" % i) for i in range(20)])
+def test_flood_of_garbage_keeps_only_digests_and_first_bytes(ingest, store):
+    junk = [b"junk%d" % i + b"x" * 100_000 for i in range(20)]
+    ingest.process([(topic(), j) for j in junk])
     entries = store.quarantined("st-01")
-    assert len(entries) == 20
-    assert sum(e.payload_kept for e in entries) == 5
-    assert store.counters()["refused.malformed"] == 20
+    assert len(entries) == 20 and store.counters()["refused.malformed"] == 20
+    assert all(e.kept_bytes == 256 and not e.payload_kept for e in entries)  # never verified: a prefix only
+    assert [e.sha256 for e in entries] == [__import__("hashlib").sha256(j).hexdigest() for j in junk]
+    assert store.quarantine_usage()["st-01"] == (20, 20 * 256)
+
+
+def test_quarantine_budgets_per_station_in_total_and_in_rows(tmp_path):
+    from controller.store import QuarantineBudget
+
+    budget = QuarantineBudget(station_bytes=3_000, total_bytes=5_000, max_rows=6, prefix_bytes=100)
+    with Store(tmp_path / "c.db", quarantine_budget=budget) as store:
+        for sid in ("st-01", "st-02"):
+            store.add_station(sid, KEYS[sid].public.to_pem(), KEYS[sid].public.kid)
+        kept = [store.quarantine(topic="t", reason_id="x", reason="r", payload=b"p" * 1_000, station_id=sid,
+                                 verified=True) for sid in ("st-01",) * 4 + ("st-02",) * 2]
+        assert all(k is not None for k in kept)
+        sizes = [e.kept_bytes for e in store.quarantined()]
+        assert sizes == [1000, 1000, 1000, 100, 1000, 100]  # st-01 past 3 KB, then everyone past 5 KB
+        assert store.quarantine(topic="t", reason_id="x", reason="r", payload=b"p", verified=True) is None
+        assert store.counters()["quarantine.rows_dropped"] == 1 and store.counters()["quarantine.trimmed"] == 2
+        assert store.counters()["refused.x"] == 7
 
 
 def test_failed_commit_stores_nothing_and_is_not_acked_and_the_next_batch_commits(tmp_path):
@@ -232,3 +250,68 @@ def test_store_failure_while_checking_is_not_a_rejection(tmp_path, monkeypatch):
         with pytest.raises(StoreError):
             ingest.process([(topic(), sealed())])
         assert store.quarantined() == []
+
+
+def test_a_forged_copy_cannot_make_a_station_quarantine_its_genuine_packet(ingest, store):
+    genuine = sealed(record=make_record(sample_niks(7)[3]))
+    forged = _flip(genuine, "ct")  # one bit: same packet id, signature no longer holds
+    first, second = ingest.process([(topic(), forged), (topic(), genuine)])
+    assert (first.outcome, first.ack, first.reason_id) == ("dropped", None, "bad_signature")
+    assert second.outcome == "stored" and second.ack.status is AckStatus.STORED
+    assert [q.packet_id for q in store.quarantined()] == [None]  # the forgery's id is not taken at its word
+
+
+def test_a_signed_packet_with_an_impossible_seq_fails_alone_and_the_batch_is_stored(ingest, store):
+    niks = sample_niks(3)
+    huge = sealed(record=make_record(niks[0]), seq=2**63)
+    results = ingest.process([(topic(), sealed(record=make_record(niks[1]), seq=5)), (topic(), huge),
+                              (topic(), sealed(record=make_record(niks[2]), seq=6))])
+    assert [r.outcome for r in results] == ["stored", "dropped", "stored"]
+    assert results[1].reason_id == "malformed" and store.packet_count() == 2
+
+
+def test_a_packet_the_database_refuses_fails_alone_and_is_rejected_with_a_reason(tmp_path):
+    import sqlite3
+
+    niks = sample_niks(3)
+    datas = [sealed(record=make_record(n), seq=i + 1) for i, n in enumerate(niks)]
+    victim = packet.parse(datas[1]).packet_id
+
+    class Refusing(sqlite3.Connection):
+        def execute(self, sql, *a):
+            if sql.startswith("INSERT OR IGNORE INTO packets") and a and a[0][0] == victim:
+                raise sqlite3.IntegrityError("CHECK constraint failed")
+            return super().execute(sql, *a)
+
+    with Store(tmp_path / "c.db", connect=lambda *a, **kw: sqlite3.connect(*a, factory=Refusing, **kw)) as store:
+        store.add_station("st-01", KEYS["st-01"].public.to_pem(), KEYS["st-01"].public.kid)
+        results = Ingest(store, CK).process([(topic(), d) for d in datas])
+        assert [r.outcome for r in results] == ["stored", "rejected", "stored"]
+        assert (results[1].ack.status, results[1].ack.reason_id) == (AckStatus.REJECTED, "store_refused")
+        assert store.packet_count() == 2 and store.counters()["ack.stored"] == 2
+
+
+def test_a_batch_is_one_write_transaction_with_its_counters_and_refusals(tmp_path):
+    """Counting each ack in its own transaction cost one fsync a packet (and drifted after a kill)."""
+    import sqlite3
+
+    commits = []
+
+    class Counting(sqlite3.Connection):
+        def execute(self, sql, *a):
+            if sql == "COMMIT" and self.total_changes != getattr(self, "_at_begin", 0):
+                commits.append(sql)
+            if sql.startswith("BEGIN"):
+                self._at_begin = self.total_changes
+            return super().execute(sql, *a)
+
+    with Store(tmp_path / "c.db", connect=lambda *a, **kw: sqlite3.connect(*a, factory=Counting, **kw)) as store:
+        store.add_station("st-01", KEYS["st-01"].public.to_pem(), KEYS["st-01"].public.kid)
+        batch = [(topic(), sealed(record=make_record(n), seq=i + 1)) for i, n in enumerate(sample_niks(10))]
+        batch += [(topic(), b"junk%d" % i) for i in range(5)]
+        commits.clear()
+        results = Ingest(store, CK).process(batch)
+        assert [r.outcome for r in results].count("stored") == 10
+        assert len(commits) == 1
+        assert store.counters()["ack.stored"] == store.packet_count() == 10
+        assert store.counters()["refused.malformed"] == 5

@@ -75,3 +75,14 @@ def test_error_message_does_not_echo_the_number():
     with pytest.raises(nik.NIKError) as err:
         nik.parse("3372053212900001")
     assert "3372053212900001" not in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["3372053212900001", "3372051313900001", "9999994512900001", "3372053102900001"])
+def test_reasons_carry_no_digits_of_the_number(text):
+    """A reason travels in a plaintext ack: it names the position, never the date or region it spells."""
+    with pytest.raises(nik.NIKError) as err:
+        nik.parse(text)
+    message = str(err.value)
+    for part in (text[:6], text[6:8], text[8:10], text[10:12], "1990", "33.72"):
+        assert part not in message.replace("digits 1-6", "").replace("digits 7-12", "").replace(
+            "digits 9-10", "").replace("01-12", ""), message

@@ -142,7 +142,7 @@ def test_truncated_cbor(controller, station_key, cut):
         (b"", "malformed"),
         (b"garbage", "malformed"),
         (cbor2.dumps([1, 2, 3]), "malformed"),
-        (cbor2.dumps({"v": 2}), "unsupported_version"),
+        (cbor2.dumps({"v": 2}), "malformed"),
         (cbor2.dumps({"v": 1, "id": b"x"}), "malformed"),
     ],
 )
@@ -150,10 +150,54 @@ def test_garbage(controller, station_key, data, reason):
     assert _reason(data, station_key, controller) == reason
 
 
-def test_unknown_suite(controller, station_key):
+def _resigned(env: packet.Envelope, station_key: SigningKey, **header_changes) -> bytes:
+    """What a station running other software would send: a changed header, signed with its key."""
+    header = dataclasses.replace(env.header, **header_changes)
+    unsigned = packet.Envelope(header, env.ciphertext, b"")
+    return packet.Envelope(header, env.ciphertext, station_key.sign(unsigned.signed_bytes())).to_bytes()
+
+
+def test_unknown_suite_and_future_version_are_refused_only_after_the_signature(controller, station_key):
+    env = sealed(controller, station_key)
+    assert _reason(_resigned(env, station_key, suite="rot13"), station_key, controller) == "unknown_suite"
+    assert _reason(_resigned(env, station_key, version=2), station_key, controller) == "unsupported_version"
+    body = cbor2.loads(env.to_bytes())
+    body["suite"] = "rot13"  # not re-signed: a forgery, whatever it claims
+    assert _reason(cbor2.dumps(body, canonical=True), station_key, controller) == "bad_signature"
+
+
+def test_what_is_stored_is_exactly_what_was_signed(controller, station_key):
+    """Junk after the map, extra keys, other types or another encoding of the same values are all refused."""
+    data = sealed(controller, station_key).to_bytes()
+    body = cbor2.loads(data)
+    cases = {
+        "padding": data + b"\x00" * 1_000_000,
+        "extra key": cbor2.dumps({**body, "junk": b"x" * 1000}, canonical=True),
+        "float version": cbor2.dumps({**body, "v": 1.0}, canonical=True),
+        "int time": cbor2.dumps({**body, "sealed_at": int(body["sealed_at"])}, canonical=True),
+        "seq past 2**63": cbor2.dumps({**body, "seq": 2**63}, canonical=True),
+        "time at infinity": cbor2.dumps({**body, "sealed_at": float("inf")}, canonical=True),
+        "negative seq": cbor2.dumps({**body, "seq": -1}, canonical=True),
+    }
+    for what, bad in cases.items():
+        with pytest.raises(packet.PacketError) as err:
+            packet.parse(bad)
+        assert err.value.reason_id == "malformed", what
+    reordered = cbor2.dumps(dict(reversed(list(body.items()))))  # same values, not canonical key order
+    with pytest.raises(packet.PacketError) as err:
+        packet.parse(reordered)
+    assert err.value.reason_id == "non_canonical"
+    assert packet.parse(data).to_bytes() == data
+
+
+def test_nested_junk_is_refused_before_the_decoder_runs(controller, station_key):
     body = cbor2.loads(sealed(controller, station_key).to_bytes())
-    body["suite"] = "rot13"
-    assert _reason(cbor2.dumps(body), station_key, controller) == "unknown_suite"
+    deep = b"\x81" * 4_000_000 + b"\x80"  # [[[[...]]]] four million deep: the decoder would recurse
+    hostile = cbor2.dumps({**body, "ct": b""}, canonical=True).replace(b"\x62ct\x40", b"\x62ct" + deep)
+    assert len(hostile) > 4_000_000
+    with pytest.raises(packet.PacketError) as err:
+        packet.parse(hostile)
+    assert err.value.reason_id == "malformed" and "nested" in str(err.value)
 
 
 def test_too_large_refused_before_parsing():

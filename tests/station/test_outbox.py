@@ -164,3 +164,11 @@ def test_looking_at_a_running_stations_outbox_leaves_in_flight_packets_alone(tmp
         with Outbox(tmp_path / "o.db", recover_in_flight=False) as tool:
             assert tool.stats().sent == 1
         assert running.state_of(env.packet_id) is State.SENT
+
+
+def test_a_quarantined_packet_the_controller_later_stores_follows_the_controller(outbox):
+    env = seal(outbox)
+    outbox.mark_sent(env.packet_id)
+    assert outbox.on_ack(env.packet_id, AckStatus.REJECTED, "bad_signature", "forged copy") is AckOutcome.QUARANTINED
+    assert outbox.on_ack(env.packet_id, AckStatus.STORED) is AckOutcome.REMOVED
+    assert outbox.state_of(env.packet_id) is State.REMOVED and outbox.stats().quarantined == 0

@@ -195,7 +195,13 @@ def pack_image(pixels: np.ndarray) -> bytes:
 
 
 def unpack_image(data: bytes, width: int, height: int) -> np.ndarray:
-    """The wire's 4-bit pixels back to 8-bit (0..15 -> 0..255)."""
+    """The wire's 4-bit pixels back to 8-bit (0..15 -> 0..255).
+
+    The dimensions come from the module's own reply, so they are checked like
+    any other input: two pixels per byte needs a positive, even pixel count.
+    """
+    if width <= 0 or height <= 0 or (width * height) % 2:
+        raise DeviceProtocolError(f"image of {width}x{height} pixels cannot arrive at 4 bits per pixel")
     need = width * height // 2
     if len(data) != need:
         raise DeviceProtocolError(f"image data is {len(data)} bytes, expected {need} for {width}x{height} at 4 bits")

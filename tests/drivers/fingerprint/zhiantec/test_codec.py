@@ -314,3 +314,10 @@ def test_unpack_rejects_the_wrong_size() -> None:
 
 def test_image_wire_bytes_for_the_r307_at_128_byte_packets() -> None:
     assert codec.image_wire_bytes(256, 288, 128) == 36864 + 288 * 11
+
+
+@pytest.mark.parametrize("width, height", [(3, 5), (0, 0), (-2, -2), (0, 10)])
+def test_image_dimensions_from_the_module_are_checked_like_any_input(width, height):
+    """Odd or empty sizes in the module's reply raise the codec's own error, never numpy's ValueError."""
+    with pytest.raises(DeviceProtocolError, match="cannot arrive at 4 bits"):
+        codec.unpack_image(b"\x00" * 7, width, height)
