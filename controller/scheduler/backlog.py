@@ -10,14 +10,16 @@ This module owns the planner that chases the remaining residents. Rules:
   offered: those residents go to office service or home visits. Home-bound
   residents offer home-visit slots the same way (a station serves
   ``hours / 15 minutes`` people at home).
-- A slot's value is what it records, weighted up by the share of priority
-  residents it reaches (first-time voters; home-bound), by
-  ``1 + priority_weight * share``. The stations of an area take the area's
-  most valuable slots; at equal value a kelurahan where the area's stations
-  already are goes first, then the larger potential, then code order. Days
-  are independent choices: the turnout model makes recording today never
-  cost tomorrow anything but the rest a kelurahan needs, which its lower
-  potential tomorrow already says.
+- Which slots: the longest chains first (Hu's rule for chains of unit tasks
+  on identical machines): a kelurahan's chain is how many rested visits its
+  pool still lasts before a visit falls below the minimum, weighted up by
+  the share of priority residents it holds (first-time voters; home-bound
+  for home-visit slots) by ``1 + priority_weight * share``. Among equal
+  chains the slot that records more, then a kelurahan where the area's
+  stations already are, then the larger potential, then code order. On Solo
+  this finishes within a day or two of the LP bound (``bound.py``); taking
+  the biggest slot first instead leaves more kelurahan needing rest at the
+  end.
 - Areas: a station works in its home area (kecamatan homes first, then
   kabupaten/kota homes, then stations without one, each taking the best
   slots left). Once its area has nothing left that would clear the minimum
@@ -192,26 +194,29 @@ class _Backlog:
     def _lend(self, spare, day: Day, potential, fld: Field, taken, taken_home, weight, home_weight) -> None:
         """Stations whose home area is finished go to the nearest area with slots left, saying why."""
         finished = {a: not self._rested_ok(fld, self.idx[a]) for a in {self.area_of[st] for st in spare} if a}
-        lendable = [st for st in spare if finished.get(self.area_of[st])]
-        for st in sorted(lendable, key=lambda st: (self.area_of[st], st)):
-            area = self.area_of[st]
-            pos = day.positions.get(st)
-            anchor = pos.kelurahan if pos is not None and pos.kelurahan in fld.index else None
-            near = (anchor or area)
-            for scope in (kabupaten_of(near), near[:2], ""):
-                idx = self._scope(scope)
-                chosen = self._choose(idx, 1, potential, fld.home, taken, taken_home, weight, home_weight, [st], day)
-                if chosen:
-                    key = next(iter(chosen))
-                    to = self.codes[key % self.n]
-                    why = (f"home area {area} has no station-day of {self.min:g} or more left; "
-                           f"lent to {kabupaten_of(to)}")
-                    self._place(chosen, [st], day, area, why)
+        waiting = sorted((st for st in spare if finished.get(self.area_of[st])), key=lambda st: (self.area_of[st], st))
+        for level in (5, 2, 0):  # the kabupaten/kota it is in, the province, anywhere
+            groups: dict[str, list[str]] = {}
+            for st in waiting:
+                pos = day.positions.get(st)
+                anchor = pos.kelurahan if pos is not None and pos.kelurahan in fld.index else self.area_of[st]
+                groups.setdefault(anchor[:level], []).append(st)
+            waiting = []
+            for scope, stations in sorted(groups.items()):
+                chosen = self._choose(self._scope(scope), len(stations), potential, fld.home, taken, taken_home,
+                                      weight, home_weight, stations, day)
+                placed = self._place(chosen, stations, day, "", "")
+                for st, key in placed.items():
+                    where, code, _ = day.placed[st]
+                    day.placed[st] = (where, code, f"home area {self.area_of[st]} has no station-day of "
+                                                   f"{self.min:g} or more left; lent to {kabupaten_of(code)}")
                     if key < self.n:
                         taken[key] += 1
                     else:
                         taken_home[key - self.n] += 1
-                    break
+                waiting += [st for st in stations if st not in placed]
+            if not waiting:
+                return
 
 
 def plan_backlog(

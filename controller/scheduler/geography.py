@@ -64,7 +64,7 @@ def km(a: KelurahanTarget, b: KelurahanTarget) -> float | None:
 def check_homes(homes: Mapping[str, str], stations: Sequence[str], targets: Sequence[KelurahanTarget]) -> dict[str, str]:
     """Normalised home areas for known stations; every area must hold a target."""
     out: dict[str, str] = {}
-    codes = [t.code for t in targets]
+    areas = {t.code[:5] for t in targets} | {t.code[:8] for t in targets}
     for station, area in sorted(homes.items()):
         if station not in stations:
             raise PlanningError(f"home area given for station {station}, which is not in the plan")
@@ -77,7 +77,7 @@ def check_homes(homes: Mapping[str, str], stations: Sequence[str], targets: Sequ
         if len(norm) not in (5, 8):
             raise PlanningError(f"home area of station {station} must be a kabupaten/kota or kecamatan code, "
                                 f"got {norm}")
-        if not any(in_area(c, norm) for c in codes):
+        if norm not in areas:
             raise PlanningError(f"home area {norm} of station {station} has no kelurahan in the targets")
         out[station] = norm
     return out

@@ -47,12 +47,13 @@ class TurnoutParameters:
     #: Share of those unrecorded at the announcement a kelurahan station can ever
     #: reach. Fitted (with daily_share) to ~400 a day over five kelurahan and to
     #: 16 kelurahan served by 25 Oct.
-    reach: float = 0.74
+    reach: float = 0.76
     #: Share of the reachable still unrecorded who come on a rested visit day. Fitted.
-    daily_share: float = 0.42
+    daily_share: float = 0.29
     #: Days for turnout to recover between visits (1 - e^-1 of it after this long).
-    #: Prior, not identified by the Solo facts: a day right after a visit gets 39%.
-    recovery_days: float = 2.0
+    #: Prior, not identified by the Solo facts: the day right after a visit gets
+    #: 63% of a rested day's turnout, two days after 86%.
+    recovery_days: float = 1.0
     #: A kecamatan office records at most this many a day (field fact: ~25).
     office_per_day: float = 25.0
     #: A home visit takes this long per person (field fact: ~15 minutes).

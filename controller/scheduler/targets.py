@@ -145,3 +145,52 @@ def _apportion(total: int, weights: Sequence[float]) -> list[int]:
     for i in by_remainder[: total - sum(shares)]:
         shares[i] += 1
     return shares
+
+
+#: Jawa Tengah's backlog in the province-scale benchmark (issue 13): 1.7 million.
+JATENG_BACKLOG = 1_700_000
+
+
+def synthetic_targets(
+    area: str | None = None, backlog: int = JATENG_BACKLOG, *, recorded_share: float = 0.94,
+    first_voter_share: float = 0.0, home_bound_share: float = 0.0,
+) -> tuple[KelurahanTarget, ...]:
+    """Every kelurahan/desa of a province (or kabupaten, or all Indonesia for None), synthetic sizes.
+
+    Not census data: wajib KTP per village is log-normal, fixed by a hash of
+    the code (median 2,000 for a desa, 6,000 for an urban kelurahan), the
+    ``backlog`` is spread over the villages by size (largest remainder, so
+    it sums exactly), and ``recorded_share`` of the rest is recorded. Priority
+    groups, when asked for, are that share of each village's backlog.
+    """
+    places = _villages(area)
+    size = [(6000.0 if p[0][9] == "1" else 2000.0) * math.exp(0.6 * _normal(p[0], "size")) for p in places]
+    left = _apportion(backlog, size)
+    out = []
+    for (code, name, kec_code, kec), s, n in zip(places, size, left):
+        wajib = max(n, round(n + (s / sum(size)) * backlog * recorded_share / (1 - recorded_share)))
+        fv = int(n * first_voter_share)
+        hb = min(n - fv, int(n * home_bound_share))
+        out.append(KelurahanTarget(code, name, kec_code, kec, wajib, wajib - n, first_voters=fv, home_bound=hb))
+    return tuple(out)
+
+
+def _villages(area: str | None) -> list[tuple[str, str, str, str]]:
+    from protocol.regions import children, normalize
+
+    roots = [r.code for r in children()] if area is None else [normalize(area)]
+    out = []
+
+    def walk(code: str, kec: tuple[str, str] | None) -> None:
+        depth = len(code.replace(".", ""))
+        if depth == 10:
+            out.append((code, names[code], kec[0], kec[1]))
+            return
+        for child in children(code):
+            names[child.code] = child.name
+            walk(child.code, (child.code, child.name) if child.level == 3 else kec)
+
+    names: dict[str, str] = {}
+    for root in roots:
+        walk(root, None)
+    return sorted(out)
