@@ -7,6 +7,7 @@ writes :data:`EXAMPLE` next to a fresh key pair and store.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import tomllib
 from dataclasses import dataclass
@@ -53,8 +54,26 @@ class ScheduleSettings:
     city_code: str = "33.72"
     start: str = "15:00"
     end: str = "21:00"
-    station_capacity: int = 100
+    #: Residents a station records in a full day; 0: the fitted turnout model (15 an hour).
+    station_capacity: int = 0
     publish_days_ahead: int = 3
+    #: First day of the campaign (YYYY-MM-DD); "" plans from today.
+    campaign_start: str = ""
+    #: The campaign's deadline (YYYY-MM-DD), figures are reported against it; "" for none.
+    deadline: str = ""
+    #: National holidays off, and cuti bersama with them.
+    holidays: bool = True
+    cuti_bersama: bool = True
+    #: Weekly days off, by name (English or Indonesian) or number (0 Monday .. 6 Sunday).
+    weekly_days_off: tuple[str, ...] = ("sunday",)
+    #: The stop rule: a station-day expected to record fewer is not planned (group visits need 20).
+    min_per_station_day: int = 20
+    #: Priority groups (first-time voters, home-bound) count 1 + this much in the planner.
+    priority_weight: float = 1.0
+    #: Share of each priority group to be recorded by the deadline (reported against).
+    priority_target_share: float = 0.95
+    #: Station id -> home area (kabupaten/kota "33.72" or kecamatan "33.72.01"); absent: anywhere.
+    home_areas: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,8 +153,17 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
             city_code=g.get("schedule.city_code", str, "33.72"),
             start=g.get("schedule.start", str, "15:00"),
             end=g.get("schedule.end", str, "21:00"),
-            station_capacity=g.get("schedule.station_capacity", int, 100, lo=1, hi=1000),
+            station_capacity=g.get("schedule.station_capacity", int, 0, lo=0, hi=1000),
             publish_days_ahead=g.get("schedule.publish_days_ahead", int, 3, lo=0, hi=60),
+            campaign_start=g.date("schedule.campaign_start"),
+            deadline=g.date("schedule.deadline"),
+            holidays=g.get("schedule.holidays", bool, True),
+            cuti_bersama=g.get("schedule.cuti_bersama", bool, True),
+            weekly_days_off=g.strings("schedule.weekly_days_off", ("sunday",)),
+            min_per_station_day=g.get("schedule.min_per_station_day", int, 20, lo=1, hi=1000),
+            priority_weight=g.get("schedule.priority_weight", float, 1.0, lo=0.0, hi=100.0),
+            priority_target_share=g.get("schedule.priority_target_share", float, 0.95, lo=0.0, hi=1.0),
+            home_areas=g.table("schedule.home_areas"),
         ),
         source=source,
     )
@@ -165,6 +193,31 @@ class _Get:
             bounds = f"{lo}..{hi}" if hi is not None else f">= {lo}"
             raise ConfigError(f"{key} must be {_names[tp]} {bounds}, got {v!r}")
         return v
+
+    def date(self, key: str) -> str:
+        v = self.get(key, str, "")
+        if v:
+            try:
+                _dt.date.fromisoformat(v)
+            except ValueError:
+                raise ConfigError(f"{key} must be a date YYYY-MM-DD, got {v!r}") from None
+        return v
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        v = self._find(key)
+        if v is None:
+            return default
+        if not isinstance(v, list) or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in v):
+            raise ConfigError(f"{key} must be a list of day names or numbers, got {v!r}")
+        return tuple(str(x) for x in v)
+
+    def table(self, key: str) -> tuple[tuple[str, str], ...]:
+        v = self._find(key)
+        if v is None:
+            return ()
+        if not isinstance(v, Mapping) or not all(isinstance(x, str) for x in v.values()):
+            raise ConfigError(f"{key} must be a table of station id = \"area code\", got {v!r}")
+        return tuple(sorted(v.items()))
 
     def path(self, key: str) -> Path | None:
         v = self._find(key)
@@ -224,8 +277,30 @@ check_interval_s = 30
 
 [schedule]
 city_code = "33.72"
+# Hours residents can come: Solo's safari ran 15:00-21:00, after the working day.
 start = "15:00"
 end = "21:00"
-station_capacity = 100
+# Residents one station records in a full day; 0 uses the turnout model fitted
+# to Solo 2013 (15 an hour). `rekam controller schedule simulate` shows the fit.
+station_capacity = 0
 publish_days_ahead = 3
+# The campaign: its first day and its deadline (YYYY-MM-DD; "" = from today, no deadline).
+campaign_start = ""
+deadline = ""
+# Days off: national holidays (and cuti bersama) from lokal-id / holidays, and weekly days off.
+holidays = true
+cuti_bersama = true
+weekly_days_off = ["sunday"]
+# The stop rule: a station-day expected to record fewer residents is not planned;
+# they go to kecamatan office service or home visits (listed by the simulate command).
+min_per_station_day = 20
+# First-time voters and the home-bound count 1 + priority_weight in the planner;
+# the share of each to be recorded by the deadline is reported against this target.
+priority_weight = 1.0
+priority_target_share = 0.95
+
+# Each station's home area (kabupaten/kota "33.72" or kecamatan "33.72.01"); a station
+# leaves it only when it has nothing left, and its assignment then says why.
+[schedule.home_areas]
+# st-01 = "33.72.01"
 """
