@@ -82,10 +82,14 @@ class _Rotation:
             self.last_visit[k] = day
 
     def _useful(self, fld: Field, day: date) -> dict[str, int]:
-        """Stations each kelurahan can take today with every one expecting the minimum."""
+        """Stations each kelurahan can take today with every one expecting the minimum.
+
+        The stations of a kelurahan share its crowd, as Solo's pairs did, so a
+        second station is sent while the day's crowd gives each the minimum.
+        """
         gap = fld.gap(day)
         potential = self.model.potential(fld.reachable, gap, self.s.hours)
-        n = np.minimum(np.floor(potential / self.s.min_people), np.ceil(potential / self.cap - 1e-9))
+        n = np.floor(potential / self.s.min_people + 1e-9)
         return {self.codes[i]: int(x) for i, x in enumerate(n) if x >= 1}
 
     def done(self, fld: Field) -> bool:
