@@ -161,6 +161,8 @@ class _Backlog:
             pos = day.positions.get(st)
             if pos is not None and pos.place == pos.kelurahan and pos.kelurahan in day.field.index:
                 here[day.field.index[pos.kelurahan]] += 1
+            if day.preferred.get(st) in day.field.index:
+                here[day.field.index[day.preferred[st]]] += 1e-3  # below a station that is there
         k1, v1, h1, p1 = self._slots(idx, potential, taken, weight, self.cap, here)
         k2, v2, h2, p2 = self._slots(idx, home, taken_home, home_weight, self.home_cap, np.zeros(self.n))
         keys = np.concatenate([k1, k2 + self.n])
@@ -183,7 +185,8 @@ class _Backlog:
             pos = day.positions.get(st)
             if pos is not None and pos.kelurahan in fld.index:
                 here[st] = fld.index[pos.kelurahan] + (self.n if pos.place.startswith("home-") else 0)
-        placed = place(slots, stations, here, self.codes2)
+        wanted = {st: fld.index[k] for st, k in day.preferred.items() if k in fld.index}
+        placed = place(slots, stations, here, self.codes2, wanted)
         for st, key in placed.items():
             k = key % self.n
             code = self.codes[k]
@@ -236,6 +239,7 @@ def plan_backlog(
     state: FieldState | None = None,
     deadline: date | None = None,
     now: datetime | None = None,
+    previous: Sequence[StationDay] = (),
 ) -> Plan:
     """Each day, the most valuable station-days in each station's home area, none below ``min_people``."""
     if max_stations_per_kelurahan is not None and (
@@ -249,4 +253,4 @@ def plan_backlog(
     planner = _Backlog(s, priority_weight, max_stations_per_kelurahan)
     parameters = {"priority_weight": priority_weight, "max_stations_per_kelurahan": max_stations_per_kelurahan}
     history = [a for a in history if a.date < start]
-    return run(NAME, parameters, planner.allocate, planner.done, s, history, now)
+    return run(NAME, parameters, planner.allocate, planner.done, s, history, now, previous)

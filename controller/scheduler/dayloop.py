@@ -55,6 +55,8 @@ class Day:
     free: list[str]
     positions: dict[str, Position]
     hours: tuple[time, time]
+    #: station id -> the kelurahan an earlier plan had it at today (a re-plan keeps it there when it can)
+    preferred: dict[str, str] = field(default_factory=dict)
     #: station id -> (place, kelurahan code, reason); filled by the planner
     placed: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
@@ -199,9 +201,17 @@ def apply_day(
 
 def run(
     planner: str, parameters: dict[str, Any], allocate: Allocate, done: Done, s: Setting,
-    history: Sequence[StationDay], now: datetime | None,
+    history: Sequence[StationDay], now: datetime | None, previous: Sequence[StationDay] = (),
 ) -> Plan:
-    """Drive ``allocate`` day by day under the model and assemble the Plan."""
+    """Drive ``allocate`` day by day under the model and assemble the Plan.
+
+    ``previous`` is the plan being replaced: at equal choice, each station
+    keeps the kelurahan it had there, so a re-plan changes as little as it can.
+    """
+    preferred: dict[date, dict[str, str]] = {}
+    for a in previous:
+        if a.date >= s.start and not a.at_venue:
+            preferred.setdefault(a.date, {})[a.station_id] = a.kelurahan
     expect = s.model.deterministic
     fld = Field(s.state)
     positions = positions_from(history)
@@ -219,7 +229,7 @@ def run(
         warnings.extend(short)
         todays = [StationDay(day, st, v.venue_id, v.kelurahan_code, *v.hours) for st, v in claims.items()]
         apply_day(fld, todays, venues, expect, day)
-        ctx = Day(day, fld, [st for st in free if st not in claims], positions, s.hours)
+        ctx = Day(day, fld, [st for st in free if st not in claims], positions, s.hours, preferred.get(day, {}))
         allocate(ctx)
         extra = []
         for st, (place, kelurahan, reason) in sorted(ctx.placed.items()):

@@ -88,18 +88,21 @@ def place(
     stations: Sequence[str],
     here: Mapping[str, int],
     codes: Sequence[str],
+    wanted: Mapping[str, int] = {},
 ) -> dict[str, int]:
     """Which station fills which slot (kelurahan index -> count): stay, then nearest by hierarchy.
 
-    ``here`` is each station's current kelurahan index (absent: nowhere yet).
+    ``here`` is each station's current kelurahan index (absent: nowhere yet);
+    ``wanted`` the one an earlier plan gave it today, taken next if still open.
     """
     left = {k: n for k, n in slots.items() if n > 0}
     placed: dict[str, int] = {}
-    for s in stations:
-        k = here.get(s)
-        if k is not None and left.get(k, 0) > 0:
-            placed[s] = k
-            left[k] -= 1
+    for choice in (here, wanted):
+        for s in stations:
+            k = choice.get(s)
+            if s not in placed and k is not None and left.get(k, 0) > 0:
+                placed[s] = k
+                left[k] -= 1
     if len(placed) == len(stations):
         return placed
     by_kec: dict[str, list[int]] = {}

@@ -129,7 +129,8 @@ def replan(
     parameters = dict(plan.parameters)
     fresh = planner(
         targets, plan.station_ids, from_date, constraints, model=plan.model, history=kept, now=now,
-        state=fld.snapshot(), homes=plan.homes, deadline=plan.deadline, **parameters
+        state=fld.snapshot(), homes=plan.homes, deadline=plan.deadline,
+        previous=tuple(a for a in plan.assignments if a.date >= from_date), **parameters
     )
     merged = replace(fresh, assignments=kept + fresh.assignments, created=fresh.created)
     return Replan(merged, _changed(plan.assignments, fresh.assignments, from_date))

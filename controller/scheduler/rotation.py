@@ -132,7 +132,8 @@ class _Rotation:
         self._observe(day.date, set(counts))
         index = fld.index
         positions = {s: index[p.kelurahan] for s, p in day.positions.items() if p.kelurahan in index}
-        placed = place({index[k]: n for k, n in counts.items()}, free, positions, self.codes)
+        wanted = {s: index[k] for s, k in day.preferred.items() if k in index}
+        placed = place({index[k]: n for k, n in counts.items()}, free, positions, self.codes, wanted)
         for s, k in placed.items():
             day.placed[s] = (self.codes[k], self.codes[k], "")
 
@@ -155,6 +156,7 @@ def plan_rotation(
     state: FieldState | None = None,
     deadline: date | None = None,
     now: datetime | None = None,
+    previous: Sequence[StationDay] = (),
 ) -> Plan:
     """Solo's safari: blocks of D days, N kelurahan a block, S stations each, until nothing clears the minimum."""
     for name, value in (
@@ -173,4 +175,4 @@ def plan_rotation(
         "kelurahan_per_block": kelurahan_per_block,
         "stations_per_kelurahan": stations_per_kelurahan,
     }
-    return run(NAME, parameters, planner.allocate, planner.done, s, history, now)
+    return run(NAME, parameters, planner.allocate, planner.done, s, history, now, previous)

@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 
+from controller.errors import ControllerError
 from protocol.regions import SURAKARTA, RegionError, kelurahan, kelurahan_of_city
 
 from .model import KelurahanTarget
@@ -45,8 +46,10 @@ _COLUMNS: Mapping[str, tuple[str, ...]] = {
 _NUMBER = re.compile(r"\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+")
 
 
-class TargetsError(ValueError):
+class TargetsError(ControllerError, ValueError):
     """A targets CSV that cannot be used; names the line and column at fault."""
+
+    reason_id = "targets_error"
 
     def __init__(self, source: str, line: int, column: str, message: str):
         super().__init__(f"{source}, line {line}, column {column!r}: {message}")
