@@ -26,6 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
+import os
+import sys
+
 import highspy
 import numpy as np
 
@@ -121,14 +124,39 @@ def lp_max(reachable: np.ndarray, model: TurnoutModel, hours: tuple[time, time],
     lp.a_matrix_.start_ = np.searchsorted(c_, np.arange(n + 1)).astype(np.int32)
     lp.a_matrix_.index_ = r_.astype(np.int32)
     lp.a_matrix_.value_ = v_
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    h = _solver()
     h.passModel(lp)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise BoundError(f"the LP relaxation did not solve: {h.modelStatusToString(h.getModelStatus())}")
     return float(h.getInfo().objective_function_value)
+
+
+_SOLVER: highspy.Highs | None = None
+
+
+def _solver() -> highspy.Highs:
+    """One quiet HiGHS instance per process (each model replaces the last).
+
+    HiGHS prints its banner to the C-level stdout when an instance is made,
+    before any option can silence it; a report on stdout must not carry it,
+    so the one construction runs with file descriptor 1 pointed at /dev/null.
+    """
+    global _SOLVER
+    if _SOLVER is None:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                solver = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        solver.setOptionValue("output_flag", False)
+        solver.setOptionValue("threads", 1)
+        _SOLVER = solver
+    return _SOLVER
 
 
 def lp_days(reachable: np.ndarray, model: TurnoutModel, hours: tuple[time, time], fleet: Sequence[int],
