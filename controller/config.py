@@ -7,6 +7,7 @@ writes :data:`EXAMPLE` next to a fresh key pair and store.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +47,42 @@ class IngestSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     workers: Annotated[int, Meta(ge=1, le=64)] = 2
 
 
+IsoDate = Annotated[str, Meta(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
+
+
 class ScheduleSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     city_code: NonEmpty = "33.72"
     start: NonEmpty = "15:00"
     end: NonEmpty = "21:00"
-    station_capacity: Annotated[int, Meta(ge=1, le=1000)] = 100
+    #: Residents a station records in a full day; 0: the fitted turnout model (15 an hour).
+    station_capacity: Annotated[int, Meta(ge=0, le=1000)] = 0
     publish_days_ahead: Annotated[int, Meta(ge=0, le=60)] = 3
+    #: First day of the campaign (YYYY-MM-DD); "" plans from today.
+    campaign_start: IsoDate = ""
+    #: The campaign's deadline (YYYY-MM-DD), figures are reported against it; "" for none.
+    deadline: IsoDate = ""
+    #: National holidays off, and cuti bersama with them.
+    holidays: bool = True
+    cuti_bersama: bool = True
+    #: Weekly days off, by name (English or Indonesian) or number (0 Monday .. 6 Sunday).
+    weekly_days_off: tuple[str | Annotated[int, Meta(ge=0, le=6)], ...] = ("sunday",)
+    #: The stop rule: a station-day expected to record fewer is not planned (group visits need 20).
+    min_per_station_day: Annotated[int, Meta(ge=1, le=1000)] = 20
+    #: Priority groups (first-time voters, home-bound) count 1 + this much in the planner.
+    priority_weight: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    #: Share of each priority group to be recorded by the deadline (reported against).
+    priority_target_share: Annotated[float, Meta(ge=0, le=1)] = 0.95
+    #: [schedule.home_areas] station id = kabupaten/kota "33.72" or kecamatan "33.72.01"; absent: anywhere.
+    home_areas: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        for name in ("campaign_start", "deadline"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    _dt.date.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(f"schedule.{name} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 class _ControllerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -171,8 +202,30 @@ check_interval_s = 30
 
 [schedule]
 city_code = "33.72"
+# Hours residents can come: Solo's safari ran 15:00-21:00, after the working day.
 start = "15:00"
 end = "21:00"
-station_capacity = 100
+# Residents one station records in a full day; 0 uses the turnout model fitted
+# to Solo 2013 (15 an hour). `rekam controller schedule simulate` shows the fit.
+station_capacity = 0
 publish_days_ahead = 3
+# The campaign: its first day and its deadline (YYYY-MM-DD; "" = from today, no deadline).
+campaign_start = ""
+deadline = ""
+# Days off: national holidays (and cuti bersama) from lokal-id / holidays, and weekly days off.
+holidays = true
+cuti_bersama = true
+weekly_days_off = ["sunday"]
+# The stop rule: a station-day expected to record fewer residents is not planned;
+# they go to kecamatan office service or home visits (listed by the simulate command).
+min_per_station_day = 20
+# First-time voters and the home-bound count 1 + priority_weight in the planner;
+# the share of each to be recorded by the deadline is reported against this target.
+priority_weight = 1.0
+priority_target_share = 0.95
+
+# Each station's home area (kabupaten/kota "33.72" or kecamatan "33.72.01"); a station
+# leaves it only when it has nothing left, and its assignment then says why.
+[schedule.home_areas]
+# st-01 = "33.72.01"
 """

@@ -1,22 +1,33 @@
-"""The scheduler: which station goes where, day by day, until every kelurahan is recorded.
+"""The scheduler: which station goes where, day by day, until what stations can record is recorded.
 
 Pure planning: plain data in, plain data out; no MQTT, database or threads.
-The controller stores the plans and publishes each station's assignments.
+The controller stores the plans and publishes each station's assignments
+(``service``); ``codec`` turns plans into validated JSON and back; ``cli`` is
+``rekam controller targets|venue|schedule``.
 
-- ``model``     targets, constraints, station-day assignments, plans
-- ``turnout``   how many residents a day of stations records (the one model)
-- ``venues``    outreach events (schools, markets, hospitals, meetings, homes)
-- ``planning``  the day loop both planners share
-- ``rotation``  Solo 2013's safari rotation, the baseline
-- ``backlog``   station-days where the most visits are still needed
-- ``replan``    changing a plan under way from a given day
-- ``simulate``  running a plan against the model, and the lower bounds
-- ``targets``   the operator's CSV, and a Solo 2013-like target set
+- ``params``     the turnout model's parameters, where each comes from
+- ``turnout``    how many residents a day of stations records (the one model)
+- ``state``      who is still unrecorded where, split as the model needs
+- ``model``      targets, constraints, station-day assignments, plans
+- ``calendar``   national holidays, cuti bersama, weekly days off
+- ``geography``  home areas, how far a move goes, who takes which place
+- ``venues``     outreach events (schools, markets, hospitals, meetings, homes)
+- ``dayloop``    the day loop every planner shares
+- ``rotation``   Solo 2013's safari rotation, the baseline
+- ``backlog``    station-days where they record the most, in home areas
+- ``replan``     changing a plan under way from a given day
+- ``simulate``   running a plan against the model
+- ``bound``      the LP bound (HiGHS), independent of every planner
+- ``baselines``  rotation variants; the best of them is what gains are claimed over
+- ``coverage``   days to 90/95/98%, the residue for office and home service
+- ``fit``        the Solo 2013 facts and the fit of the model to them
+- ``sensitivity``every headline figure with each parameter moved +/-50%
+- ``targets``    the operator's CSV, Solo 2013-like and province-scale target sets
 """
 
 from .backlog import plan_backlog
+from .calendar import Calendar, national_holidays
 from .model import (
-    DEFAULT_HOURS,
     Constraints,
     KelurahanTarget,
     Plan,
@@ -24,22 +35,28 @@ from .model import (
     StationDay,
     Visit,
 )
+from .params import FITTED, MIN_PER_STATION_DAY, TurnoutParameters
 from .replan import PLANNERS, Replan, expected_recorded, replan
 from .rotation import plan_rotation
-from .simulate import SimulationResult, lower_bound, model_lower_bound, simulate
+from .simulate import SimulationResult, capacity_bound, simulate
+from .state import FieldState
 from .targets import (
     TargetsError,
     parse_targets_csv,
     read_targets_csv,
     solo_2013_targets,
 )
-from .turnout import TurnoutModel
+from .turnout import DEFAULT_HOURS, TurnoutModel
 from .venues import Venue, VenueError, VenueKind
 
 __all__ = [
     "DEFAULT_HOURS",
+    "FITTED",
+    "MIN_PER_STATION_DAY",
     "PLANNERS",
+    "Calendar",
     "Constraints",
+    "FieldState",
     "KelurahanTarget",
     "Plan",
     "PlanningError",
@@ -48,13 +65,14 @@ __all__ = [
     "StationDay",
     "TargetsError",
     "TurnoutModel",
+    "TurnoutParameters",
     "Venue",
     "VenueError",
     "VenueKind",
     "Visit",
+    "capacity_bound",
     "expected_recorded",
-    "lower_bound",
-    "model_lower_bound",
+    "national_holidays",
     "parse_targets_csv",
     "plan_backlog",
     "plan_rotation",

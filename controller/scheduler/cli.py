@@ -1,9 +1,10 @@
 """``rekam controller targets ...`` and ``rekam controller schedule ...``.
 
 Targets come from the operator's CSV (or the built-in Solo 2013-like set);
-plans are made from the store's targets and registered stations; ``simulate``
-runs both planners (or one) against the turnout model without touching the
-store, and prints days to finish beside the lower bound.
+plans are made from the store's targets and registered stations with
+everything in ``[schedule]``; ``simulate`` prints the fit, the LP bound, the
+rotation baselines, coverage and the sensitivity table (``report.py``)
+without touching the store.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from controller.scheduler import (
     PLANNERS,
     PlanningError,
     TargetsError,
-    TurnoutModel,
     Venue,
     VenueError,
     VenueKind,
     read_targets_csv,
-    simulate,
     solo_2013_targets,
 )
 from controller.scheduler.codec import venue_to_json
@@ -62,6 +61,8 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
     add.add_argument("--date", required=True, type=dt.date.fromisoformat)
     add.add_argument("--people", required=True, type=int, help="expected attendees (group events: at least 20)")
     add.add_argument("--stations", type=int, default=None, help="stations asked for (default: from the people)")
+    add.add_argument("--start", type=dt.time.fromisoformat, default=None, help="HH:MM (default: the kind's hours)")
+    add.add_argument("--end", type=dt.time.fromisoformat, default=None, help="HH:MM (default: the kind's hours)")
     add.add_argument("--config", type=Path, default=None)
     add.set_defaults(func=_venue_add)
     ls = vsub.add_parser("list", help="events from today on")
@@ -79,7 +80,7 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
     plan.add_argument("--planner", choices=sorted(PLANNERS), default="backlog")
     plan.add_argument("--stations", type=int, default=None, help="use the first N registered stations (default all)")
     plan.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=None,
-                      help="first day, YYYY-MM-DD (default today, WIB)")
+                      help="first day, YYYY-MM-DD (default: the config's campaign_start, or today, WIB)")
     plan.add_argument("--config", type=Path, default=None)
     plan.set_defaults(func=_plan)
     show = ssub.add_parser("show", help="the active plan's assignments")
@@ -88,13 +89,18 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
     show.add_argument("--days", type=int, default=7, help="how many days from --date or today (default 7)")
     show.add_argument("--config", type=Path, default=None)
     show.set_defaults(func=_show)
-    sim = ssub.add_parser("simulate", help="run planners against the turnout model (the store is not changed)")
-    sim.add_argument("--planner", choices=sorted(PLANNERS) + ["both"], default="both")
+    sim = ssub.add_parser("simulate", help="the fit, the LP bound, the rotation baselines, coverage and the "
+                                            "sensitivity table (the store is not changed)")
     sim.add_argument("--stations", type=int, default=10)
-    sim.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=dt.date(2013, 10, 1))
+    sim.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=None,
+                     help="first day (default: the config's campaign_start, else Solo's 2013-10-07)")
+    sim.add_argument("--deadline", type=dt.date.fromisoformat, default=None,
+                     help="report against this deadline (default: the config's, else Solo's 2013-12-31)")
     sim.add_argument("--targets", default="solo2013",
                      help="'solo2013' (built-in), 'store' (the controller's targets) or a CSV path")
-    sim.add_argument("--capacity", type=int, default=100, help="residents one station records a day")
+    sim.add_argument("--capacity", type=int, default=None,
+                     help="residents one station records a day (default: the fitted model, 15 an hour)")
+    sim.add_argument("--residue-rows", type=int, default=15, help="kelurahan listed in the residue table")
     sim.add_argument("--config", type=Path, default=None)
     sim.set_defaults(func=_simulate)
 
@@ -110,12 +116,13 @@ def _planning(args, store: Store) -> Planning:
 def _venue_add(args) -> int:
     try:
         venue = Venue(args.venue_id, args.kind, args.name, args.address, args.kelurahan, args.date, args.people,
-                      args.stations)
+                      args.stations, args.start, args.end)
     except VenueError as exc:
         raise ScheduleError(str(exc)) from None
     with _store(args) as store:
         store.add_venue(venue_to_json(venue))
-    print(f"added {venue.kind.value} {venue.name!r} on {venue.date} ({venue.expected_people} people); "
+    print(f"added {venue.kind.value} {venue.name!r} on {venue.date}, {venue.hours[0]:%H:%M}-{venue.hours[1]:%H:%M} "
+          f"({venue.expected_people} people); "
           "the running controller re-plans to send stations there")
     return 0
 
@@ -173,7 +180,7 @@ def _plan(args) -> int:
         planning = _planning(args, store)
         t0 = time.perf_counter()
         try:
-            plan = planning.make_plan(args.planner, stations, args.start or wib.today())
+            plan = planning.make_plan(args.planner, stations, args.start)
         except PlanningError as exc:
             raise ScheduleError(str(exc)) from None
         print(f"{args.planner} plan for {len(stations)} stations from {plan.start}: {len(plan.assignments)} "
@@ -209,6 +216,11 @@ def _show(args) -> int:
 
 
 def _simulate(args) -> int:
+    from controller.scheduler import report
+
+    settings = None
+    if args.config is not None or config_mod.default_path().exists():
+        settings = config_mod.load(args.config or config_mod.default_path()).schedule
     if args.targets == "solo2013":
         targets = solo_2013_targets()
     elif args.targets == "store":
@@ -219,20 +231,11 @@ def _simulate(args) -> int:
             targets = read_targets_csv(args.targets)
         except (TargetsError, OSError) as exc:
             raise ScheduleError(str(exc)) from None
-    stations = [f"s{i:02d}" for i in range(1, args.stations + 1)]
-    model = TurnoutModel(capacity=args.capacity)
-    names = sorted(PLANNERS) if args.planner == "both" else [args.planner]
-    rows = []
-    for name in names:
-        t0 = time.perf_counter()
-        r = simulate(PLANNERS[name], targets, model, stations=stations, start=args.start)
-        rows.append([name, str(r.days), str(r.station_days_used), str(r.idle_station_days), str(r.lower_bound),
-                     f"{r.ratio:.2f}", str(r.model_lower_bound if r.model_lower_bound is not None else "-"),
-                     f"{r.recorded:,}", f"{time.perf_counter() - t0:.2f}s"])
-    left = sum(t.remaining for t in targets)
-    print(f"{len(targets)} kelurahan, {left:,} residents left, {args.stations} stations of {args.capacity}/day, "
-          f"from {args.start}")
-    show(table(["planner", "days", "station-days used", "idle station-days", "lower bound", "days/bound",
-                 "model bound", "recorded", "time"], rows))
-    print("lower bound = ceil(backlog / fleet capacity per day); model bound also respects the turnout model")
+    if args.stations < 1:
+        raise ScheduleError("--stations must be at least 1")
+    try:
+        report.simulate_report(targets, args.stations, settings, start=args.start, deadline=args.deadline,
+                               capacity=args.capacity, residue_rows=args.residue_rows)
+    except PlanningError as exc:
+        raise ScheduleError(str(exc)) from None
     return 0

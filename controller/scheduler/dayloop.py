@@ -1,44 +1,40 @@
-"""The day loop both planners share: calendar, venues, station placement, the Plan.
+"""The day loop every planner shares: calendar, venues, the field, the Plan.
 
 This module owns everything a planner does that is not its choice of where
 stations go. Rules:
 
 - Days run from the start for ``horizon_days`` calendar days; days off are
-  skipped; the loop stops the day after every kelurahan reaches its target
-  under the model, or at the horizon (then the plan says ``finished=False`` and
-  carries a warning naming what is left).
+  skipped. The loop stops once the planner says nothing is left worth a
+  station-day (``done``) and no venue is ahead, or at the horizon (then the
+  plan says ``finished=False`` and carries a warning naming what is left).
 - Each working day: stations not available are left out; venues on that day
-  claim their stations first (stations already in the venue's kelurahan, then
-  by id); the planner decides how many stations each kelurahan gets; this
-  module then decides which station goes where, keeping stations where they
-  already are and moving the rest within their kecamatan when it can, so
-  moves stay few and short.
+  claim their stations first (stations already there, then by id); the
+  planner places the rest (``allocate``); the day's visits are applied to
+  the field under the noise-free model, venues first.
 - A planner's state can be picked up from assignments made before its start
-  (``history``): that is how a re-plan continues a rotation block or honours a
-  station's minimum stay. Planners are deterministic: same input, same plan.
+  (``history``): positions and a rotation's block come from there, the
+  field's last visits from the plan's state. Same input, same plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .model import (
-    Constraints,
-    KelurahanTarget,
-    Plan,
-    PlanningError,
-    StationDay,
-    Visit,
-    _hours,
-    parse_hours,
-)
+from .geography import check_homes
+from .model import Constraints, KelurahanTarget, Plan, PlanningError, StationDay, Visit, parse_hours
+from .state import Field, FieldState
 from .turnout import TurnoutModel
-from .venues import Venue
+from .venues import DEFAULT_VENUE_HOURS, Venue, VenueKind
 
 DEFAULT_HORIZON_DAYS = 1096  # three years: the cap after which a plan reports itself unfinished
+HOME_PREFIX = "home-"  # a home-visit round's place: "home-33.72.01.1001"
+
+
+def home_place(code: str) -> str:
+    return HOME_PREFIX + code
 
 
 @dataclass
@@ -46,12 +42,65 @@ class Position:
     """Where a station was last assigned and for how many assignments in a row."""
 
     place: str
+    kelurahan: str
     stay: int
 
 
-#: A planner's daily choice: (day, residents left per kelurahan, free stations,
-#: positions) -> stations per kelurahan, plus the stations that must not move.
-Allocate = Callable[[date, dict[str, int], list[str], dict[str, Position]], tuple[dict[str, int], set[str]]]
+@dataclass
+class Day:
+    """What a planner sees when it places the day's free stations."""
+
+    date: date
+    field: Field
+    free: list[str]
+    positions: dict[str, Position]
+    hours: tuple[time, time]
+    #: station id -> the kelurahan an earlier plan had it at today (a re-plan keeps it there when it can)
+    preferred: dict[str, str] = field(default_factory=dict)
+    #: station id -> (place, kelurahan code, reason); filled by the planner
+    placed: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+#: A planner's daily choice: fill ``day.placed``.
+Allocate = Callable[[Day], None]
+#: True when nothing is left that the planner would send a station to (rested).
+Done = Callable[[Field], bool]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Everything a plan is made from, checked once."""
+
+    targets: tuple[KelurahanTarget, ...]
+    stations: tuple[str, ...]
+    start: date
+    constraints: Constraints
+    model: TurnoutModel
+    hours: tuple[time, time]
+    homes: Mapping[str, str]
+    state: FieldState
+    min_people: float
+    deadline: date | None
+    horizon_days: int
+
+
+def setting(
+    targets: Sequence[KelurahanTarget], stations: Sequence[str], start: date, constraints: Constraints,
+    model: TurnoutModel, hours: tuple[time | str, time | str], homes: Mapping[str, str] | None,
+    state: FieldState | None, min_people: float, deadline: date | None, horizon_days: int,
+) -> Setting:
+    check_input(targets, stations, constraints)
+    if horizon_days < 1:
+        raise PlanningError(f"horizon_days must be at least 1, got {horizon_days}")
+    if not min_people > 0:
+        raise PlanningError(f"min_people must be > 0, got {min_people!r}")
+    targets = tuple(sorted(targets, key=lambda t: t.code))
+    if state is None:
+        state = Field.fresh(targets, model.params)
+    elif state.codes != tuple(t.code for t in targets):
+        raise PlanningError("the field state and the targets are for different kelurahan")
+    return Setting(targets, tuple(stations), start, constraints, model, parse_hours(hours),
+                   check_homes(homes or {}, stations, targets), state, float(min_people), deadline, horizon_days)
 
 
 def check_input(targets: Sequence[KelurahanTarget], stations: Sequence[str], constraints: Constraints) -> None:
@@ -87,25 +136,20 @@ def positions_from(history: Sequence[StationDay]) -> dict[str, Position]:
         if pos is not None and pos.place == a.place:
             pos.stay += 1
         else:
-            positions[a.station_id] = Position(a.place, 1)
+            positions[a.station_id] = Position(a.place, a.kelurahan, 1)
     return positions
 
 
 def claim_venues(
-    day: date,
-    venues: Sequence[Venue],
-    free: list[str],
-    positions: Mapping[str, Position],
-    model: TurnoutModel,
-    hours: float,
+    day: date, venues: Sequence[Venue], free: list[str], positions: Mapping[str, Position], model: TurnoutModel,
 ) -> tuple[dict[str, Venue], list[str]]:
     """Stations each venue of the day takes, and warnings for venues left short."""
     claims: dict[str, Venue] = {}
     warnings: list[str] = []
     for venue in venues:
-        wanted = venue.stations_needed(model.capacity, hours)
+        wanted = venue.stations_needed(model)
         pool = [s for s in free if s not in claims]
-        near = [s for s in pool if positions.get(s) and positions[s].place in (venue.venue_id, venue.kelurahan_code)]
+        near = [s for s in pool if positions.get(s) and positions[s].kelurahan == venue.kelurahan_code]
         chosen = (near + [s for s in pool if s not in near])[:wanted]
         for s in chosen:
             claims[s] = venue
@@ -116,142 +160,115 @@ def claim_venues(
     return claims, warnings
 
 
-def place_stations(
-    counts: Mapping[str, int],
-    free: Sequence[str],
-    positions: Mapping[str, Position],
-    kecamatan_of: Mapping[str, str],
-    keep_first: Collection[str] = frozenset(),
-) -> dict[str, str]:
-    """Which free station fills which kelurahan slot: stay if you can, else move near."""
-    slots = {k: n for k, n in counts.items() if n > 0}
-    placed: dict[str, str] = {}
-    ordered = sorted(free, key=lambda s: (s not in keep_first, s))
-    for s in ordered:
-        pos = positions.get(s)
-        if pos is not None and slots.get(pos.place, 0) > 0:
-            placed[s] = pos.place
-            slots[pos.place] -= 1
-    for s in ordered:
-        if s in placed:
-            continue
-        open_slots = [k for k in sorted(slots) if slots[k] > 0]
-        if not open_slots:
-            break
-        pos = positions.get(s)
-        home = kecamatan_of.get(pos.place) if pos else None
-        near = [k for k in open_slots if kecamatan_of[k] == home]
-        k = (near or open_slots)[0]
-        placed[s] = k
-        slots[k] -= 1
-    return placed
-
-
 def apply_day(
-    left: dict[str, int],
-    todays: Sequence[StationDay],
-    venues: Mapping[str, Venue],
-    model: TurnoutModel,
-    day: date,
-    noisy: bool = False,
+    fld: Field, todays: Sequence[StationDay], venues: Mapping[str, Venue], model: TurnoutModel, day: date,
+    noisy: bool = False, working: Callable[[StationDay], bool] | None = None,
 ) -> list[Visit]:
-    """Record one day's assignments into ``left`` (venues first) and say what each place recorded.
+    """Record one day's assignments into the field (venues first) and say what each place recorded.
 
-    Venues record their expected people up to their crew's capacity; a
-    kelurahan records what the turnout model gives for its crew. Both are
-    capped by the residents of that kelurahan still left.
+    ``working`` (default: all) says which of the assigned stations actually
+    worked; the others record nothing (a station that broke down that day).
     """
     crews: dict[str, list[StationDay]] = {}
     for a in todays:
-        crews.setdefault(a.place, []).append(a)
+        if working is None or working(a):
+            crews.setdefault(a.place, []).append(a)
+    gaps = {}
+    for place, crew in crews.items():
+        if not crew[0].at_venue:
+            gaps[place] = float(fld.gap(day, fld.index[crew[0].kelurahan]))
     visits: list[Visit] = []
     for place in sorted(crews, key=lambda p: (not crews[p][0].at_venue, p)):
         crew = crews[place]
         k = crew[0].kelurahan
-        if crew[0].at_venue:
+        i = fld.index[k]
+        hours = (crew[0].start, crew[0].end)
+        if place.startswith(HOME_PREFIX):
+            got = fld.record_home(i, len(crew) * model.home_per_station(hours))
+        elif crew[0].at_venue:
             venue = venues[place]
-            got = min(left[k], venue.recordable(len(crew), model.capacity, crew[0].hours))
-        elif noisy:
-            got = model.actual(left[k], len(crew), day, k)
+            got = fld.record_venue(i, venue.recordable(len(crew), model))
         else:
-            got = model.expected(left[k], len(crew))
-        left[k] -= got
+            reachable = float(fld.reachable[i])
+            if noisy:
+                want = model.actual(reachable, len(crew), gaps[place], hours, day, k)
+            else:
+                want = float(model.expected(reachable, len(crew), gaps[place], hours))
+            got = fld.record_visit(i, want, day)
         visits.append(Visit(day, place, k, len(crew), got))
     return visits
 
 
 def run(
-    planner: str,
-    parameters: dict[str, Any],
-    allocate: Allocate,
-    targets: Sequence[KelurahanTarget],
-    stations: Sequence[str],
-    start: date,
-    constraints: Constraints,
-    model: TurnoutModel,
-    hours: tuple[time | str, time | str],
-    horizon_days: int,
-    history: Sequence[StationDay],
-    now: datetime | None,
+    planner: str, parameters: dict[str, Any], allocate: Allocate, done: Done, s: Setting,
+    history: Sequence[StationDay], now: datetime | None, previous: Sequence[StationDay] = (),
 ) -> Plan:
-    """Drive ``allocate`` day by day under the model and assemble the Plan."""
-    check_input(targets, stations, constraints)
-    if horizon_days < 1:
-        raise PlanningError(f"horizon_days must be at least 1, got {horizon_days}")
-    expect = model.deterministic
-    hours = parse_hours(hours)
-    length = _hours(*hours)
-    kecamatan_of = {t.code: t.kecamatan_code for t in targets}
-    left = {t.code: t.remaining for t in sorted(targets, key=lambda t: t.code)}
+    """Drive ``allocate`` day by day under the model and assemble the Plan.
+
+    ``previous`` is the plan being replaced: at equal choice, each station
+    keeps the kelurahan it had there, so a re-plan changes as little as it can.
+    """
+    preferred: dict[date, dict[str, str]] = {}
+    for a in previous:
+        if a.date >= s.start and not a.at_venue:
+            preferred.setdefault(a.date, {})[a.station_id] = a.kelurahan
+    expect = s.model.deterministic
+    fld = Field(s.state)
     positions = positions_from(history)
     assignments: list[StationDay] = []
     warnings: list[str] = []
-    last_day = start
-    for day in working_days(start, constraints, horizon_days):
-        if not any(left.values()):
+    venues = s.constraints.venue_by_id
+    last_venue = max((v.date for v in s.constraints.venues), default=None)
+    last_day = s.start
+    for day in working_days(s.start, s.constraints, s.horizon_days):
+        if done(fld) and (last_venue is None or day > last_venue):
             break
         last_day = day
-        free = [s for s in stations if constraints.is_available(s, day)]
-        claims, short = claim_venues(day, constraints.venues_on(day), free, positions, expect, length)
+        free = [st for st in s.stations if s.constraints.is_available(st, day)]
+        claims, short = claim_venues(day, s.constraints.venues_on(day), free, positions, expect)
         warnings.extend(short)
-        todays = [StationDay(day, s, v.venue_id, v.kelurahan_code, *hours) for s, v in claims.items()]
-        free = [s for s in free if s not in claims]
-        apply_day(left, todays, constraints.venue_by_id, expect, day)
-        counts, keep = allocate(day, left, free, positions)
-        placed = place_stations(counts, free, positions, kecamatan_of, keep)
-        extra = [StationDay(day, s, k, k, *hours) for s, k in placed.items()]
-        apply_day(left, extra, constraints.venue_by_id, expect, day)
+        todays = [StationDay(day, st, v.venue_id, v.kelurahan_code, *v.hours) for st, v in claims.items()]
+        apply_day(fld, todays, venues, expect, day)
+        ctx = Day(day, fld, [st for st in free if st not in claims], positions, s.hours, preferred.get(day, {}))
+        allocate(ctx)
+        extra = []
+        for st, (place, kelurahan, reason) in sorted(ctx.placed.items()):
+            hours = DEFAULT_VENUE_HOURS[VenueKind.HOME_VISIT] if place.startswith(HOME_PREFIX) else s.hours
+            extra.append(StationDay(day, st, place, kelurahan, *hours, reason=reason))
+        apply_day(fld, extra, venues, expect, day)
         assignments.extend(todays + extra)
-        for s, place in [(s, v.venue_id) for s, v in claims.items()] + list(placed.items()):
-            pos = positions.get(s)
-            if pos is not None and pos.place == place:
+        for a in todays + extra:
+            pos = positions.get(a.station_id)
+            if pos is not None and pos.place == a.place:
                 pos.stay += 1
             else:
-                positions[s] = Position(place, 1)
-    finished = not any(left.values())
+                positions[a.station_id] = Position(a.place, a.kelurahan, 1)
+    finished = done(fld)
+    residue = {c: round(float(n), 6) for c, n in zip(fld.codes, fld.left) if n > 1e-6}
     if not finished:
-        short_of = {k: n for k, n in left.items() if n}
         warnings.append(
-            f"horizon of {horizon_days} days from {start} reached with {sum(short_of.values())} residents "
-            f"left in {len(short_of)} kelurahan"
+            f"horizon of {s.horizon_days} days from {s.start} reached with stations still needed "
+            f"({sum(residue.values()):.0f} residents left in {len(residue)} kelurahan)"
         )
-    later = [v for v in constraints.venues if v.date > last_day and v.date >= start]
-    if finished and later:
-        warnings.extend(
-            f"venue {v.venue_id!r} on {v.date} not planned: every target is reached before it" for v in later
-        )
+    later = [v for v in s.constraints.venues if v.date > last_day and v.date >= s.start]
+    warnings.extend(f"venue {v.venue_id!r} on {v.date} not planned: beyond the horizon" for v in later)
     return Plan(
         assignments=tuple(assignments),
         planner=planner,
         # JSON-friendly, so the store can keep them and a re-plan can pass them back.
-        parameters={**parameters, "hours": [f"{hours[0]:%H:%M}", f"{hours[1]:%H:%M}"], "horizon_days": horizon_days},
-        targets=tuple(sorted(targets, key=lambda t: t.code)),
-        station_ids=tuple(stations),
-        start=start,
-        constraints=constraints,
-        model=model,
+        parameters={**parameters, "hours": [f"{s.hours[0]:%H:%M}", f"{s.hours[1]:%H:%M}"],
+                    "horizon_days": s.horizon_days, "min_people": s.min_people},
+        targets=s.targets,
+        station_ids=s.stations,
+        start=s.start,
+        constraints=s.constraints,
+        model=s.model,
         finished=finished,
-        expected_left={} if finished else {k: n for k, n in left.items() if n},
+        expected_left=residue,
         warnings=tuple(warnings),
         created=now if now is not None else datetime.now(timezone.utc),
+        homes=dict(s.homes),
+        state=s.state,
+        deadline=s.deadline,
     )
+

@@ -8,9 +8,10 @@ This module owns the shapes every other scheduler module passes around. Rules:
   or a venue id, never ambiguous (see ``venues.is_kelurahan_code``).
 - A plan holds one assignment per (station, date) at most, sorted by date then
   station; its lookups are built once on first use.
-- A plan carries what made it (targets, stations, start, constraints, model,
-  planner and parameters) so it can be re-planned without the caller
-  remembering any of it. Its targets describe the residents at ``start``;
+- A plan carries what made it (targets, stations and their home areas, start,
+  constraints, model, the field state at its start, planner and parameters)
+  so it can be re-planned without the caller remembering any of it. Its
+  targets describe the residents at ``start``;
   assignments before ``start`` are history a re-plan kept unchanged. Its
   creation time is not part of its identity: two plans from the same input
   compare equal.
@@ -22,19 +23,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from controller.errors import ControllerError
 from protocol.regions import RegionError, normalize
 
-from .turnout import TurnoutModel
+from .turnout import DEFAULT_HOURS, TurnoutModel, hours_between
 from .venues import Venue, is_kelurahan_code
 
-#: Solo's safari ran afternoon to evening, after residents' working day.
-DEFAULT_HOURS: tuple[time, time] = (time(15, 0), time(21, 0))
+if TYPE_CHECKING:
+    from .state import FieldState
 
 
-class PlanningError(ValueError):
+class PlanningError(ControllerError, ValueError):
     """Input a planner cannot plan from; the message names the offending item."""
+
+    reason_id = "planning_error"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,13 @@ class KelurahanTarget:
     kecamatan: str
     wajib_ktp: int  # residents obliged to hold an e-KTP: the target
     recorded: int
+    #: Of those left: first-time voters (turning 17 before the election), a priority group.
+    first_voters: int = 0
+    #: Of those left: elderly, sick or disabled who can only be recorded at home.
+    home_bound: int = 0
+    #: Where the kelurahan office is, when the targets file gives it (for travel).
+    lat: float | None = None
+    lon: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -53,12 +64,22 @@ class KelurahanTarget:
             raise PlanningError(f"kelurahan {self.name!r}: {exc}") from None
         if not is_kelurahan_code(self.code):
             raise PlanningError(f"kelurahan {self.name!r}: {self.code} is not a 10-digit kelurahan code")
-        for attr in ("wajib_ktp", "recorded"):
+        for attr in ("wajib_ktp", "recorded", "first_voters", "home_bound"):
             value = getattr(self, attr)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise PlanningError(
                     f"kelurahan {self.code} ({self.name}): {attr} must be a whole number >= 0, got {value!r}"
                 )
+
+        if (self.lat is None) != (self.lon is None) or (
+            self.lat is not None and not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180)
+        ):
+            raise PlanningError(f"kelurahan {self.code} ({self.name}): lat/lon must both be given, in degrees")
+        if self.first_voters + self.home_bound > self.remaining:
+            raise PlanningError(
+                f"kelurahan {self.code} ({self.name}): first_voters + home_bound "
+                f"({self.first_voters} + {self.home_bound}) is more than the {self.remaining} left"
+            )
 
     @property
     def remaining(self) -> int:
@@ -74,6 +95,8 @@ class StationDay:
     kelurahan: str  # the kelurahan served: the place itself, or the venue's kelurahan
     start: time = DEFAULT_HOURS[0]
     end: time = DEFAULT_HOURS[1]
+    #: Why the station works outside its home area ("" when it does not).
+    reason: str = ""
 
     @property
     def at_venue(self) -> bool:
@@ -81,7 +104,7 @@ class StationDay:
 
     @property
     def hours(self) -> float:
-        return _hours(self.start, self.end)
+        return hours_between(self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -92,7 +115,7 @@ class Visit:
     place: str
     kelurahan: str
     stations: int
-    recorded: int
+    recorded: float
 
 
 def parse_hours(hours: tuple[time | str, time | str]) -> tuple[time, time]:
@@ -101,13 +124,9 @@ def parse_hours(hours: tuple[time | str, time | str]) -> tuple[time, time]:
         start, end = (h if isinstance(h, time) else time.fromisoformat(h) for h in hours)
     except (TypeError, ValueError):
         raise PlanningError(f"hours must be two times such as ('15:00', '21:00'), got {hours!r}") from None
-    if _hours(start, end) <= 0:
+    if hours_between(start, end) <= 0:
         raise PlanningError(f"hours {start:%H:%M}-{end:%H:%M} do not make a working day")
     return start, end
-
-
-def _hours(start: time, end: time) -> float:
-    return (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60
 
 
 @dataclass(frozen=True)
@@ -177,12 +196,19 @@ class Plan:
     start: date
     constraints: Constraints
     model: TurnoutModel
-    #: True when, under the model, every kelurahan reaches its target within the horizon.
+    #: True when the stop rule ended the plan within the horizon: no station-day
+    #: left anywhere that would record the minimum.
     finished: bool
-    #: Residents still unrecorded at the plan's end under the model (empty when finished).
-    expected_left: Mapping[str, int] = field(default_factory=dict, hash=False)
+    #: Residents the plan leaves to office service or home visits, per kelurahan.
+    expected_left: Mapping[str, float] = field(default_factory=dict, hash=False)
     warnings: tuple[str, ...] = ()
     created: datetime | None = field(default=None, compare=False)
+    #: Station id -> home area (kabupaten/kota or kecamatan code); absent: anywhere.
+    homes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: The field at ``start`` (None: fresh from the targets).
+    state: FieldState | None = field(default=None, hash=False)
+    #: The campaign's deadline, if it has one (figures are reported against it).
+    deadline: date | None = None
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.assignments, key=lambda a: (a.date, a.station_id)))

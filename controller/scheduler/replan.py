@@ -5,9 +5,11 @@ This module owns changing a plan once it is under way. Rules:
 - Nothing before ``from_date`` changes: those assignments are copied as they
   are and handed to the planner as history, so a rotation finishes its block
   and the backlog planner honours stays already begun.
-- The state at ``from_date`` is the actual recorded counts the controller
-  gives; a kelurahan it does not mention is taken at the plan's own
-  expectation for that day.
+- The state at ``from_date`` is the plan's own expectation for that day (its
+  field state carried through the kept days), corrected to the actual
+  recorded counts the controller gives. A count equal to the expectation
+  rounded changes nothing, so a re-plan of an unchanged situation starts
+  from exactly the state the plan had.
 - Stations reported unavailable are never assigned on those dates; a station
   given without dates has dropped out from ``from_date`` for good.
 - The same planner with the same parameters re-plans, so a re-plan of an
@@ -29,6 +31,7 @@ from .backlog import NAME as BACKLOG
 from .backlog import plan_backlog
 from .dayloop import apply_day
 from .model import Constraints, Plan, PlanningError, StationDay
+from .state import Field
 from .rotation import NAME as ROTATION
 from .rotation import plan_rotation
 from .venues import Venue
@@ -48,13 +51,19 @@ class Replan:
         return frozenset(s for s, _ in self.changed)
 
 
-def expected_recorded(plan: Plan, day: date) -> dict[str, int]:
-    """Recorded per kelurahan at the start of ``day`` if everything went as the plan expects."""
-    left = {t.code: t.remaining for t in plan.targets}
+def expected_field(plan: Plan, day: date) -> Field:
+    """The field at the start of ``day`` if everything went as the plan expects."""
+    fld = Field(plan.state if plan.state is not None else Field.fresh(plan.targets, plan.model.params))
     expect = plan.model.deterministic
     for when in sorted({a.date for a in plan.assignments if plan.start <= a.date < day}):
-        apply_day(left, plan.on(when), plan.constraints.venue_by_id, expect, when)
-    return {t.code: t.recorded + (t.remaining - left[t.code]) for t in plan.targets}
+        apply_day(fld, plan.on(when), plan.constraints.venue_by_id, expect, when)
+    return fld
+
+
+def expected_recorded(plan: Plan, day: date) -> dict[str, float]:
+    """Recorded per kelurahan at the start of ``day`` if everything went as the plan expects."""
+    left = expected_field(plan, day).left
+    return {t.code: t.wajib_ktp - float(n) for t, n in zip(plan.targets, left)}
 
 
 def replan(
@@ -87,8 +96,17 @@ def replan(
         if k not in known:
             raise PlanningError(f"actual_recorded names kelurahan {k}, which the plan has no target for")
         actual[k] = recorded
-    expected = expected_recorded(plan, from_date) if set(actual) != known else {}
-    targets = tuple(replace(t, recorded=actual.get(t.code, expected.get(t.code, t.recorded))) for t in plan.targets)
+    fld = expected_field(plan, from_date)
+    wajib = {t.code: t.wajib_ktp for t in plan.targets}
+    expected = {c: wajib[c] - float(n) for c, n in zip(fld.codes, fld.left)}
+    fld.set_left({c: wajib[c] - n for c, n in actual.items() if n != round(expected[c])})
+    recorded = {c: wajib[c] - float(n) for c, n in zip(fld.codes, fld.left)}
+    targets = []
+    for i, t in enumerate(plan.targets):
+        done = min(t.wajib_ktp, max(0, round(recorded[t.code])))
+        home = min(t.wajib_ktp - done, round(float(fld.home[i])))
+        voters = min(t.wajib_ktp - done - home, round(float(fld.first_voters[i])))
+        targets.append(replace(t, recorded=done, home_bound=home, first_voters=voters))
 
     if isinstance(unavailable_stations, Mapping):
         away = {s: frozenset(d) for s, d in unavailable_stations.items()}
@@ -110,7 +128,9 @@ def replan(
     kept = tuple(a for a in plan.assignments if a.date < from_date)
     parameters = dict(plan.parameters)
     fresh = planner(
-        targets, plan.station_ids, from_date, constraints, model=plan.model, history=kept, now=now, **parameters
+        targets, plan.station_ids, from_date, constraints, model=plan.model, history=kept, now=now,
+        state=fld.snapshot(), homes=plan.homes, deadline=plan.deadline,
+        previous=tuple(a for a in plan.assignments if a.date >= from_date), **parameters
     )
     merged = replace(fresh, assignments=kept + fresh.assignments, created=fresh.created)
     return Replan(merged, _changed(plan.assignments, fresh.assignments, from_date))

@@ -10,6 +10,11 @@ The active plan is kept whole in the store. On every tick this module
   days to the stations whose view changed, so a station that reconnects after
   days offline finds its current assignment waiting.
 
+Everything in ``[schedule]`` reaches the planner: the hours, the campaign
+start and deadline, national holidays and cuti bersama, weekly days off, the
+stop rule's minimum, priority weights and stations' home areas. A re-plan
+keeps them, because the plan carries them.
+
 Dates are local (WIB, UTC+7: Indonesia has no daylight saving).
 """
 
@@ -33,6 +38,9 @@ from controller.scheduler import (
     TurnoutModel,
     replan,
 )
+from controller.scheduler.calendar import Calendar
+from controller.scheduler.dayloop import DEFAULT_HORIZON_DAYS, HOME_PREFIX
+from controller.scheduler.model import parse_hours
 from controller.scheduler.codec import (
     plan_from_json,
     plan_to_json,
@@ -62,6 +70,7 @@ class Planning:
         self._plan: tuple[str, Plan] | None = None
         self._last_day: dt.date | None = None
         self._out: frozenset[str] | None = None
+        self._unreadable: str | None = None
         #: Re-plans done, with their reason, for the operator and the demo.
         self.history: list[tuple[dt.date, str, int]] = []
 
@@ -76,7 +85,24 @@ class Planning:
                                      min(p.recorded, p.wajib_ktp)) for p in self.store.progress())
 
     # -- plans -----------------------------------------------------------------------
-    def make_plan(self, planner: str, station_ids: list[str], start: dt.date, *,
+    def calendar(self) -> Calendar:
+        s = self.settings
+        return Calendar(weekdays_off=frozenset(map(str, s.weekly_days_off)), holidays=s.holidays,
+                        cuti_bersama=s.cuti_bersama)
+
+    def model(self) -> TurnoutModel:
+        s = self.settings
+        if s.station_capacity:
+            return TurnoutModel.with_capacity(s.station_capacity, parse_hours((s.start, s.end)))
+        return TurnoutModel()
+
+    def start_date(self) -> dt.date:
+        """The campaign's first day, or today once it has begun (or when none is set)."""
+        today = self._today()
+        first = dt.date.fromisoformat(self.settings.campaign_start) if self.settings.campaign_start else today
+        return max(first, today)
+
+    def make_plan(self, planner: str, station_ids: list[str], start: dt.date | None = None, *,
                   model: TurnoutModel | None = None, **parameters) -> Plan:
         fn = PLANNERS.get(planner)
         if fn is None:
@@ -85,10 +111,19 @@ class Planning:
         if not targets:
             raise PlanningError("no kelurahan targets in the store: import them first "
                                 "(rekam controller targets import FILE.csv, or targets solo2013)")
+        start = start or self.start_date()
+        s = self.settings
         venues = tuple(venue_from_json(v) for v in self.store.venues(from_date=start.isoformat()))
-        plan = fn(targets, station_ids, start, Constraints(venues=venues),
-                  model=model or TurnoutModel(capacity=self.settings.station_capacity),
-                  hours=(self.settings.start, self.settings.end), **parameters)
+        cal = self.calendar()
+        constraints = Constraints(days_off=cal.days_off(start, DEFAULT_HORIZON_DAYS), weekdays_off=cal.weekdays_off,
+                                  venues=venues)
+        homes = {st: area for st, area in s.home_areas.items() if st in station_ids}
+        options = dict(min_people=s.min_per_station_day, homes=homes,
+                       deadline=dt.date.fromisoformat(s.deadline) if s.deadline else None)
+        if planner == "backlog":
+            options["priority_weight"] = s.priority_weight
+        plan = fn(targets, station_ids, start, constraints, model=model or self.model(),
+                  hours=(s.start, s.end), **{**options, **parameters})
         self._save(plan, reason="new plan")
         return plan
 
@@ -98,7 +133,14 @@ class Planning:
             return None
         plan_id, _planner, params = row
         if self._plan is None or self._plan[0] != plan_id:
-            self._plan = (plan_id, plan_from_json(params))
+            try:
+                self._plan = (plan_id, plan_from_json(params))
+            except PlanningError as exc:
+                if self._unreadable != plan_id:
+                    log.error("active plan %s cannot be read (%s); make a new one with "
+                              "`rekam controller schedule plan`", plan_id, exc)
+                    self._unreadable = plan_id
+                return None
         return self._plan[1]
 
     def active_id(self) -> str | None:
@@ -110,7 +152,8 @@ class Planning:
         venues = plan.constraints.venue_by_id
         rows = [AssignmentRow(f"{plan_id}:{a.station_id}:{a.date.isoformat()}", plan_id, a.station_id,
                               a.date.isoformat(), a.start.strftime("%H:%M"), a.end.strftime("%H:%M"), a.kelurahan,
-                              _venue_message(venues[a.place]) if a.at_venue and a.place in venues else None)
+                              _venue_message(venues[a.place]) if a.at_venue and a.place in venues
+                              else _home_message(a.place) if a.place.startswith(HOME_PREFIX) else None)
                 for a in plan.assignments]
         self.store.save_plan(plan_id, plan.planner, plan_to_json(plan), rows)
         self._plan = (plan_id, plan)
@@ -233,6 +276,12 @@ def _venue_message(v) -> dict:
     d = venue_to_json(v)
     return {"venue_id": d["venue_id"], "kind": d["kind"], "name": d["name"], "address": d["address"],
             "expected_people": d["expected_people"]}
+
+
+def _home_message(place: str) -> dict:
+    """A home-visit round: the kelurahan's elderly, sick and disabled residents, at home."""
+    return {"venue_id": place, "kind": "home_visit", "name": "Kunjungan rumah (lansia, sakit, disabilitas)",
+            "address": "", "expected_people": 0}
 
 
 def _message(row: AssignmentRow) -> Assignment:

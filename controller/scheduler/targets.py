@@ -8,6 +8,9 @@ This module owns turning outside numbers into ``KelurahanTarget``s. Rules:
   ``name``/``nama`` is optional (the Kemendagri name is used otherwise). Comma,
   semicolon (Indonesian Excel) or tab separated; codes bare or dotted; numbers
   whole, with an optional thousands separator (``12.345`` or ``12,345``).
+- Optional columns: ``first_voters`` (``pemilih_pemula``) and ``home_bound``
+  (``lansia_disabilitas``), the priority groups among those left, and
+  ``lat``/``lon`` of the kelurahan office (travel by distance).
 - Every refusal is a ``TargetsError`` naming the line and the column, so an
   operator can fix the export: unknown or malformed codes, codes that are not
   kelurahan, bad or negative numbers, recorded above wajib KTP, a code twice.
@@ -29,6 +32,7 @@ import re
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 
+from controller.errors import ControllerError
 from protocol.regions import SURAKARTA, RegionError, kelurahan, kelurahan_of_city
 
 from .model import KelurahanTarget
@@ -41,12 +45,19 @@ _COLUMNS: Mapping[str, tuple[str, ...]] = {
     "wajib_ktp": ("wajib_ktp", "wajib", "target"),
     "recorded": ("recorded", "terekam", "sudah_rekam"),
     "name": ("name", "nama", "nama_kelurahan"),
+    "first_voters": ("first_voters", "pemilih_pemula"),
+    "home_bound": ("home_bound", "lansia_disabilitas", "kunjungan_rumah"),
+    "lat": ("lat", "latitude", "lintang"),
+    "lon": ("lon", "lng", "longitude", "bujur"),
 }
+_OPTIONAL = ("name", "first_voters", "home_bound", "lat", "lon")
 _NUMBER = re.compile(r"\d+|\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+")
 
 
-class TargetsError(ValueError):
+class TargetsError(ControllerError, ValueError):
     """A targets CSV that cannot be used; names the line and column at fault."""
+
+    reason_id = "targets_error"
 
     def __init__(self, source: str, line: int, column: str, message: str):
         super().__init__(f"{source}, line {line}, column {column!r}: {message}")
@@ -70,7 +81,7 @@ def parse_targets_csv(text: str, *, source: str = "<targets csv>") -> tuple[Kelu
             raise TargetsError(source, 1, header[found[1]], f"a second {field} column")
         if found:
             where[field] = found[0]
-        elif field != "name":
+        elif field not in _OPTIONAL:
             raise TargetsError(source, 1, aliases[0], f"missing column (accepted names: {', '.join(aliases)})")
 
     targets: list[KelurahanTarget] = []
@@ -98,9 +109,21 @@ def parse_targets_csv(text: str, *, source: str = "<targets csv>") -> tuple[Kelu
         if recorded > wajib:
             raise TargetsError(source, row_line, recorded_column, f"recorded {recorded} is more than wajib_ktp {wajib}")
         name = cell("name")[1] if "name" in where else ""
+        groups = {f: _number(source, row_line, *cell(f)) if f in where and cell(f)[1] else 0
+                  for f in ("first_voters", "home_bound")}
+        if sum(groups.values()) > wajib - recorded:
+            raise TargetsError(source, row_line, cell("first_voters" if "first_voters" in where else "home_bound")[0],
+                               f"first_voters + home_bound ({sum(groups.values())}) is more than the "
+                               f"{wajib - recorded} left")
+        lat, lon = (_degrees(source, row_line, *cell(f), limit) if f in where and cell(f)[1] else None
+                    for f, limit in (("lat", 90), ("lon", 180)))
+        if (lat is None) != (lon is None):
+            raise TargetsError(source, row_line, cell("lat" if "lat" in where else "lon")[0],
+                               "give both lat and lon, or neither")
         line_of[place.code] = row_line
         targets.append(
-            KelurahanTarget(place.code, name or place.name, place.kecamatan_code, place.kecamatan, wajib, recorded)
+            KelurahanTarget(place.code, name or place.name, place.kecamatan_code, place.kecamatan, wajib, recorded,
+                            lat=lat, lon=lon, **groups)
         )
     return tuple(sorted(targets, key=lambda t: t.code))
 
@@ -108,6 +131,16 @@ def parse_targets_csv(text: str, *, source: str = "<targets csv>") -> tuple[Kelu
 def read_targets_csv(path: str | os.PathLike[str]) -> tuple[KelurahanTarget, ...]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         return parse_targets_csv(f.read(), source=os.fspath(path))
+
+
+def _degrees(source: str, line: int, column: str, raw: str, limit: float) -> float:
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not -limit <= value <= limit:
+        raise TargetsError(source, line, column, f"{raw!r} is not degrees between -{limit} and {limit}")
+    return value
 
 
 def _number(source: str, line: int, column: str, raw: str) -> int:
@@ -145,3 +178,52 @@ def _apportion(total: int, weights: Sequence[float]) -> list[int]:
     for i in by_remainder[: total - sum(shares)]:
         shares[i] += 1
     return shares
+
+
+#: Jawa Tengah's backlog in the province-scale benchmark (issue 13): 1.7 million.
+JATENG_BACKLOG = 1_700_000
+
+
+def synthetic_targets(
+    area: str | None = None, backlog: int = JATENG_BACKLOG, *, recorded_share: float = 0.94,
+    first_voter_share: float = 0.0, home_bound_share: float = 0.0,
+) -> tuple[KelurahanTarget, ...]:
+    """Every kelurahan/desa of a province (or kabupaten, or all Indonesia for None), synthetic sizes.
+
+    Not census data: wajib KTP per village is log-normal, fixed by a hash of
+    the code (median 2,000 for a desa, 6,000 for an urban kelurahan), the
+    ``backlog`` is spread over the villages by size (largest remainder, so
+    it sums exactly), and ``recorded_share`` of the rest is recorded. Priority
+    groups, when asked for, are that share of each village's backlog.
+    """
+    places = _villages(area)
+    size = [(6000.0 if p[0][9] == "1" else 2000.0) * math.exp(0.6 * _normal(p[0], "size")) for p in places]
+    left = _apportion(backlog, size)
+    out = []
+    for (code, name, kec_code, kec), s, n in zip(places, size, left):
+        wajib = max(n, round(n + (s / sum(size)) * backlog * recorded_share / (1 - recorded_share)))
+        fv = int(n * first_voter_share)
+        hb = min(n - fv, int(n * home_bound_share))
+        out.append(KelurahanTarget(code, name, kec_code, kec, wajib, wajib - n, first_voters=fv, home_bound=hb))
+    return tuple(out)
+
+
+def _villages(area: str | None) -> list[tuple[str, str, str, str]]:
+    from protocol.regions import children, normalize
+
+    roots = [r.code for r in children()] if area is None else [normalize(area)]
+    out = []
+
+    def walk(code: str, kec: tuple[str, str] | None) -> None:
+        depth = len(code.replace(".", ""))
+        if depth == 10:
+            out.append((code, names[code], kec[0], kec[1]))
+            return
+        for child in children(code):
+            names[child.code] = child.name
+            walk(child.code, (child.code, child.name) if child.level == 3 else kec)
+
+    names: dict[str, str] = {}
+    for root in roots:
+        walk(root, None)
+    return sorted(out)

@@ -1,126 +1,131 @@
 """The turnout model: how many residents a day of stations at a kelurahan records.
 
-This module owns the one formula both planners and the simulator trust. Rules:
+This module owns the formula every planner, the bound and the simulator trust
+(the parameters and their origins are in ``params.py``). Rules:
 
-- A day at a kelurahan records ``min(stations * capacity, ceil(fraction * left))``
-  where ``left`` is the residents of that kelurahan still unrecorded. Stations
-  bound the day from above; word of mouth from below: each day only a fraction
-  of those still missing comes, and the ones left are ever harder to reach.
-  ``ceil`` keeps the integer model honest: a day with someone left records at
-  least one, so every target is reachable.
-- Defaults come from the Solo 2013 field facts. ``capacity = 100``: one set does
-  roughly 50-150 a day. ``fraction = 0.15``: with ~32,000 left over 54
-  kelurahan (~595 each), a three-day block of a typical kelurahan records
-  595 * (1 - 0.85**3) / 3 ~= 80 a day, so five kelurahan together make ~400 a
-  day as Solo reported; and a kelurahan with >= 1,200 left (Solo's large ones)
-  fills ceil(0.15 * 1,200) = 180 of its two stations' 200 on the first day, the
-  180 Solo reached. A larger fraction overshoots the 400; a smaller one never
-  reaches 180 with Solo's backlog.
-- Deterministic by default, so plans and simulations are reproducible. The
-  optional noise (for demos) is seeded per (seed, date, place), so a result
-  does not depend on the order days are evaluated in. Planners always plan on
-  ``expected``; only the simulator's "actual" side uses ``actual``.
+- The residents a kelurahan still has to record split into the *reachable*
+  (``reach`` of them when the campaign is announced), the *hard* (the rest:
+  they go to the kecamatan office or wait for a home visit) and the
+  *home-bound* (elderly, sick, disabled: home visits only).
+- A visit day with ``s`` stations records
+  ``min(s * capacity(hours), share(hours) * fatigue(gap) * reachable)``:
+  stations bound the day from above, residents from below. ``share`` is the
+  fitted daily share scaled by how many residents are free in those hours;
+  ``fatigue`` is ``1 - exp(-gap / recovery_days)`` for a visit ``gap`` days
+  after the last one there, 1 for a first visit. Turnout falls as the
+  reachable pool is recorded and recovers with rest.
+- Everything is in expected (fractional) residents, so the model is the same
+  at any scale: a demo at 1:100 plans the same days as the real backlog.
+- Deterministic by default. The optional noise (demos, robustness runs) is
+  seeded per (seed, date, place), so a result does not depend on the order
+  days are evaluated in; planners always plan on the noise-free model.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from datetime import date
-from fractions import Fraction
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from datetime import date, time
 
-DEFAULT_CAPACITY = 100
-DEFAULT_FRACTION = 0.15
+import numpy as np
+
+from .params import FITTED, HOUR_PROFILE, TurnoutParameters
+
+#: Solo's safari ran afternoon to evening, after residents' working day.
+DEFAULT_HOURS: tuple[time, time] = (time(15, 0), time(21, 0))
+
+
+def hours_between(start: time, end: time) -> float:
+    return (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60
+
+
+def availability(start: time, end: time) -> float:
+    """Mean share of residents free to come in [start, end), relative to 15:00-21:00."""
+    a, b = start.hour * 60 + start.minute, end.hour * 60 + end.minute
+    if b <= a:
+        return 0.0
+    total = 0.0
+    for minute_hour in range(a // 60, (b - 1) // 60 + 1):
+        lo, hi = max(a, minute_hour * 60), min(b, minute_hour * 60 + 60)
+        total += HOUR_PROFILE[minute_hour] * (hi - lo)
+    return total / (b - a)
 
 
 @dataclass(frozen=True)
 class TurnoutModel:
-    capacity: int = DEFAULT_CAPACITY  # residents one station records in a day
-    fraction: float = DEFAULT_FRACTION  # share of those still unrecorded who come on a day
-    noise: float = 0.0  # demo only: +/- this relative spread on fraction and capacity
+    params: TurnoutParameters = FITTED
+    noise: float = 0.0  # demo only: +/- this relative spread on share and capacity
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.capacity, int) or self.capacity < 1:
-            raise ValueError(f"capacity must be a positive whole number, got {self.capacity!r}")
-        if not 0.0 < self.fraction <= 1.0:
-            raise ValueError(f"fraction must be in (0, 1], got {self.fraction!r}")
         if not 0.0 <= self.noise < 1.0:
             raise ValueError(f"noise must be in [0, 1), got {self.noise!r}")
+
+    @classmethod
+    def with_capacity(cls, per_day: float, hours: tuple[time, time] = DEFAULT_HOURS, **kw) -> TurnoutModel:
+        """The fitted model with a station recording ``per_day`` in a full day of ``hours``."""
+        if not per_day > 0:
+            raise ValueError(f"a station's capacity must be > 0 a day, got {per_day!r}")
+        return cls(replace(FITTED, per_station_hour=per_day / hours_between(*hours)), **kw)
 
     @property
     def deterministic(self) -> TurnoutModel:
         """The same model without noise: what planners expect."""
-        return TurnoutModel(self.capacity, self.fraction)
+        return TurnoutModel(self.params)
 
-    @property
-    def max_station_day(self) -> float:
-        """The most one station can ever record in a day, noise included (for lower bounds)."""
-        return self.capacity * (1.0 + self.noise)
+    # -- the pieces ------------------------------------------------------------------
+    def capacity(self, hours: tuple[time, time] = DEFAULT_HOURS) -> float:
+        """Residents one station records in a day of these hours."""
+        return self.params.per_station_hour * hours_between(*hours)
 
-    def expected(self, left: int, stations: int) -> int:
-        """Residents recorded by ``stations`` in one day at a kelurahan with ``left`` unrecorded."""
-        return _day(left, stations, self.capacity, self.fraction)
+    def share(self, hours: tuple[time, time] = DEFAULT_HOURS) -> float:
+        """Share of the reachable who come on a rested visit day in these hours."""
+        return self.params.daily_share * availability(*hours)
 
-    def actual(self, left: int, stations: int, day: date, place: str) -> int:
+    def fatigue(self, gap: np.ndarray | float) -> np.ndarray | float:
+        """Turnout after ``gap`` days' rest relative to a rested day (inf: first visit)."""
+        return -np.expm1(-np.asarray(gap, dtype=float) / self.params.recovery_days)
+
+    def home_per_station(self, hours: tuple[time, time] = DEFAULT_HOURS) -> float:
+        """People one station serves in a day of home visits."""
+        return hours_between(*hours) * 60.0 / self.params.home_visit_minutes
+
+    # -- a day -------------------------------------------------------------------------
+    def potential(self, reachable, gap, hours: tuple[time, time] = DEFAULT_HOURS):
+        """Residents who would come today if there were stations enough."""
+        return self.share(hours) * self.fatigue(gap) * np.asarray(reachable, dtype=float)
+
+    def expected(self, reachable, stations, gap=math.inf, hours: tuple[time, time] = DEFAULT_HOURS):
+        """Residents ``stations`` record in a day at a kelurahan with ``reachable`` left."""
+        cap = np.asarray(stations, dtype=float) * self.capacity(hours)
+        return np.minimum(cap, self.potential(reachable, gap, hours))
+
+    def actual(self, reachable: float, stations: int, gap: float, hours: tuple[time, time],
+               day: date, place: str) -> float:
         """Like ``expected``, with the seeded noise applied (equal to it when noise is 0)."""
-        if self.noise == 0.0 or left <= 0 or stations <= 0:
-            return self.expected(left, stations)
+        if self.noise == 0.0 or reachable <= 0 or stations <= 0:
+            return float(self.expected(reachable, stations, gap, hours))
         rng = random.Random(f"{self.seed}|{day.isoformat()}|{place}")
-        fraction = min(1.0, self.fraction * (1.0 + rng.uniform(-self.noise, self.noise)))
-        capacity = stations * self.capacity * (1.0 + rng.uniform(-self.noise, self.noise))
-        return min(left, math.floor(capacity), max(1, _ceil_share(fraction, left)))
+        share = min(1.0, self.share(hours) * (1.0 + rng.uniform(-self.noise, self.noise)))
+        cap = stations * self.capacity(hours) * (1.0 + rng.uniform(-self.noise, self.noise))
+        return float(min(reachable, cap, share * float(self.fatigue(gap)) * reachable))
 
-    def marginal(self, left: int, stations: int) -> int:
-        """What one more station adds to a day that already has ``stations`` there."""
-        return self.expected(left, stations + 1) - self.expected(left, stations)
+    def visit_curve(self, reachable: float, hours: tuple[time, time] = DEFAULT_HOURS,
+                    floor: float = 0.5) -> list[tuple[int, float]]:
+        """(station-days, most recorded) after 0, 1, 2, ... rested single-station visits.
 
-    def useful_stations(self, left: int) -> int:
-        """The most stations that still add anything to a day at this kelurahan."""
-        return math.ceil(self.expected(left, 10**9) / self.capacity) if left > 0 else 0
-
-    def visits(self, left: int, stations: int) -> int:
-        """Days needed with ``stations`` at the kelurahan every day."""
-        return _visits(left, stations, self.capacity, self.fraction)
-
-    def single_station_visits(self, left: int) -> int:
-        """Days of one station needed to record everyone left.
-
-        One station a day is the most station-day-efficient way to clear a
-        kelurahan (each station-day records the most it can, and leaves the most
-        for the next), so this is also the fewest station-days that can do it.
+        One station per visit, each fully rested, records the most any sequence
+        of that many station-days can (a visit records at most
+        ``min(capacity, share * reachable)`` and what it leaves only shrinks),
+        so the curve bounds every plan from above; the bound uses it. Stops once
+        a visit would record less than ``floor``.
         """
-        return _visits(left, 1, self.capacity, self.fraction)
-
-    def fewest_visits(self, left: int) -> int:
-        """Days needed with as many stations as help: no plan finishes a kelurahan sooner."""
-        return _visits(left, 10**9, self.capacity, self.fraction)
-
-
-def _day(left: int, stations: int, capacity: int, fraction: float) -> int:
-    if left <= 0 or stations <= 0:
-        return 0
-    return min(left, stations * capacity, _ceil_share(fraction, left))
-
-
-@lru_cache(maxsize=64)
-def _ratio(fraction: float) -> tuple[int, int]:
-    share = Fraction(fraction).limit_denominator(10**6)
-    return share.numerator, share.denominator
-
-
-def _ceil_share(fraction: float, left: int) -> int:
-    """ceil(fraction * left) in exact integers: 0.15 * 100 is 15, not 15.000000000000002 -> 16."""
-    num, den = _ratio(fraction)
-    return -(-num * left // den)
-
-
-@lru_cache(maxsize=65536)
-def _visits(left: int, stations: int, capacity: int, fraction: float) -> int:
-    days = 0
-    while left > 0:
-        left -= _day(left, stations, capacity, fraction)
-        days += 1
-    return days
+        cap, share = self.capacity(hours), self.share(hours)
+        points, left, n, got = [(0, 0.0)], float(reachable), 0, 0.0
+        while True:
+            a = min(cap, share * left)
+            if a < floor or n > 10_000:
+                return points
+            left, n, got = left - a, n + 1, got + a
+            points.append((n, got))

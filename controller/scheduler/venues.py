@@ -6,9 +6,11 @@ This module owns what a venue is and what it asks of the fleet. Rules:
   ``MIN_GROUP_PEOPLE`` (20) expected people; fewer is refused at construction,
   with the venue named, because a station sent for a handful is a station-day
   lost to a kelurahan.
-- A home visit takes ``HOME_VISIT_MINUTES`` (~15) per person, so one station
-  covers (station hours) / 15 minutes people; a group venue covers up to a
-  station's daily capacity per station.
+- A venue has its own hours: a school visit is in school hours, a market in
+  the morning, a pengajian or RT meeting in the evening (``DEFAULT_VENUE_HOURS``,
+  or the hours given). A home visit takes the model's ``home_visit_minutes``
+  (~15) per person, so one station covers (hours) / 15 minutes people; a
+  group venue covers what a station records in its hours.
 - A venue claims its stations on its date before any planner places the rest,
   and the people recorded there count toward its kelurahan's backlog.
 - Venue ids must not look like kelurahan codes: ``StationDay.place`` holds
@@ -20,16 +22,25 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
+from typing import TYPE_CHECKING
 
+from controller.errors import ControllerError
 from protocol.regions import RegionError, normalize
 
-MIN_GROUP_PEOPLE = 20
-HOME_VISIT_MINUTES = 15
+from .params import MIN_PER_STATION_DAY
+from .turnout import hours_between
+
+if TYPE_CHECKING:
+    from .turnout import TurnoutModel
+
+MIN_GROUP_PEOPLE = MIN_PER_STATION_DAY
 
 
-class VenueError(ValueError):
+class VenueError(ControllerError, ValueError):
     """A venue that cannot be planned as given; the message names the venue."""
+
+    reason_id = "venue_error"
 
 
 class VenueKind(str, enum.Enum):
@@ -42,6 +53,16 @@ class VenueKind(str, enum.Enum):
     @property
     def is_group(self) -> bool:
         return self is not VenueKind.HOME_VISIT
+
+
+#: When each kind of venue has its people (a school visit is not 15:00-21:00).
+DEFAULT_VENUE_HOURS: dict[VenueKind, tuple[time, time]] = {
+    VenueKind.SCHOOL: (time(7, 30), time(13, 30)),
+    VenueKind.MARKET: (time(6, 0), time(11, 0)),
+    VenueKind.HOSPITAL: (time(8, 0), time(14, 0)),
+    VenueKind.HOME_VISIT: (time(9, 0), time(15, 0)),
+    VenueKind.COMMUNITY_MEETING: (time(16, 0), time(21, 0)),
+}
 
 
 def is_kelurahan_code(place: str) -> bool:
@@ -61,6 +82,9 @@ class Venue:
     expected_people: int
     #: Stations the organiser asks for; None lets ``stations_needed`` decide.
     stations: int | None = None
+    #: The venue's hours; None for the kind's usual hours.
+    start: time | None = None
+    end: time | None = None
 
     def __post_init__(self) -> None:
         label = f"venue {self.venue_id!r} ({self.name})"
@@ -86,19 +110,29 @@ class Venue:
             )
         if self.stations is not None and (not isinstance(self.stations, int) or self.stations < 1):
             raise VenueError(f"{label}: stations must be a positive whole number or None, got {self.stations!r}")
+        if (self.start is None) != (self.end is None):
+            raise VenueError(f"{label}: give both start and end hours, or neither")
+        if self.start is not None and hours_between(self.start, self.end) <= 0:
+            raise VenueError(f"{label}: hours {self.start:%H:%M}-{self.end:%H:%M} do not make a working day")
 
-    def per_station(self, capacity: int, hours: float) -> int:
-        """People one station can record here in a day of ``hours``."""
+    @property
+    def hours(self) -> tuple[time, time]:
+        if self.start is not None and self.end is not None:
+            return self.start, self.end
+        return DEFAULT_VENUE_HOURS[self.kind]
+
+    def per_station(self, model: TurnoutModel) -> float:
+        """People one station can record here in the venue's hours."""
         if self.kind is VenueKind.HOME_VISIT:
-            return max(1, min(capacity, int(hours * 60 // HOME_VISIT_MINUTES)))
-        return capacity
+            return model.home_per_station(self.hours)
+        return model.capacity(self.hours)
 
-    def stations_needed(self, capacity: int, hours: float) -> int:
+    def stations_needed(self, model: TurnoutModel) -> int:
         """How many stations the venue claims on its date."""
         if self.stations is not None:
             return self.stations
-        return math.ceil(self.expected_people / self.per_station(capacity, hours))
+        return max(1, math.ceil(self.expected_people / self.per_station(model) - 1e-9))
 
-    def recordable(self, stations: int, capacity: int, hours: float) -> int:
+    def recordable(self, stations: int, model: TurnoutModel) -> float:
         """People the venue records with ``stations`` (before the kelurahan's backlog caps it)."""
-        return min(self.expected_people, stations * self.per_station(capacity, hours))
+        return min(float(self.expected_people), stations * self.per_station(model))

@@ -80,15 +80,20 @@ class PlanTables:
                 raise StoreError(f"venue {venue['venue_id']} already exists")
             db.execute(
                 "INSERT INTO venues(venue_id, kind, name, address, kelurahan_code, date, expected_people, stations, "
-                "added_at) VALUES (:venue_id, :kind, :name, :address, :kelurahan_code, :date, :expected_people, "
-                ":stations, :added_at)", {**venue, "added_at": self._clock()})
+                "start, end_, added_at) VALUES (:venue_id, :kind, :name, :address, :kelurahan_code, :date, "
+                ":expected_people, :stations, :start, :end, :added_at)",
+                {"start": None, "end": None, **venue, "added_at": self._clock()})
 
     def remove_venue(self, venue_id: str) -> bool:
         with self.transaction() as db:
             return db.execute("DELETE FROM venues WHERE venue_id = ?", (venue_id,)).rowcount == 1
 
     def venues(self, from_date: str | None = None) -> list[dict[str, Any]]:
-        cols = ("venue_id", "kind", "name", "address", "kelurahan_code", "date", "expected_people", "stations")
+        cols = ("venue_id", "kind", "name", "address", "kelurahan_code", "date", "expected_people", "stations",
+                "start", "end_")
         q = f"SELECT {', '.join(cols)} FROM venues" + (" WHERE date >= ?" if from_date else "") + " ORDER BY date"
         with self.transaction() as db:
-            return [dict(zip(cols, r)) for r in db.execute(q, (from_date,) if from_date else ())]
+            rows = [dict(zip(cols, r)) for r in db.execute(q, (from_date,) if from_date else ())]
+        for row in rows:
+            row["end"] = row.pop("end_")
+        return rows

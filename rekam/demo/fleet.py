@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import math
 import shutil
 import threading
 import time
@@ -25,7 +24,8 @@ from pathlib import Path
 from typing import Callable
 
 from controller.scheduler.service import Planning
-from controller.scheduler import KelurahanTarget, TurnoutModel, solo_2013_targets
+from controller.scheduler import MIN_PER_STATION_DAY, KelurahanTarget, TurnoutModel, solo_2013_targets
+from controller.scheduler.state import Field
 from controller.service import ControllerService
 from controller.store import Store
 from drivers.scene import Scene
@@ -126,9 +126,9 @@ class DemoFleet:
         self.say = say
         self.workdir = options.workdir.resolve()
         self.clock = SimClock(options.start, options.day_seconds)
-        # No noise: at a scale of 1:100 a station records one resident a day, and
-        # +/-20% on that rounds to none half the time.
-        self.model = TurnoutModel(capacity=max(1, math.ceil(100 / options.scale)), fraction=0.15)
+        # The fitted model at the demo's scale, no noise: the plan at 1:100 is the real plan's.
+        self.model = demo_model(options.scale)
+        self.crowds: Crowds | None = None
         self.broker: MosquittoBroker | None = None
         self.broker_name = ""
         self.store: Store | None = None
@@ -151,7 +151,7 @@ class DemoFleet:
         self._setup_controller()
         self._setup_stations()
         self.planning.make_plan(self.o.planner, [s.station_id for s in self.stations], self.o.start,
-                                model=self.model)
+                                model=self.model, min_people=demo_min_people(self.o.scale))
         plan = self.planning.active()
         self.say(f"plan: {self.o.planner} planner, {len(plan.assignments)} station-days, "
                  f"expected to finish {plan.end} ({(plan.end - plan.start).days + 1} days)")
@@ -179,12 +179,13 @@ class DemoFleet:
             "ingest": {"batch_wait_s": 0.02},
             "fleet": {"offline_alarm_s": max(0.3, self.o.day_seconds * 0.1), "check_interval_s": 0.25,
                       "silent_after_s": max(5.0, self.o.day_seconds)},
-            "schedule": {"station_capacity": self.model.capacity, "publish_days_ahead": 3}})
+            "schedule": {"publish_days_ahead": 3}})
         cfg, keys = ctl.config, ctl.keys
         self.store = Store(cfg.store_path).open()
         self.planning = Planning(self.store, cfg.schedule, today=self.clock.today,
                                  silent_after_s=cfg.fleet.silent_after_s)
         self.targets = scaled_targets(self.o.scale)
+        self.crowds = Crowds(self.targets, self.model)
         self.planning.load_targets(self.targets)
         self.population = Population({t.code: t.remaining for t in self.targets}, today=self.o.start,
                                      seed=self.o.seed)
@@ -258,8 +259,7 @@ class DemoFleet:
             # The station without network serves first, so its catching up has something to show.
             group.sort(key=lambda st: not (self.offline and st.station_id == self.offline.station_id
                                            and self.offline.came_back is None))
-            left = self.population.left(code)
-            crowd = self.population.take(code, self.model.expected(left, len(group)))
+            crowd = self.population.take(code, self.crowds.come(code, len(group), today))
             for i, resident in enumerate(crowd):
                 st = group[i % len(group)]
                 with st.lock:
@@ -378,6 +378,35 @@ class DemoFleet:
             self.store.close()
         if self.broker is not None:
             self.broker.stop()
+
+
+def demo_model(scale: int) -> TurnoutModel:
+    """The fitted turnout model with one synthetic resident standing for ``scale`` real ones."""
+    return TurnoutModel.with_capacity(TurnoutModel().capacity() / scale)
+
+
+def demo_min_people(scale: int) -> float:
+    """The stop rule's 20 a station-day, at the demo's scale."""
+    return MIN_PER_STATION_DAY / scale
+
+
+class Crowds:
+    """How many synthetic residents come to a kelurahan's stations today: the model's expectation,
+    carried over in whole residents (0.4 today and 0.7 tomorrow make 0 then 1)."""
+
+    def __init__(self, targets, model: TurnoutModel) -> None:
+        self.model = model
+        self.field = Field(Field.fresh(targets, model.params))
+        self.carry: dict[str, float] = {}
+
+    def come(self, code: str, stations: int, today: dt.date) -> int:
+        i = self.field.index[code]
+        want = float(self.model.expected(self.field.reachable[i], stations, float(self.field.gap(today, i))))
+        self.field.record_visit(i, want, today)
+        total = self.carry.get(code, 0.0) + want
+        whole = int(total + 1e-9)
+        self.carry[code] = total - whole
+        return whole
 
 
 def scaled_targets(scale: int) -> tuple[KelurahanTarget, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from controller.config import ScheduleSettings
 from controller.scheduler.codec import plan_from_json, plan_to_json
 from controller.scheduler.service import Planning
-from controller.scheduler import Constraints, Venue, plan_backlog, solo_2013_targets
+from controller.scheduler import Constraints, PlanningError, Venue, plan_backlog, solo_2013_targets
 from controller.store import Store
 from protocol.keys import SigningKey
 
@@ -43,12 +44,34 @@ def store(tmp_path):
         yield s
 
 
-def test_plan_json_round_trip_with_venues():
+def test_plan_json_round_trip_with_venues_homes_deadline_and_state():
     venue = Venue("v-sma1", "school", "SMA Negeri 1", "Jl. Monginsidi", "33.72.05.1001", START + dt.timedelta(days=2), 60)
-    plan = plan_backlog(solo_2013_targets(), STATIONS, START, Constraints(venues=(venue,)), move_factor=float("inf"))
-    again = plan_from_json(plan_to_json(plan))
+    homes = {"st-01": "33.72.01", "st-02": "33.72"}
+    plan = plan_backlog(solo_2013_targets(), STATIONS, START, Constraints(venues=(venue,)), homes=homes,
+                        deadline=dt.date(2013, 12, 31), horizon_days=30)
+    again = plan_from_json(json.loads(json.dumps(plan_to_json(plan))))
     assert again == plan
-    assert again.parameters["move_factor"] == float("inf")
+    assert again.state == plan.state and again.homes == homes and again.deadline == dt.date(2013, 12, 31)
+    assert [a.reason for a in again.assignments] == [a.reason for a in plan.assignments]
+    inf = plan_to_json(plan)
+    inf["parameters"]["priority_weight"] = float("inf")
+    assert plan_from_json(json.loads(json.dumps(plan_to_json(plan_from_json(inf))))).parameters[
+        "priority_weight"] == float("inf")
+
+
+@pytest.mark.parametrize("change, where", [
+    (lambda d: d["targets"][3].__setitem__(4, "many"), r"\$\.targets\[3\]\[4\]"),
+    (lambda d: d["assignments"][0].__setitem__(4, "3pm"), r"\$\.assignments\[0\]\[4\]"),
+    (lambda d: d.pop("start"), "start"),
+    (lambda d: d["constraints"]["venues"][0].__setitem__("expected_people", 0), "expected_people"),
+])
+def test_a_stored_plan_that_does_not_fit_is_refused_naming_the_field(change, where):
+    venue = Venue("v-sma1", "school", "SMA Negeri 1", "", "33.72.05.1001", START + dt.timedelta(days=2), 60)
+    doc = plan_to_json(plan_backlog(solo_2013_targets(), STATIONS, START, Constraints(venues=(venue,)),
+                                    horizon_days=5))
+    change(doc)
+    with pytest.raises(PlanningError, match=where):
+        plan_from_json(doc)
 
 
 def test_publishes_each_station_its_assignment_once(store):

@@ -86,7 +86,22 @@ def test_plans_from_the_same_input_are_equal_whatever_their_creation_time():
     a = plan_backlog(targets, ["A", "B"], D, now=datetime(2024, 1, 1, tzinfo=timezone.utc))
     b = plan_backlog(targets, ["A", "B"], D, now=datetime(2025, 1, 1, tzinfo=timezone.utc))
     assert a.created != b.created and a == b
-    assert a.planner == "backlog" and a.parameters["min_stay"] == 3 and a.finished
+    assert a.planner == "backlog" and a.parameters["min_people"] == 20 and a.finished
+
+
+def test_scheduler_errors_are_controller_errors():
+    from controller.errors import ControllerError
+    from controller.scheduler import TargetsError, VenueError
+
+    assert issubclass(PlanningError, ControllerError) and issubclass(VenueError, ControllerError)
+    assert issubclass(TargetsError, ControllerError)
+
+
+@pytest.mark.parametrize("extra, words", [(dict(first_voters=400, home_bound=200), "more than the 500 left"),
+                                          (dict(lat=-7.5), "lat/lon"), (dict(lat=100.0, lon=110.0), "lat/lon")])
+def test_priority_counts_and_coordinates_are_checked(extra, words):
+    with pytest.raises(PlanningError, match=words):
+        KelurahanTarget("33.72.01.1001", "Pajang", "33.72.01", "Laweyan", 1000, 500, **extra)
 
 
 def test_planner_input_errors_name_what_is_wrong():

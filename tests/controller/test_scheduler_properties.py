@@ -16,6 +16,8 @@ from controller.scheduler import (
     replan,
     simulate,
 )
+from controller.scheduler.bound import plan_bound, station_recorded
+from controller.scheduler.turnout import TurnoutModel
 from protocol.regions import kelurahan_of_city
 
 START = date(2024, 7, 1)
@@ -28,7 +30,7 @@ def situations(draw):
     places = draw(st.lists(st.sampled_from(PLACES), min_size=1, max_size=7, unique_by=lambda p: p.code))
     targets = []
     for p in places:
-        left = draw(st.integers(0, 400))
+        left = draw(st.integers(0, 1200))
         recorded = draw(st.integers(0, 3000))
         targets.append(KelurahanTarget(p.code, p.name, p.kecamatan_code, p.kecamatan, recorded + left, recorded))
     stations = [f"ST{i}" for i in range(draw(st.integers(1, 5)))]
@@ -54,7 +56,8 @@ def situations(draw):
         )
         make = plan_rotation
     else:
-        params = dict(min_stay=draw(st.integers(1, 4)), move_factor=draw(st.sampled_from([1.0, 2.0, 4.0])))
+        params = dict(priority_weight=draw(st.sampled_from([0.0, 1.0, 3.0])),
+                      max_stations_per_kelurahan=draw(st.sampled_from([None, 1, 2])))
         make = plan_backlog
 
     def plan():
@@ -79,24 +82,28 @@ def test_no_station_is_in_two_places_on_one_day_nor_assigned_when_away(situation
 
 @SETTINGS
 @given(situations())
-def test_every_kelurahan_with_a_backlog_is_visited_and_the_plan_finishes(situation):
+def test_every_kelurahan_worth_a_visit_is_visited_and_nothing_is_planned_below_the_minimum(situation):
     targets, _, _, make = situation
     plan = make()
     assert plan.finished
+    model = TurnoutModel()
     for t in targets:
-        if t.remaining:
+        if model.share() * model.params.reach * t.remaining >= 20 + 1e-9:
             assert plan.at_kelurahan(t.code), f"{t.code} has {t.remaining} left and no visit"
+    assert simulate(plan).below_minimum == 0
 
 
 @SETTINGS
 @given(situations())
-def test_no_plan_beats_the_lower_bounds(situation):
+def test_no_plan_beats_the_lp_bound(situation):
     _, _, constraints, make = situation
     result = simulate(make())
     assert result.finished
-    assert result.days >= result.lower_bound
-    if result.model_lower_bound is not None:
-        assert result.days >= result.model_lower_bound
+    assert result.days >= result.capacity_bound
+    recorded = station_recorded(result.visits)
+    if sum(recorded.values()) > 0:
+        bound = plan_bound(result.plan, recorded, max_days=result.days + 3)
+        assert bound.days is not None and bound.days <= result.days
 
 
 @SETTINGS

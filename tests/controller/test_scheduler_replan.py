@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from controller.scheduler import (
     plan_backlog,
     plan_rotation,
     replan,
+    simulate,
     solo_2013_targets,
 )
 
@@ -102,7 +104,7 @@ def test_new_venues_and_days_off_from_the_re_plan_on():
     )
     holiday = from_date + timedelta(days=4)
     result = replan(plan, from_date, venues=[market], days_off=[holiday])
-    assert len([a for a in result.plan.on(market.date) if a.place == "PASAR-GEDE"]) == 2
+    assert len([a for a in result.plan.on(market.date) if a.place == "PASAR-GEDE"]) == 3  # 75 each, 06:00-11:00
     assert not result.plan.on(holiday)
     assert result.changed == diff(plan, result.plan, from_date)
 
@@ -122,3 +124,21 @@ def test_expected_recorded_follows_the_plan():
     plan = plan_backlog(targets, ["A"], START)
     assert expected_recorded(plan, START) == {"33.72.01.1001": 400}
     assert expected_recorded(plan, START + timedelta(days=1)) == {"33.72.01.1001": 400 + 90}  # ceil(0.15 * 600)
+
+
+def _working_days(plan, first, last):
+    return sum(1 for i in range((last - first).days + 1) if not plan.constraints.is_day_off(first + timedelta(days=i)))
+
+
+@pytest.mark.parametrize("offset, which", [(3, 0), (10, 4), (20, 9)])
+def test_a_drop_out_costs_no_more_than_that_stations_share_of_the_remaining_work(plan, offset, which):
+    from_date = START + timedelta(days=offset)
+    gone = STATIONS[which]
+    before = simulate(plan)
+    after = simulate(replan(plan, from_date, unavailable_stations=[gone]).plan)
+    n = len(STATIONS)
+    remaining = _working_days(plan, from_date, before.finish_date)
+    now_remaining = _working_days(plan, from_date, after.finish_date)
+    assert now_remaining <= math.ceil(remaining * n / (n - 1))
+    # the others take its work on: it does not go to the residue
+    assert after.recorded >= 0.98 * sum(v.recorded for v in before.visits if v.date >= from_date)

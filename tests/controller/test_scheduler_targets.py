@@ -74,3 +74,31 @@ def test_solo_2013_matches_the_field_facts_exactly_and_plausibly():
 
 def test_solo_2013_is_the_same_on_every_call():
     assert solo_2013_targets() == solo_2013_targets()
+
+
+def test_priority_groups_and_coordinates_are_optional_columns():
+    text = ("kode;wajib_ktp;terekam;pemilih_pemula;lansia_disabilitas;lat;lon\n"
+            "3372011001;1.000;900;30;5;-7,566;110,79\n3372011002;500;450;;;;\n")
+    a, b = parse_targets_csv(text)
+    assert (a.first_voters, a.home_bound, a.lat, a.lon) == (30, 5, -7.566, 110.79)
+    assert (b.first_voters, b.home_bound, b.lat) == (0, 0, None)
+
+
+@pytest.mark.parametrize("row, column", [("3372011001,100,90,8,5,,", "first_voters"),
+                                        ("3372011001,100,90,0,0,-7.5,", "lat"),
+                                        ("3372011001,100,90,0,0,95,110", "lat")])
+def test_bad_priority_counts_and_coordinates_name_the_column(row, column):
+    with pytest.raises(TargetsError) as caught:
+        parse_targets_csv("code,wajib_ktp,recorded,first_voters,home_bound,lat,lon\n" + row + "\n")
+    assert caught.value.column == column and caught.value.line == 2
+
+
+def test_province_scale_targets_spread_the_backlog_by_village_size():
+    from controller.scheduler.targets import synthetic_targets
+
+    targets = synthetic_targets("33.72", 32_000)
+    assert [t.code for t in targets] == [k.code for k in kelurahan_of_city("33.72")]
+    assert sum(t.remaining for t in targets) == 32_000
+    by_size = sorted(targets, key=lambda t: t.wajib_ktp)
+    assert by_size[-1].remaining > by_size[0].remaining
+    assert synthetic_targets("33.72", 32_000) == targets

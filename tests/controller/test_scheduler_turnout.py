@@ -1,90 +1,94 @@
-"""The turnout model: the formula, its integer honesty, its Solo calibration, its noise."""
+"""The turnout model: capacity and crowd bound a day, turnout falls as the reachable are recorded and
+recovers with rest, hours matter, the model is the same at any scale, and the bound's curve is an upper bound."""
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from datetime import date
+from datetime import date, time
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.scheduler import TurnoutModel, plan_rotation, simulate, solo_2013_targets
+from controller.scheduler import FITTED, TurnoutModel
+from controller.scheduler.params import ORIGIN, ParameterError, TurnoutParameters
+from controller.scheduler.turnout import availability
+
+MODEL = TurnoutModel()
 
 
-def test_a_day_is_bounded_by_station_capacity_and_by_the_fraction_still_unrecorded():
-    model = TurnoutModel(capacity=100, fraction=0.15)
-    assert model.expected(2000, 1) == 100  # the station is the limit
-    assert model.expected(2000, 2) == 200
-    assert model.expected(2000, 3) == 300
-    assert model.expected(1000, 2) == 150  # the residents are the limit
-    assert model.expected(0, 5) == 0
-    assert model.expected(500, 0) == 0
+def test_a_day_is_bounded_by_the_stations_and_by_the_crowd():
+    cap = MODEL.capacity()  # 15 an hour, 15:00-21:00
+    assert cap == pytest.approx(90)
+    share = FITTED.daily_share
+    assert MODEL.expected(2000, 1) == pytest.approx(90)  # the station is the limit
+    assert MODEL.expected(2000, 2) == pytest.approx(180)
+    assert MODEL.expected(2000, 9) == pytest.approx(share * 2000)  # the residents are the limit
+    assert MODEL.expected(0, 5) == 0 and MODEL.expected(500, 0) == 0
 
 
-def test_the_fraction_is_taken_in_exact_integers():
-    # 0.15 * 100 is 15.000000000000002 in floating point; ceil would make it 16.
-    assert TurnoutModel(fraction=0.15).expected(100, 1) == 15
-    assert TurnoutModel(fraction=0.1).expected(30, 1) == 3
+def test_turnout_falls_right_after_a_visit_and_recovers_with_rest():
+    rested = float(MODEL.potential(1000, math.inf))
+    after = [float(MODEL.potential(1000, gap)) for gap in (1, 2, 3, 7)]
+    assert after[0] == pytest.approx(rested * (1 - math.exp(-1 / FITTED.recovery_days)))
+    assert after == sorted(after) and after[-1] < rested and after[-1] > 0.99 * rested
 
 
-def test_someone_left_means_someone_recorded_so_every_target_is_reachable():
-    model = TurnoutModel()
-    assert model.expected(1, 1) == 1
-    assert model.single_station_visits(1) == 1
-    assert model.single_station_visits(595) > model.single_station_visits(200) > 1
+def test_residents_come_in_the_hours_they_are_free():
+    assert availability(time(15), time(21)) == pytest.approx(1.0)
+    assert availability(time(8), time(14)) < 0.5
+    assert MODEL.potential(1000, math.inf, (time(8), time(14))) < 0.5 * MODEL.potential(1000, math.inf)
 
 
-@given(left=st.integers(1, 5000), stations=st.integers(1, 6))
-def test_one_station_a_day_is_the_cheapest_way_to_clear_a_kelurahan(left, stations):
-    model = TurnoutModel()
-    station_days, days, remaining = 0, 0, left
-    while remaining:
-        remaining -= model.expected(remaining, stations)
-        station_days += stations
-        days += 1
-    assert station_days >= model.single_station_visits(left)
-    assert days >= model.fewest_visits(left)
+def test_the_model_is_the_same_at_any_scale():
+    """A demo at 1:100 must plan the days the real backlog needs: no rounding in the model."""
+    small = TurnoutModel.with_capacity(MODEL.capacity() / 100)
+    for reachable, stations, gap in [(3000, 2, math.inf), (450, 1, 1), (120, 3, 2)]:
+        assert float(small.expected(reachable / 100, stations, gap)) == pytest.approx(
+            float(MODEL.expected(reachable, stations, gap)) / 100)
 
 
-def test_marginal_and_useful_stations_agree_with_expected():
-    model = TurnoutModel()
-    useful = model.useful_stations(1500)  # ceil(0.15 * 1500) = 225 -> 3 stations
-    assert useful == 3
-    assert model.marginal(1500, useful - 1) > 0
-    assert model.marginal(1500, useful) == 0
+@settings(max_examples=60, deadline=None)
+@given(reachable=st.floats(10, 5000), visits=st.lists(st.tuples(st.integers(1, 4), st.integers(1, 5)),
+                                                      min_size=1, max_size=12))
+def test_no_sequence_of_visits_beats_the_curve_the_bound_uses(reachable, visits):
+    curve = MODEL.visit_curve(reachable, floor=1e-9)
+
+    def most(station_days: float) -> float:
+        for (n0, y0), (n1, y1) in zip(curve, curve[1:]):
+            if station_days <= n1:
+                return y0 + (y1 - y0) * (station_days - n0) / (n1 - n0)
+        return curve[-1][1]
+
+    left, used, got = reachable, 0, 0.0
+    for stations, gap in visits:
+        day = float(MODEL.expected(left, stations, gap))
+        left, used, got = left - day, used + stations, got + day
+        assert got <= most(used) + 1e-6
 
 
-def test_defaults_reproduce_solo_2013_rates():
-    """Solo's first pass made ~400 a day over five kelurahan, and a kelurahan day reached ~180."""
-    targets = solo_2013_targets()
-    stations = [f"S{i}" for i in range(10)]
-    result = simulate(plan_rotation(targets, stations, date(2013, 10, 1)))
-    per_day: dict[date, int] = defaultdict(int)
-    for visit in result.visits:
-        per_day[visit.date] += visit.recorded
-    first_pass_days = math.ceil(len(targets) / 5) * 3
-    first_pass = [per_day[d] for d in sorted(per_day)[:first_pass_days]]
-    assert 300 <= sum(first_pass) / len(first_pass) <= 500
-    two_station_days = [v.recorded for v in result.visits if v.stations == 2]
-    assert max(two_station_days) >= 180
-
-
-def test_noise_is_seeded_by_date_and_place_and_never_beats_the_bounds():
+def test_noise_is_seeded_by_date_and_place():
     noisy = TurnoutModel(noise=0.3, seed=4)
     day = date(2013, 10, 2)
-    first = [noisy.actual(800, 1, day, f"33.72.01.100{i}") for i in range(1, 10)]
-    again = [noisy.actual(800, 1, day, f"33.72.01.100{i}") for i in range(1, 10)]
-    assert first == again
-    assert len(set(first)) > 1  # it is noise: places differ
-    other_seed = [TurnoutModel(noise=0.3, seed=5).actual(800, 1, day, f"33.72.01.100{i}") for i in range(1, 10)]
-    assert other_seed != first
-    assert all(0 < n <= 800 and n <= noisy.max_station_day for n in first)
-    assert TurnoutModel().actual(800, 1, day, "x") == TurnoutModel().expected(800, 1)
+    first = [noisy.actual(800, 1, math.inf, (time(15), time(21)), day, f"33.72.01.100{i}") for i in range(1, 10)]
+    again = [noisy.actual(800, 1, math.inf, (time(15), time(21)), day, f"33.72.01.100{i}") for i in range(1, 10)]
+    assert first == again and len(set(first)) > 1
+    other = [TurnoutModel(noise=0.3, seed=5).actual(800, 1, math.inf, (time(15), time(21)), day,
+                                                   f"33.72.01.100{i}") for i in range(1, 10)]
+    assert other != first
+    assert TurnoutModel().actual(800, 1, 2, (time(15), time(21)), day, "x") == float(MODEL.expected(800, 1, 2))
 
 
-@pytest.mark.parametrize("bad", [dict(capacity=0), dict(fraction=0.0), dict(fraction=1.5), dict(noise=-0.1)])
-def test_nonsense_parameters_are_refused(bad):
-    with pytest.raises(ValueError):
-        TurnoutModel(**bad)
+def test_every_parameter_says_where_it_comes_from():
+    assert set(ORIGIN) == set(FITTED.as_dict())
+    assert {n for n, o in ORIGIN.items() if o.startswith("fitted")} == {"per_station_hour", "reach", "daily_share"}
+
+
+@pytest.mark.parametrize("bad, name", [(dict(reach=0.0), "reach"), (dict(daily_share=1.5), "daily_share"),
+                                       (dict(per_station_hour=-1), "per_station_hour"),
+                                       (dict(recovery_days=float("nan")), "recovery_days")])
+def test_nonsense_parameters_are_refused_by_name(bad, name):
+    with pytest.raises(ParameterError, match=name):
+        TurnoutParameters(**bad)
+    with pytest.raises(ValueError, match="noise"):
+        TurnoutModel(noise=1.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 
@@ -17,6 +17,7 @@ from controller.scheduler import (
     plan_rotation,
     simulate,
 )
+from controller.scheduler.turnout import TurnoutModel
 
 START = date(2024, 3, 4)
 PAJANG, LAWEYAN, BUMI = "33.72.01.1001", "33.72.01.1002", "33.72.01.1003"
@@ -43,12 +44,28 @@ def test_a_group_venue_under_twenty_people_is_refused_by_name(kind):
 
 
 def test_a_home_visit_may_be_for_one_person_and_takes_a_quarter_hour_each():
+    model = TurnoutModel()
     home = venue(kind="home_visit", people=3, venue_id="RUMAH-7", name="Bu Sri (lansia)")
     assert home.kind is VenueKind.HOME_VISIT
-    assert home.per_station(capacity=100, hours=6) == 24  # 6 h / 15 min
-    assert venue(kind="home_visit", people=30).stations_needed(capacity=100, hours=6) == 2
-    assert venue(kind="school", people=250).stations_needed(capacity=100, hours=6) == 3
-    assert venue(kind="market", people=250, stations=1).stations_needed(capacity=100, hours=6) == 1
+    assert home.per_station(model) == 24  # 09:00-15:00, 15 minutes a person
+    assert venue(kind="home_visit", people=30).stations_needed(model) == 2
+    assert venue(kind="school", people=250).stations_needed(model) == 3  # 07:30-13:30 at 15 an hour
+    assert venue(kind="market", people=250, stations=1).stations_needed(model) == 1
+
+
+def test_venues_have_their_own_hours():
+    assert venue(kind="school").hours == (time(7, 30), time(13, 30))
+    assert venue(kind="community_meeting").hours[1] == time(21)
+    evening_school = venue(kind="school", start=time(18), end=time(21))
+    assert evening_school.hours == (time(18), time(21)) and evening_school.per_station(TurnoutModel()) == 45
+    with pytest.raises(VenueError, match="both start and end"):
+        venue(start=time(8))
+
+
+def test_a_school_visit_is_planned_in_school_hours():
+    school = venue(people=150)
+    plan = plan_backlog(targets(), ["A", "B", "C", "D"], START, Constraints(venues=(school,)))
+    assert {(a.start, a.end) for a in plan.on(school.date) if a.place == "SMA-1"} == {(time(7, 30), time(13, 30))}
 
 
 @pytest.mark.parametrize(
@@ -83,10 +100,10 @@ def test_a_venue_claims_its_stations_on_its_date_and_its_people_count(planner):
 
 
 def test_a_venue_short_of_stations_is_planned_with_what_is_free_and_warned_about():
-    big = venue(people=500)  # five stations
+    big = venue(people=500)  # six stations of 90 in school hours
     plan = plan_backlog(targets(), ["A", "B"], START, Constraints(venues=(big,)))
     assert len([a for a in plan.on(big.date) if a.place == "SMA-1"]) == 2
-    assert any("SMA-1" in w and "needs 5 stations, only 2 free" in w for w in plan.warnings)
+    assert any("SMA-1" in w and "needs 6 stations, only 2 free" in w for w in plan.warnings)
 
 
 def test_a_venue_outside_the_targets_is_refused():
