@@ -144,6 +144,19 @@ class Database:
             finally:
                 self._depth = 0
 
+    @contextmanager
+    def savepoint(self) -> Iterator[sqlite3.Connection]:
+        """Part of a transaction that fails alone: its changes are undone, the caller's are kept."""
+        with self.transaction() as db:
+            db.execute("SAVEPOINT part")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK TO part")
+                db.execute("RELEASE part")
+                raise
+            db.execute("RELEASE part")
+
     # -- schema --------------------------------------------------------------
     def applied_migrations(self) -> list[str]:
         with self.transaction() as db:

@@ -118,7 +118,9 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rekam-ingest-bench-"))
     broker = MosquittoBroker(workdir=tmp / "broker", persistence=False).start()
-    ctl = make_controller_dir(tmp / "controller", broker.host, broker.port, settings={"mqtt": {"keepalive_s": 30}})
+    # A session that outlives the connection, so the backlog can wait for the controller in the broker.
+    ctl = make_controller_dir(tmp / "controller", broker.host, broker.port,
+                              settings={"mqtt": {"keepalive_s": 30, "session_expiry_s": 600}})
     streams = sealed_backlog(ctl, args.stations, args.packets)
     n = args.packets
     size = sum(len(p) for s in streams.values() for p in s) / n
@@ -145,7 +147,7 @@ def main() -> None:
         if m.payload and messages.decode(messages.ControllerStatus, m.payload).online:
             online.set()
 
-    watch, _ = client(broker, "watch", topic=topics.CONTROLLER_STATUS, on_message=status)
+    watch, _ = client(broker, "watch", topic=topics.ALL_CONTROLLER_STATUS, on_message=status)
     proc = ctl.spawn(log=tmp / "controller.log")
     online.wait(30)
     proc.kill()

@@ -25,6 +25,9 @@ NonEmpty = Annotated[str, Meta(min_length=1)]
 
 class ControllerMqtt(configfile.BrokerTable, frozen=True, forbid_unknown_fields=True):
     share_group: Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,64}$")] = "controllers"
+    #: Seconds the broker keeps this controller's session after it disconnects: 0, so a dead
+    #: replica drops out of the share group at once (benchmarks set more to pre-load a backlog).
+    session_expiry_s: Annotated[int, Meta(ge=0, le=86400)] = 0
 
 
 class FleetSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -45,6 +48,8 @@ class IngestSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     batch_size: Annotated[int, Meta(ge=1, le=10_000)] = 32
     batch_wait_s: Annotated[float, Meta(ge=0)] = 0.05
     workers: Annotated[int, Meta(ge=1, le=64)] = 2
+    #: Packets the broker may have sent and this controller not yet stored (MQTT 5 receive maximum).
+    receive_maximum: Annotated[int, Meta(ge=1, le=65535)] = 128
 
 
 IsoDate = Annotated[str, Meta(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
@@ -182,6 +187,9 @@ tls = false
 keepalive_s = 30
 # Controllers in one group split the packets between them ($share/<group>/...).
 share_group = "controllers"
+# Seconds the broker keeps this controller's session after a disconnect. 0: a replica that
+# dies leaves the share group at once (the stations keep and resend what nobody acked).
+session_expiry_s = 0
 
 [ingest]
 max_packet_bytes = 8388608
@@ -190,6 +198,8 @@ batch_size = 32
 batch_wait_s = 0.05
 # Threads verifying and decrypting in parallel (the disk writes are serialised).
 workers = 2
+# Packets the broker may hand over before this controller has stored them (flow control).
+receive_maximum = 128
 
 [fleet]
 # Alarm when a station with an assignment today has been offline this long.

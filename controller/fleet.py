@@ -70,6 +70,8 @@ class Fleet:
         if state.station_id != station_id:
             log.warning("state on %s's topic claims station %s; ignored", station_id, state.station_id)
             return False
+        if self._revoked(station_id):
+            return False
         applied = self.store.record_state(station_id, state.online, state.connection, state.version,
                                           state.drivers, received_at if received_at is not None else self._clock())
         if not applied:
@@ -83,11 +85,16 @@ class Fleet:
         except messages.MessageError as exc:
             log.warning("ignoring bad telemetry from %s: %s", station_id, exc)
             return None
-        if t.station_id != station_id or self.store.station(station_id) is None:
+        if t.station_id != station_id or self._revoked(station_id) is not False:
             return None
         body = msgspec.to_builtins(t)
         self.store.record_telemetry(station_id, t.at, body, received_at=received_at)
         return t
+
+    def _revoked(self, station_id: str) -> bool | None:
+        """True for a revoked station (whose reports are ignored), None for an unknown one."""
+        st = self.store.station(station_id)
+        return None if st is None else st.revoked
 
     def check_alarms(self, assigned_today: set[str]) -> list[AlarmChange]:
         now = self._clock()

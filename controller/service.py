@@ -54,11 +54,24 @@ class IngestCounts:
 
 
 def link_settings(config: ControllerConfig) -> LinkSettings:
+    """MQTT 5, a session that ends with the connection, and a bounded receive window.
+
+    * The session expires with the connection (``mqtt.session_expiry_s`` = 0):
+      a dead replica leaves the share group at once instead of keeping its
+      share of the packets in a session nobody reads. The stations' outboxes
+      are the durable store, not the broker; they send again what no one acked.
+    * The broker sends at most ``ingest.receive_maximum`` packets that are not
+      yet PUBACKed, and PUBACKs come only after the commit: flow control, so a
+      burst waits at the broker and in the stations, not in this process.
+    * Reconnection is retried within a couple of seconds, not half a minute:
+      the stations' delivery stalls while no controller is there.
+    """
     m = config.mqtt
     return LinkSettings(host=m.host, port=m.port, client_id=config.controller_id, keepalive_s=m.keepalive_s,
-                        clean_session=False, tls=m.tls, ca_file=m.ca_file, cert_file=m.cert_file,
-                        key_file=m.key_file, reconnect_min_s=1, reconnect_max_s=30, manual_ack=True,
-                        max_inflight=100)
+                        clean_session=m.session_expiry_s == 0, tls=m.tls, ca_file=m.ca_file, cert_file=m.cert_file,
+                        key_file=m.key_file, reconnect_min_s=0.5, reconnect_max_s=2, manual_ack=True,
+                        max_inflight=100, mqtt5=True, receive_maximum=config.ingest.receive_maximum,
+                        session_expiry_s=m.session_expiry_s)
 
 
 class ControllerService:
@@ -98,7 +111,8 @@ class ControllerService:
             self.link = link or PahoLink(link_settings(config))
         except LinkError as exc:
             raise ControllerError(str(exc)) from exc
-        self.link.will = lambda: Will(topics.CONTROLLER_STATUS, messages.encode(self._status(False)))
+        self._status_topic = topics.controller_status(config.controller_id)
+        self.link.will = lambda: Will(self._status_topic, messages.encode(self._status(False)))
         self.link.on_connect = self._on_connect
         self.link.on_disconnect = lambda reason: log.warning("controller disconnected: %s", reason)
         self.link.on_message = self._on_message
@@ -148,7 +162,7 @@ class ControllerService:
         for t in self._threads:
             t.join(timeout)
         if self.link.connected:
-            self.link.publish_confirmed(topics.CONTROLLER_STATUS, messages.encode(self._status(False)), qos=1,
+            self.link.publish_confirmed(self._status_topic, messages.encode(self._status(False)), qos=1,
                                         retain=True, timeout=2)
         self.link.close()
         self._started = False
@@ -183,7 +197,7 @@ class ControllerService:
         return ControllerStatus(self.config.controller_id, online, self._clock(), VERSION)
 
     def _on_connect(self, connection: int) -> None:
-        self.link.publish(topics.CONTROLLER_STATUS, messages.encode(self._status(True)), qos=1, retain=True)
+        self.link.publish(self._status_topic, messages.encode(self._status(True)), qos=1, retain=True)
         log.info("controller %s connected (connection %d)", self.config.controller_id, connection)
 
     def _on_message(self, msg: Inbound) -> None:
@@ -272,9 +286,7 @@ class ControllerService:
                 batch.append(item)
             try:
                 if batch:
-                    with self.store.transaction():
-                        for item in batch:
-                            self._fleet_message(*item)
+                    self.apply_fleet_batch(batch)
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + interval
                     self.fleet.check_alarms(self._assigned_today())
@@ -282,6 +294,20 @@ class ControllerService:
                         self._on_tick()
             except Exception:  # one bad report never stops fleet tracking
                 log.exception("fleet worker error")
+
+    def apply_fleet_batch(self, batch: list[tuple[str, bytes, float]]) -> int:
+        """State and telemetry in one transaction (one fsync), each report under its own savepoint:
+        a report that fails costs only itself, never the other stations' updates. Returns the failures."""
+        failed = 0
+        with self.store.transaction():
+            for topic, payload, received_at in batch:
+                try:
+                    with self.store.savepoint():
+                        self._fleet_message(topic, payload, received_at)
+                except Exception as exc:
+                    failed += 1
+                    log.warning("fleet report on %s refused: %s", topic, exc.__class__.__name__)
+        return failed
 
     def _fleet_message(self, topic: str, payload: bytes, received_at: float) -> None:
         try:

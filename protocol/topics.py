@@ -1,7 +1,9 @@
 """MQTT topic names, in one place.
 
-Every station topic lives under ``rekam/v1/stations/{station_id}/``; the
-controller's own status has a topic of its own. Station ids are restricted to
+Every station topic lives under ``rekam/v1/stations/{station_id}/``; each
+controller replica has its own retained status under
+``rekam/v1/controllers/{controller_id}/status`` (one topic per replica, so one
+replica's will cannot overwrite another's "online"). Station ids are restricted to
 characters that can never be MQTT wildcards or level separators, so a station
 id can go into a topic (and into a Mosquitto ACL ``%u`` pattern) unescaped.
 """
@@ -17,7 +19,9 @@ from protocol.errors import ProtocolError
 VERSION = "v1"
 ROOT = f"rekam/{VERSION}"
 STATIONS = f"{ROOT}/stations"
-CONTROLLER_STATUS = f"{ROOT}/controller/status"
+CONTROLLERS = f"{ROOT}/controllers"
+#: Every controller's status, for a station to follow.
+ALL_CONTROLLER_STATUS = f"{CONTROLLERS}/+/status"
 SHARE_GROUP = "controllers"
 
 _STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -50,6 +54,25 @@ def check_station_id(station_id: str) -> str:
 
 def station(station_id: str, leaf: Leaf) -> str:
     return f"{STATIONS}/{check_station_id(station_id)}/{leaf.value}"
+
+
+def check_controller_id(controller_id: str) -> str:
+    if not isinstance(controller_id, str) or not _STATION_ID.match(controller_id):
+        raise TopicError(f"controller id {controller_id!r} must be 1-63 characters of a-z, 0-9, '-' or '_'")
+    return controller_id
+
+
+def controller_status(controller_id: str) -> str:
+    return f"{CONTROLLERS}/{check_controller_id(controller_id)}/status"
+
+
+def controller_of_status(topic: str) -> str | None:
+    """``rekam/v1/controllers/ctl-1/status`` -> ``ctl-1``; None for any other topic."""
+    prefix = CONTROLLERS + "/"
+    if not topic.startswith(prefix) or not topic.endswith("/status"):
+        return None
+    cid = topic[len(prefix):-len("/status")]
+    return cid if _STATION_ID.match(cid) else None
 
 
 def all_stations(leaf: Leaf) -> str:

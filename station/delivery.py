@@ -5,7 +5,7 @@ feeds events in, with the time, and carries out the actions that come back.
 
     events                                   actions
     on_connected() / on_disconnected()       Publish(packet_id)         publish it now, QoS 1
-    on_controller_status(online)             PutBack(packet_id, why)    SENT -> PENDING in the outbox
+    on_controller_status(id, online)         PutBack(packet_id, why)    SENT -> PENDING in the outbox
     offer(candidates, now)                   Settle(packet_id, ...)     apply the controller's ack
     on_ack(packet_id, status, ...)           Quarantine(packet_id, ...) never sendable as it is
     on_tick(now)
@@ -21,11 +21,13 @@ Rules (the only place they live):
   quarantined with the reason.
 * A packet with no ack ``ack_timeout_s`` after it went out is put back and
   sent again; the controller answers ``duplicate`` if it had it.
-* On every (re)connection, and when the controller's status turns from
-  offline to online, everything in flight is put back at once: the broker may
-  have taken a packet and lost it (Mosquitto does not keep shared
-  subscriptions across a restart), and waiting out the ack timeout would stall
-  the station for a minute.
+* On every (re)connection, when a controller replica that was online goes
+  offline, and when one that was offline comes back, everything in flight is
+  put back at once: the broker may have taken a packet and lost it (Mosquitto
+  does not keep shared subscriptions across a restart; a dead replica's
+  session goes with the packets it held), and waiting out the ack timeout
+  would stall the station for a minute. A replica's first status (retained,
+  as the station subscribes) changes nothing.
 * Every ack is settled in the outbox, in the window or not: the outbox decides
   what a late ack, a second ack, or an ack for an unknown id means.
 * The upload rate is capped at ``drain_bytes_per_s`` (0: no cap) by a token
@@ -96,7 +98,8 @@ class _InFlight:
 class Delivery:
     settings: DeliverySettings
     connected: bool = False
-    controller_online: bool | None = None
+    #: Each controller replica's last known status.
+    controllers: dict[str, bool] = field(default_factory=dict)
     _window: dict[str, _InFlight] = field(default_factory=dict)
     _tokens: float = 0.0
     _token_time: float | None = None
@@ -125,10 +128,17 @@ class Delivery:
         self.connected = False
         return []
 
-    def on_controller_status(self, online: bool) -> list[Action]:
-        came_back = online and self.controller_online is False
-        self.controller_online = online
-        return self._put_back_all("controller_back") if came_back else []
+    @property
+    def controller_online(self) -> bool | None:
+        """Is any controller replica online (None before the first status)?"""
+        return any(self.controllers.values()) if self.controllers else None
+
+    def on_controller_status(self, controller_id: str, online: bool) -> list[Action]:
+        before = self.controllers.get(controller_id)
+        self.controllers[controller_id] = online
+        if before is None or before == online:
+            return []
+        return self._put_back_all("controller_back" if online else "controller_gone")
 
     def offer(self, candidates: Iterable[Candidate], now: float) -> list[Action]:
         """Publish what fits of ``candidates`` (the oldest PENDING packets); quarantine what never can."""

@@ -140,7 +140,7 @@ class Uplink:
             self.link.open()
             self.link.subscribe([(topics.station(self.station_id, leaf), 1)
                                  for leaf in (topics.Leaf.ACKS, topics.Leaf.ASSIGNMENT, topics.Leaf.CMD,
-                                              topics.Leaf.STATE)] + [(topics.CONTROLLER_STATUS, 1)])
+                                              topics.Leaf.STATE)] + [(topics.ALL_CONTROLLER_STATUS, 1)])
         except LinkError as exc:
             self.stop()
             raise UplinkError(f"cannot start the uplink to {self.settings.host}:{self.settings.port}: {exc}") \
@@ -285,13 +285,16 @@ class Uplink:
             self._on_ack(a.packet_id, a.status, outcome)
 
     def _dispatch(self, msg: Inbound) -> None:
-        if msg.topic == topics.CONTROLLER_STATUS:
+        controller_id = topics.controller_of_status(msg.topic)
+        if controller_id is not None:
+            if not msg.payload:
+                return  # a cleared status: a replica taken out of service for good
             try:
                 online = messages.decode(messages.ControllerStatus, msg.payload).online
             except messages.MessageError as exc:
                 log.warning("ignoring bad controller status: %s", exc)
                 return
-            self._apply(self._delivery.on_controller_status(online))
+            self._apply(self._delivery.on_controller_status(controller_id, online))
             return
         try:
             leaf = topics.parse(msg.topic).leaf

@@ -58,6 +58,10 @@ class Store(StationTables, PacketTables, QuarantineTables, PlanTables, AlarmTabl
         """Group several repository calls into one transaction (one fsync)."""
         return self._db.transaction()
 
+    def savepoint(self) -> ContextManager[sqlite3.Connection]:
+        """Inside a transaction: a part that fails alone (one station's report among many)."""
+        return self._db.savepoint()
+
     @property
     def migrations(self) -> list[str]:
         return self._db.applied_migrations()

@@ -40,7 +40,7 @@ def test_station_and_controller_in_memory_store_ack_and_empty_the_outbox(tmp_pat
             assert [m.topic for m in hub.acked].count(topics.station("st-01", topics.Leaf.PACKETS)) == 5
         service.stop()
         # the controller's goodbye is retained for late joiners
-        assert messages.decode(messages.ControllerStatus, hub.retained[topics.CONTROLLER_STATUS]).online is False
+        assert messages.decode(messages.ControllerStatus, hub.retained[topics.controller_status("controller-1")]).online is False
 
 
 def test_a_dropped_link_sends_the_will_and_the_next_connection_says_online_again(tmp_path, hub):

@@ -7,7 +7,7 @@ import pytest
 from controller.config import FleetSettings
 from controller.fleet import Fleet
 from controller.store import Store
-from protocol import messages
+from protocol import messages, topics
 from protocol.keys import SigningKey
 from protocol.messages import DriverHealth, State, Telemetry
 
@@ -100,3 +100,32 @@ def test_outbox_driver_and_disk_alarms_from_telemetry(world):
     assert row.outbox_depth == 50 and set(row.alarms) == {"outbox_backlog", "driver_failing", "disk_low"}
     assert "fingerprint:zhiantec!" in row.drivers
     assert store.telemetry_history("st-01")[0]["outbox_depth"] == 50
+
+
+def test_one_bad_report_costs_only_itself_in_the_fleet_batch(tmp_path):
+    """A number no station can send (5,000 digits) once rolled back 500 other stations' updates."""
+    from adapters.mocklink import MockBroker, MockLink
+    from controller.service import ControllerService
+    from protocol.keys import SigningKey
+    from tests.fixtures.controller import make_controller_dir
+
+    ctl = make_controller_dir(tmp_path / "controller", None)
+    for sid in ("st-01", "st-02"):
+        ctl.register(sid, SigningKey.generate())
+    with ctl.store() as store:
+        service = ControllerService(ctl.config, store, ctl.keys, link=MockLink(MockBroker()))
+        good = [(topics.station("st-02", topics.Leaf.TELEMETRY), messages.encode(messages.Telemetry(
+            "st-02", 100.0 + i, 1, i, 0, 0, 10**9, 0)), 100.0 + i) for i in range(20)]
+        bad = (topics.station("st-01", topics.Leaf.STATE),
+               b'{"v":1,"type":"state","station_id":"st-01","online":true,"connection":' + b"9" * 5000 + b"}", 99.0)
+        service.apply_fleet_batch(good[:10] + [bad] + good[10:])
+        assert len(store.telemetry_history("st-02")) == 20
+        assert store.station("st-01").online is False
+
+
+def test_a_revoked_station_is_not_brought_online_by_its_reports(world):
+    fleet, store, clock = world
+    store.revoke_station("st-01", "stolen")
+    assert fleet.on_state("st-01", state(True, 1), 10.0) is False
+    assert fleet.on_telemetry("st-01", telemetry(), 10.0) is None
+    assert store.station("st-01").online is False and store.telemetry_history("st-01") == []

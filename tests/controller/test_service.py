@@ -132,7 +132,7 @@ def test_bad_packets_quarantined_while_good_ones_flow_and_revoked_station(tmp_pa
 
 def test_controller_status_retained_with_will(tmp_path, broker, ctl):
     store = ctl.store().open()
-    with Relay(broker.host, broker.port) as cable, Recorder(broker, "watch", [topics.CONTROLLER_STATUS]) as watch:
+    with Relay(broker.host, broker.port) as cable, Recorder(broker, "watch", [topics.ALL_CONTROLLER_STATUS]) as watch:
         cfg = dataclasses.replace(ctl.config, mqtt=msgspec.structs.replace(ctl.config.mqtt, port=cable.port))
         service = ControllerService(cfg, store, ctl.keys).start()
         assert watch.wait_for(lambda m: m and messages.decode(ControllerStatus, m[-1].payload).online)
@@ -168,7 +168,7 @@ def test_kill_9_mid_ingest_then_restart_stores_every_packet_once(tmp_path, broke
 
 
 def test_two_controllers_share_the_load_and_store_each_packet_once(tmp_path, broker, ctl):
-    watch = Recorder(broker, "watch", [topics.CONTROLLER_STATUS]).start()
+    watch = Recorder(broker, "watch", [topics.ALL_CONTROLLER_STATUS]).start()
     procs = [ctl.spawn("controller-a"), ctl.spawn("controller-b")]
     stations = [Station(f"st-{i:02d}", tmp_path, broker, ctl).start() for i in range(1, 5)]
     try:

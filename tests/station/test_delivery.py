@@ -92,12 +92,19 @@ def test_reconnect_mid_window_puts_everything_in_flight_back_at_once():
     assert published(d.offer(pending(3), now=1)) == ["p0", "p1", "p2"]  # no wait for the ack timeout
 
 
-def test_controller_coming_back_puts_the_window_back_but_its_first_status_does_not():
+def test_a_replica_that_dies_or_comes_back_puts_the_window_back_but_first_statuses_do_not():
     d = machine()
     d.offer(pending(2), now=0)
-    assert d.on_controller_status(True) == []  # first retained status: nothing was lost
-    assert d.on_controller_status(False) == []
-    assert d.on_controller_status(True) == [PutBack("p0", "controller_back"), PutBack("p1", "controller_back")]
+    assert d.on_controller_status("ctl-a", True) == []  # first retained statuses: nothing was lost
+    assert d.on_controller_status("ctl-b", False) == []
+    assert d.controller_online is True
+    assert d.on_controller_status("ctl-a", False) == [PutBack("p0", "controller_gone"),
+                                                       PutBack("p1", "controller_gone")]
+    assert d.controller_online is False
+    d.offer(pending(2), now=1)
+    assert d.on_controller_status("ctl-b", True) == [PutBack("p0", "controller_back"),
+                                                      PutBack("p1", "controller_back")]
+    assert d.on_controller_status("ctl-b", True) == []  # the same news again changes nothing
 
 
 def test_a_packet_larger_than_the_broker_allows_is_quarantined_and_the_rest_flow():
