@@ -22,6 +22,13 @@ Rules of the real link:
 * MQTT 5 where asked: ``receive_maximum`` makes the broker hold back what the
   caller has not acknowledged (flow control), and ``session_expiry_s`` = 0
   makes the session end with the connection.
+* Topic namespaces: ``topic_prefix`` is put before every topic and filter
+  this client sends (after ``$share/<group>/`` in a shared filter) and taken
+  off every topic it receives, so a controller on an unprefixed listener
+  addresses stations behind a listener ``mount_point``; ``strip_prefix`` is
+  only taken off what arrives (Mosquitto 2.0.11 forgets to remove a listener's
+  mount point from what it delivers; 2.0.12 fixed it). Callers only ever see
+  and use the protocol's own topics.
 * Every paho and socket error, and every failing result code, becomes a
   :class:`adapters.errors.LinkError` here, once.
 """
@@ -97,6 +104,10 @@ class LinkSettings:
     receive_maximum: int | None = None
     #: MQTT 5: seconds the broker keeps the session after a disconnect (0: none).
     session_expiry_s: int = 0
+    #: Prefixed to every topic sent, removed from every topic received (see the module notes).
+    topic_prefix: str = ""
+    #: Removed from received topics that carry it.
+    strip_prefix: str = ""
 
 
 class Link(ABC):
@@ -225,6 +236,7 @@ class PahoLink(Link):
     # -- traffic -------------------------------------------------------------
     def subscribe(self, filters: list[tuple[str, int]]) -> None:
         self._check_open()
+        filters = [(self._out(f), q) for f, q in filters]
         with self._lock:
             self._subscriptions.update(dict(filters))
         if self.connected:
@@ -232,6 +244,7 @@ class PahoLink(Link):
 
     def unsubscribe(self, topic_filter: str) -> None:
         self._check_open()
+        topic_filter = self._out(topic_filter)
         with self._lock:
             self._subscriptions.pop(topic_filter, None)
         if self.connected:
@@ -242,7 +255,7 @@ class PahoLink(Link):
         if not self._client.is_connected():
             return False
         try:
-            info = self._client.publish(topic, payload, qos=qos, retain=retain)
+            info = self._client.publish(self._out(topic), payload, qos=qos, retain=retain)
         except ValueError as exc:  # a topic or payload paho will not send
             raise LinkError(f"cannot publish to {topic}: {exc}") from exc
         return info.rc == mqtt.MQTT_ERR_SUCCESS
@@ -253,7 +266,7 @@ class PahoLink(Link):
         if not self._client.is_connected():
             return False
         try:
-            info = self._client.publish(topic, payload, qos=qos, retain=retain)
+            info = self._client.publish(self._out(topic), payload, qos=qos, retain=retain)
             info.wait_for_publish(timeout=timeout)
             return info.is_published()
         except (RuntimeError, ValueError):  # the connection went while we waited
@@ -274,6 +287,21 @@ class PahoLink(Link):
     def _check_open(self) -> None:
         if self._state is not LinkState.OPEN:
             raise LinkClosed(f"MQTT link to {self._where} is {self._state.value}")
+
+    def _out(self, topic: str) -> str:
+        p = self.settings.topic_prefix
+        if not p:
+            return topic
+        if topic.startswith("$share/"):
+            _, group, rest = topic.split("/", 2)
+            return f"$share/{group}/{p}{rest}"
+        return p + topic
+
+    def _in(self, topic: str) -> str:
+        for p in (self.settings.topic_prefix, self.settings.strip_prefix):
+            if p and topic.startswith(p):
+                return topic[len(p):]
+        return topic
 
     def _result(self, rc: int, what: str) -> None:
         if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
@@ -311,7 +339,7 @@ class PahoLink(Link):
             log.exception("could not make the will for this connection; connecting without a new one")
             return
         if will is not None:
-            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+            client.will_set(self._out(will.topic), will.payload, qos=will.qos, retain=will.retain)
 
     def _cb_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -330,7 +358,7 @@ class PahoLink(Link):
         self._safely(self.on_disconnect, str(reason_code))
 
     def _cb_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
-        self._safely(self.on_message, Inbound(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain),
+        self._safely(self.on_message, Inbound(self._in(msg.topic), bytes(msg.payload), msg.qos, bool(msg.retain),
                                               self._connection, msg.mid))
 
     @staticmethod

@@ -138,10 +138,9 @@ def _station_add(args) -> int:
 
 
 def _station_revoke(args) -> int:
-    with _store(args) as store:
-        store.revoke_station(args.station_id, args.reason)
-    print(f"revoked {args.station_id}: its packets will be quarantined with reason 'station_revoked'")
-    return 0
+    from controller.provisioning.cli import revoke_command
+
+    return revoke_command(args)
 
 
 def _station_list(args) -> int:

@@ -25,6 +25,9 @@ NonEmpty = Annotated[str, Meta(min_length=1)]
 
 class ControllerMqtt(configfile.BrokerTable, frozen=True, forbid_unknown_fields=True):
     share_group: Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,64}$")] = "controllers"
+    #: The stations' listener mount_point ("st/" in deploy/mosquitto): the controller puts it before every
+    #: topic it uses, so it reaches stations that cannot reach outside it.
+    stations_mount_point: Annotated[str, Meta(pattern=r"^([a-z0-9_-]+/)?$")] = ""
     #: Seconds the broker keeps this controller's session after it disconnects: 0, so a dead
     #: replica drops out of the share group at once (benchmarks set more to pre-load a backlog).
     session_expiry_s: Annotated[int, Meta(ge=0, le=86400)] = 0
@@ -187,6 +190,9 @@ tls = false
 keepalive_s = 30
 # Controllers in one group split the packets between them ($share/<group>/...).
 share_group = "controllers"
+# The stations' listener mount_point. With deploy/mosquitto the controller connects to the
+# controllers' listener (127.0.0.1:8884) and reaches the stations under "st/".
+stations_mount_point = ""
 # Seconds the broker keeps this controller's session after a disconnect. 0: a replica that
 # dies leaves the share group at once (the stations keep and resend what nobody acked).
 session_expiry_s = 0

@@ -11,16 +11,42 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 
 from controller import config as config_mod
 from controller import keyfiles
 from controller.errors import ControllerError
 from controller.scheduler.service import Planning
+from controller.provisioning.ca import CaPaths
+from controller.provisioning.renewal import renew_due
 from controller.service import ControllerService
 from controller.store import Store
 
 log = logging.getLogger("rekam.controller")
+
+
+class Renewals:
+    """Renews station certificates that are due, at most once an hour (it reads the CA's files)."""
+
+    EVERY_S = 3600.0
+
+    def __init__(self, paths: CaPaths, store: Store, clock=time.monotonic) -> None:
+        self.paths, self.store, self._clock = paths, store, clock
+        self._next = 0.0
+
+    def tick(self, service: ControllerService) -> int:
+        if self._clock() < self._next:
+            return 0
+        self._next = self._clock() + self.EVERY_S
+        try:
+            due = renew_due(self.paths, self.store)
+        except ControllerError as exc:
+            log.error("certificate renewal failed: %s", exc)
+            return 0
+        for renewal in due:
+            service.publish_certificate(renewal.message())
+        return len(due)
 
 
 def run(config_path: Path, *, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
@@ -37,9 +63,14 @@ def run(config_path: Path, *, ready: threading.Event | None = None, stop: thread
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     planning = Planning(store, cfg.schedule, silent_after_s=cfg.fleet.silent_after_s)
+    renewals = Renewals(CaPaths.for_config(cfg), store)
+
+    def on_tick() -> None:
+        planning.tick(service)
+        renewals.tick(service)
+
     try:
-        service = ControllerService(cfg, store, keys, assigned_today=planning.assigned_today,
-                                    on_tick=lambda: planning.tick(service))
+        service = ControllerService(cfg, store, keys, assigned_today=planning.assigned_today, on_tick=on_tick)
     except ControllerError:  # e.g. unusable TLS files
         store.close()
         raise

@@ -71,7 +71,7 @@ def link_settings(config: ControllerConfig) -> LinkSettings:
                         clean_session=m.session_expiry_s == 0, tls=m.tls, ca_file=m.ca_file, cert_file=m.cert_file,
                         key_file=m.key_file, reconnect_min_s=0.5, reconnect_max_s=2, manual_ack=True,
                         max_inflight=100, mqtt5=True, receive_maximum=config.ingest.receive_maximum,
-                        session_expiry_s=m.session_expiry_s)
+                        session_expiry_s=m.session_expiry_s, topic_prefix=m.stations_mount_point)
 
 
 class ControllerService:
@@ -188,6 +188,11 @@ class ControllerService:
     def publish_assignment(self, update: AssignmentUpdate) -> None:
         self.link.publish(topics.station(update.station_id, topics.Leaf.ASSIGNMENT), messages.encode(update),
                           qos=1, retain=True)
+
+    def publish_certificate(self, update: messages.CertificateUpdate) -> bool:
+        """A renewed certificate, retained, so a station that is away finds it when it returns."""
+        return self.link.publish(topics.station(update.station_id, topics.Leaf.CERTIFICATE),
+                                 messages.encode(update), qos=1, retain=True)
 
     def publish_command(self, station_id: str, command: messages.Command) -> bool:
         return self.link.publish(topics.station(station_id, topics.Leaf.CMD), messages.encode(command), qos=1)

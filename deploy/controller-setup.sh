@@ -117,9 +117,11 @@ private_key = "$DATA/keys/controller.key"
 public_key = "$DATA/keys/controller.pub"
 
 [mqtt]
-# The broker on this host, over TLS with the controller's certificate from the fleet CA.
+# The broker on this host: the controllers' listener (loopback), over TLS with the
+# controller's certificate from the fleet CA; stations live under the mount point "st/".
 host = "localhost"
-port = 8883
+port = 8884
+stations_mount_point = "st/"
 tls = true
 ca_file = "$DATA/tls/ca.crt"
 cert_file = "$DATA/tls/controller.crt"
@@ -145,9 +147,12 @@ install -d -m 0750 -o root -g mosquitto "$MOSQUITTO_CERTS"
 install -m 0644 -o root -g mosquitto "$DATA/tls/ca.crt" "$MOSQUITTO_CERTS/ca.crt"
 install -m 0644 -o root -g mosquitto "$DATA/tls/broker.crt" "$MOSQUITTO_CERTS/broker.crt"
 install -m 0640 -o root -g mosquitto "$DATA/tls/broker.key" "$MOSQUITTO_CERTS/broker.key"
+# The revocation list; after `rekam controller ca revoke`, install it again and reload mosquitto.
+install -m 0644 -o root -g mosquitto "$DATA/tls/crl.pem" "$MOSQUITTO_CERTS/crl.pem"
 install -m 0644 "$DEPLOY_DIR/mosquitto/rekam.conf" /etc/mosquitto/conf.d/rekam.conf
 acl=$(mktemp)
-sed "s/^user controller\.controller-1\$/user controller.$CONTROLLER_ID/" "$DEPLOY_DIR/mosquitto/acl" >"$acl"
+sed -e "s/^user controller\.controller-1\$/user controller.$CONTROLLER_ID/" \
+    -e "s|controllers/controller-1/status\$|controllers/$CONTROLLER_ID/status|" "$DEPLOY_DIR/mosquitto/acl" >"$acl"
 install -m 0640 -o root -g mosquitto "$acl" /etc/mosquitto/rekam.acl
 rm -f "$acl"
 systemctl enable mosquitto.service

@@ -43,6 +43,8 @@ class BundleError(ProtocolError):
 class Broker(msgspec.Struct, frozen=True):
     host: Short
     port: Annotated[int, Meta(ge=1, le=65535)] = 8883
+    #: The station listener's mount_point: every topic of the station lives under it on the broker.
+    mount_point: Annotated[str, Meta(pattern=r"^([a-z0-9_-]+/)?$")] = ""
 
 
 class Bundle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -134,6 +134,18 @@ class AssignmentUpdate(Message, tag="assignment"):
     upcoming: list[Assignment] = []
 
 
+class CertificateUpdate(Message, tag="certificate"):
+    """Retained on ``certificate``: a renewed MQTT client certificate for the station's own key.
+
+    Public material only; the station checks it against its CA file, its id and
+    its own key before it replaces the old one.
+    """
+
+    station_id: Name
+    certificate_pem: Annotated[str, Meta(max_length=16 * 1024)]
+    not_after: Seconds
+
+
 class ControllerStatus(Message, tag="controller_status"):
     """Retained by each controller; its will says it went away."""
 

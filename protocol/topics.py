@@ -41,6 +41,7 @@ class Leaf(str, Enum):
     ASSIGNMENT = "assignment"  # controller -> station, QoS 1, retained
     CMD = "cmd"  # controller -> station, QoS 1
     CMD_REPLY = "cmd/reply"  # station -> controller, QoS 1
+    CERTIFICATE = "certificate"  # controller -> station, QoS 1, retained: a renewed TLS certificate
 
 
 def check_station_id(station_id: str) -> str:

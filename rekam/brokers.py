@@ -137,6 +137,12 @@ class MosquittoBroker:
                 proc.kill()
                 proc.wait()
 
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto rereads its config, ACL, certificates and CRL (systemctl reload does the same)."""
+        if self._proc is None or self._proc.poll() is not None:
+            raise BrokerError("mosquitto is not running")
+        self._proc.send_signal(signal.SIGHUP)
+
     def restart(self, kill: bool = False) -> None:
         self.stop(kill=kill)
         self.start()

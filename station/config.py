@@ -42,6 +42,9 @@ class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class MqttSettings(configfile.BrokerTable, frozen=True, forbid_unknown_fields=True):
     """``[mqtt]``: where the broker is and how the station delivers to it."""
 
+    #: The broker listener's mount_point ("st/" in deploy/mosquitto); taken off received topics where
+    #: the broker does not (Mosquitto 2.0.11). From the provisioning bundle.
+    mount_point: Annotated[str, Meta(pattern=r"^([a-z0-9_-]+/)?$")] = ""
     #: Largest packet the broker accepts (Mosquitto's max_packet_size); bigger ones are quarantined.
     max_packet_bytes: Annotated[int, Meta(ge=64 * 1024, le=256 * 1024 * 1024)] = 4 * 1024 * 1024
     #: Packets published and not yet acked by the controller, at most.
@@ -200,6 +203,8 @@ suite = "mlkem768x25519-hkdfsha256-aes256gcm"
 [mqtt]
 host = "controller.local"
 port = 8883
+# The broker listener's mount_point (deploy/mosquitto: "st/"); the provisioning bundle sets it.
+mount_point = "st/"
 tls = true
 ca_file = "/var/lib/rekam/tls/ca.crt"
 cert_file = "/var/lib/rekam/tls/station.crt"

@@ -37,6 +37,7 @@ from protocol.messages import (
 from station import config as config_mod
 from station import keyfiles
 from station.config import StationConfig
+from station.certificate import install_renewal
 from station.devices import Devices
 from station.errors import ConfigError, StationError
 from station.outbox import Outbox
@@ -98,7 +99,8 @@ class StationRuntime:
             self.uplink = Uplink(
                 self.config.station_id, self.config.mqtt, self.outbox, version=VERSION,
                 drivers=self.devices.driver_names, telemetry=self.telemetry,
-                on_assignment=self._on_assignment, on_command=self.handle_command, clock=self._clock).start()
+                on_assignment=self._on_assignment, on_command=self.handle_command,
+                on_certificate=self._on_certificate, clock=self._clock).start()
         elif not online and self.uplink is not None:
             uplink, self.uplink = self.uplink, None
             uplink.stop(abrupt=abrupt)
@@ -170,6 +172,17 @@ class StationRuntime:
         uplink = self.uplink
         if uplink is not None:
             uplink.wake()
+
+    # -- certificate renewal ---------------------------------------------------------------
+    def _on_certificate(self, update: messages.CertificateUpdate) -> None:
+        if install_renewal(update, self.config):
+            # The TLS context holds the old certificate until a new uplink makes a new one;
+            # not from the uplink's own thread, which stopping it would wait for.
+            threading.Thread(target=self._reconnect, name="station-reconnect", daemon=True).start()
+
+    def _reconnect(self) -> None:
+        self.set_online(False)
+        self.set_online(True)
 
     # -- assignment --------------------------------------------------------------------
     def current_assignment(self) -> messages.Assignment | None:

@@ -77,7 +77,7 @@ def link_settings(station_id: str, s: MqttSettings) -> LinkSettings:
     return LinkSettings(host=s.host, port=s.port, client_id=station_id, keepalive_s=s.keepalive_s,
                         clean_session=False, tls=s.tls, ca_file=s.ca_file, cert_file=s.cert_file,
                         key_file=s.key_file, reconnect_min_s=s.reconnect_min_s, reconnect_max_s=s.reconnect_max_s,
-                        max_inflight=s.window + 4)
+                        max_inflight=s.window + 4, strip_prefix=s.mount_point)
 
 
 class Uplink:
@@ -94,6 +94,7 @@ class Uplink:
         on_assignment: Callable[[AssignmentUpdate], None] | None = None,
         on_command: Callable[[Command], CommandReply] | None = None,
         on_ack: Callable[[str, AckStatus, AckOutcome], None] | None = None,
+        on_certificate: Callable[[messages.CertificateUpdate], None] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -106,6 +107,7 @@ class Uplink:
         self._on_assignment = on_assignment
         self._on_command = on_command
         self._on_ack = on_ack
+        self._on_certificate = on_certificate
         self._clock = clock
         self._monotonic = monotonic
         self._events: queue.Queue[tuple[_Ev, Any]] = queue.Queue()
@@ -140,7 +142,8 @@ class Uplink:
             self.link.open()
             self.link.subscribe([(topics.station(self.station_id, leaf), 1)
                                  for leaf in (topics.Leaf.ACKS, topics.Leaf.ASSIGNMENT, topics.Leaf.CMD,
-                                              topics.Leaf.STATE)] + [(topics.ALL_CONTROLLER_STATUS, 1)])
+                                              topics.Leaf.STATE, topics.Leaf.CERTIFICATE)]
+                                + [(topics.ALL_CONTROLLER_STATUS, 1)])
         except LinkError as exc:
             self.stop()
             raise UplinkError(f"cannot start the uplink to {self.settings.host}:{self.settings.port}: {exc}") \
@@ -312,6 +315,9 @@ class Uplink:
                 self._handle_command(messages.decode(Command, msg.payload))
             elif leaf is topics.Leaf.STATE:
                 self._guard_own_state(msg.payload)
+            elif leaf is topics.Leaf.CERTIFICATE:
+                if msg.payload and self._on_certificate is not None:
+                    self._on_certificate(messages.decode(messages.CertificateUpdate, msg.payload))
         except messages.MessageError as exc:
             log.warning("ignoring bad %s message: %s", leaf.value, exc)
 

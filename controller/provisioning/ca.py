@@ -41,7 +41,9 @@ from controller.errors import ControllerError
 CA_DAYS = 3650
 SERVER_DAYS = 825
 CONTROLLER_DAYS = 825
-STATION_DAYS = 730
+#: Half a year: a lost station's certificate dies on its own within a campaign's season; the
+#: controller renews the rest over MQTT well before (controller.provisioning.renewal).
+STATION_DAYS = 180
 BACKDATE = dt.timedelta(days=1)
 ORGANIZATION = "rekam"
 
@@ -73,6 +75,7 @@ class CaPaths:
     broker_cert: Path
     broker_key: Path
     issued_dir: Path
+    crl: Path
 
     @classmethod
     def for_config(cls, cfg: ControllerConfig) -> "CaPaths":
@@ -87,6 +90,7 @@ class CaPaths:
             broker_cert=tls / "broker.crt",
             broker_key=tls / "broker.key",
             issued_dir=tls / "issued",
+            crl=tls / "crl.pem",
         )
 
 
@@ -312,6 +316,11 @@ def init(cfg: ControllerConfig, *, broker_hosts: list[str], days: int = CA_DAYS,
         written += [paths.broker_key, paths.broker_cert]
     else:
         hosts = tuple(server_hosts(load_cert(paths.broker_cert, "broker certificate")))
+    if not paths.crl.exists():  # the broker's crlfile must exist from the start
+        from controller.provisioning.revocation import write_crl
+
+        write_crl(paths, ca, ())
+        written.append(paths.crl)
     return InitResult(paths, ca.cert, created, tuple(written), cn, hosts)
 
 

@@ -36,6 +36,16 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
                       help="issue new controller and broker certificates from the existing CA")
     init.set_defaults(func=_ca_init)
 
+    rev = casub.add_parser(
+        "revoke", help="revoke a station: its packets are refused and its certificates go on the CRL",
+        description="Mark the station revoked (its packets are rejected, its reports ignored) and put every "
+                    "certificate issued to it on the fleet CA's revocation list; then reload the broker "
+                    "(systemctl reload mosquitto) so its TLS handshake fails.")
+    rev.add_argument("station_id")
+    rev.add_argument("--reason", default="revoked by operator", help="recorded, and sent in rejections")
+    rev.add_argument("--config", type=Path, default=None, help="controller TOML")
+    rev.set_defaults(func=revoke_command)
+
     p = csub.add_parser(
         "provision", help="issue a station's certificate, register its key, write its bundle",
         description="Check a station's CSR, issue its MQTT client certificate, register its signing "
@@ -83,10 +93,10 @@ def _ca_init(args) -> int:
     print(f"controller MQTT user (certificate CN): {r.controller_cn}")
     print("  the broker's ACL file needs a block for it:  user " + r.controller_cn)
     print("point the controller at the broker with TLS, in [mqtt] of its config:")
-    print(f'  tls = true\n  port = 8883\n  ca_file = "{r.paths.ca_cert}"\n'
+    print(f'  tls = true\n  port = 8884\n  stations_mount_point = "st/"\n  ca_file = "{r.paths.ca_cert}"\n'
           f'  cert_file = "{r.paths.controller_cert}"\n  key_file = "{r.paths.controller_key}"')
-    print(f"install on the broker: {r.paths.ca_cert}, {r.paths.broker_cert}, {r.paths.broker_key} "
-          "(deploy/controller-setup.sh does this)")
+    print(f"install on the broker: {r.paths.ca_cert}, {r.paths.broker_cert}, {r.paths.broker_key}, "
+          f"{r.paths.crl} (deploy/controller-setup.sh does this)")
     return 0
 
 
@@ -106,4 +116,20 @@ def _provision(args) -> int:
     print(f"  broker {result.broker}")
     print(f"wrote {out}: carry it to the station and run `rekam station install-bundle {out.name}`")
     print(f"  the station must show CA fingerprint {result.ca_fingerprint}")
+    return 0
+
+
+def revoke_command(args) -> int:
+    """Also `rekam controller station revoke`: one revocation, the store and the CRL together."""
+    from controller.provisioning.revocation import revoke
+
+    r = revoke(_cfg(args), args.station_id, args.reason)
+    print(f"revoked {r.station_id}: its packets are rejected with reason 'station_revoked'")
+    if r.serials:
+        print(f"  {len(r.serials)} certificate(s) on the revocation list {r.crl}")
+        print("  now give the broker the new list and reload it, so their TLS handshakes fail:")
+        print(f"    sudo install -m 0644 -g mosquitto {r.crl} /etc/mosquitto/certs/rekam/crl.pem "
+              "&& sudo systemctl reload mosquitto")
+    else:
+        print("  no certificate of it was issued by this fleet CA; only the store refuses it")
     return 0

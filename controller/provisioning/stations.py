@@ -145,7 +145,8 @@ def provision(cfg: ControllerConfig, station_id: str, *, csr_pem: bytes, signing
     ca_mod.record_issued(paths, cert)
     issued_at = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     bundle = bundle_mod.encode(bundle_mod.make(
-        station_id=station_id, broker=bundle_mod.Broker(broker.host, broker.port), issued_at=issued_at,
+        station_id=station_id, issued_at=issued_at,
+        broker=bundle_mod.Broker(broker.host, broker.port, cfg.mqtt.stations_mount_point),
         issued_by=cfg.controller_id, signing_key_id=signing.kid, ca_cert=fleet.cert, client_cert=cert,
         controller_public_pem=controller_public.to_pem()))
     return Provisioned(station_id, cert, fleet.cert, broker, signing.kid, existing is None, bundle)

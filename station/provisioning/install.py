@@ -48,26 +48,7 @@ def verify_bundle(bundle: Bundle, cfg: StationConfig, paths: StationPaths, *,
         basic = None
     if basic is None or not basic.ca:
         raise ProvisioningError("the bundle's CA certificate is not a certificate authority")
-    verifier = (verification.PolicyBuilder().store(verification.Store([bundle.ca_cert])).time(now)
-                .build_client_verifier())
-    try:
-        verifier.verify(bundle.client_cert, [])
-    except verification.VerificationError as exc:
-        if "not valid at validation time" in str(exc):
-            raise ProvisioningError(
-                f"the station certificate is valid {bundle.client_cert.not_valid_before_utc:%Y-%m-%d} to "
-                f"{bundle.client_cert.not_valid_after_utc:%Y-%m-%d}, but this station's clock says "
-                f"{now:%Y-%m-%d %H:%M} UTC: check the clock, or provision again") from None
-        raise ProvisioningError("the station certificate does not chain to the bundle's CA as a client "
-                                f"certificate ({exc})") from None
-    cns = bundle.client_cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if [c.value for c in cns] != [cfg.station_id]:
-        raise ProvisioningError(f"the station certificate names {[c.value for c in cns]}, not {cfg.station_id!r}")
-    mqtt_key = load_mqtt_key(paths.mqtt_key)
-    if _spki(bundle.client_cert.public_key()) != _spki(mqtt_key.public_key()):
-        raise ProvisioningError(f"the station certificate is not for this station's MQTT key {paths.mqtt_key}: "
-                                "it was made from another CSR (keys regenerated since?); provision again "
-                                "with this station's current station.csr")
+    check_client_certificate(bundle.client_cert, bundle.ca_cert, cfg.station_id, paths.mqtt_key, now)
     signing = load_signing_key(paths.signing_key)
     if signing.public.kid != bundle.signing_key_id:
         raise ProvisioningError(f"the controller registered signing key {bundle.signing_key_id}, but this "
@@ -77,6 +58,30 @@ def verify_bundle(bundle: Bundle, cfg: StationConfig, paths: StationPaths, *,
         bundle.controller_public.for_suite(cfg.suite)
     except KeyFormatError as exc:
         raise ProvisioningError(f"the bundle's controller key cannot serve keys.suite: {exc}") from None
+
+
+def check_client_certificate(cert: x509.Certificate, ca_cert: x509.Certificate, station_id: str,
+                             mqtt_key_path: Path, now: dt.datetime) -> None:
+    """A client certificate this station can use: from its CA, valid now, its id, its own MQTT key."""
+    verifier = verification.PolicyBuilder().store(verification.Store([ca_cert])).time(now).build_client_verifier()
+    try:
+        verifier.verify(cert, [])
+    except verification.VerificationError as exc:
+        if "not valid at validation time" in str(exc):
+            raise ProvisioningError(
+                f"the station certificate is valid {cert.not_valid_before_utc:%Y-%m-%d} to "
+                f"{cert.not_valid_after_utc:%Y-%m-%d}, but this station's clock says "
+                f"{now:%Y-%m-%d %H:%M} UTC: check the clock, or provision again") from None
+        raise ProvisioningError("the station certificate does not chain to the bundle's CA as a client "
+                                f"certificate ({exc})") from None
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if [c.value for c in cns] != [station_id]:
+        raise ProvisioningError(f"the station certificate names {[c.value for c in cns]}, not {station_id!r}")
+    mqtt_key = load_mqtt_key(mqtt_key_path)
+    if _spki(cert.public_key()) != _spki(mqtt_key.public_key()):
+        raise ProvisioningError(f"the station certificate is not for this station's MQTT key {mqtt_key_path}: "
+                                "it was made from another CSR (keys regenerated since?); provision again "
+                                "with this station's current station.csr")
 
 
 def _fp(text: str) -> str:
@@ -99,6 +104,7 @@ def install(bundle: Bundle, config_path: Path, paths: StationPaths) -> Installed
     updates: dict[tuple[str, str], Any] = {
         ("mqtt", "host"): bundle.broker.host,
         ("mqtt", "port"): bundle.broker.port,
+        ("mqtt", "mount_point"): bundle.broker.mount_point,
         ("mqtt", "tls"): True,
         ("mqtt", "ca_file"): str(paths.ca_cert),
         ("mqtt", "cert_file"): str(paths.client_cert),

@@ -9,6 +9,7 @@ order), and a short deadline covers the rest.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -16,7 +17,7 @@ from controller.provisioning import ca as ca_mod
 from protocol import topics
 from protocol.topics import Leaf
 from station.config import MqttSettings
-from tests.deploy.tls_fleet import Fleet, Peer, start_fleet
+from tests.deploy.tls_fleet import MOUNT, Fleet, Peer, start_fleet
 
 NOTHING_MORE_S = 0.5
 
@@ -32,7 +33,7 @@ def fleet(tmp_path):
 
 def controller(fleet: Fleet, *subscriptions: str) -> Peer:
     p = Peer(fleet.broker, fleet.paths.ca_cert, fleet.paths.controller_cert, fleet.paths.controller_key,
-             client_id="controller-1").connect()
+             client_id="controller-1", port=fleet.controller_port, prefix=MOUNT).connect()
     if subscriptions:
         assert p.subscribe(*subscriptions) == [1] * len(subscriptions)
     return p
@@ -49,11 +50,11 @@ def t(station_id: str, leaf: Leaf) -> str:
 
 
 def test_station_publishes_only_on_its_own_topics(fleet):
-    ctl = controller(fleet, f"{topics.STATIONS}/#", topics.CONTROLLER_STATUS)
+    ctl = controller(fleet, f"{topics.STATIONS}/#", topics.controller_status("controller-1"))
     st1 = station(fleet, "st-01").connect()
     try:
         forged = [t("st-02", leaf) for leaf in (Leaf.STATE, Leaf.TELEMETRY, Leaf.PACKETS, Leaf.CMD_REPLY)]
-        forged += [t("st-01", Leaf.ACKS), t("st-01", Leaf.ASSIGNMENT), t("st-01", Leaf.CMD), topics.CONTROLLER_STATUS]
+        forged += [t("st-01", Leaf.ACKS), t("st-01", Leaf.ASSIGNMENT), t("st-01", Leaf.CMD), topics.controller_status("controller-1")]
         for topic in forged:
             st1.publish(topic, b"forged", retain=topic.endswith("/state"))
         own = [t("st-01", leaf) for leaf in (Leaf.STATE, Leaf.TELEMETRY, Leaf.PACKETS, Leaf.CMD_REPLY)]
@@ -72,7 +73,7 @@ def test_station_reads_only_its_own_topics_live_and_retained(fleet):
     ctl = controller(fleet)
     for sid in ("st-01", "st-02"):
         ctl.publish(t(sid, Leaf.ASSIGNMENT), f"assignment for {sid}".encode(), retain=True)
-    ctl.publish(topics.CONTROLLER_STATUS, b"controller online", retain=True)
+    ctl.publish(topics.controller_status("controller-1"), b"controller online", retain=True)
     st1 = station(fleet, "st-01").connect()
     try:
         others = [t("st-02", Leaf.ACKS), t("st-02", Leaf.ASSIGNMENT), t("st-02", Leaf.CMD), t("st-02", Leaf.STATE),
@@ -90,7 +91,7 @@ def test_station_reads_only_its_own_topics_live_and_retained(fleet):
         assert st1.wait_for(t("st-01", Leaf.CMD), b"cmd for st-01")
         if 1 in granted:  # through '#' and '+/assignment': its own retained assignment, and the controller's status
             assert st1.wait_for(t("st-01", Leaf.ASSIGNMENT), b"assignment for st-01")
-            assert st1.wait_for(topics.CONTROLLER_STATUS, b"controller online")
+            assert st1.wait_for(topics.controller_status("controller-1"), b"controller online")
         leaked = [m.topic for m in st1.messages if "/st-02/" in m.topic]
         assert not leaked and not st1.wait_for_any([t("st-02", leaf) for leaf in Leaf], NOTHING_MORE_S), leaked
     finally:
@@ -201,3 +202,72 @@ def test_packets_up_to_the_station_limit_pass_and_larger_ones_are_refused(fleet)
     finally:
         st1.client.loop_stop()
         ctl.close()
+
+
+def test_a_station_cannot_join_the_controllers_share_group(fleet):
+    """Mosquitto 2.0 grants every SUBSCRIBE; the stations' mount point is what keeps them out.
+
+    Before, a station that subscribed to $share/controllers/... took its share of every
+    station's packets, and the broker then discarded them (the station may not read them)."""
+    ctl = controller(fleet, topics.shared_packets())
+    thief = station(fleet, "st-02").connect()
+    st1 = station(fleet, "st-01").connect()
+    try:
+        assert thief.subscribe(topics.shared_packets(), f"$share/controllers/{topics.STATIONS}/#") == [1, 1]
+        sent = [f"packet {i}".encode() for i in range(12)]
+        for payload in sent:
+            st1.publish(t("st-01", Leaf.PACKETS), payload)
+        with ctl._cond:
+            assert ctl._cond.wait_for(lambda: len(ctl.got(t("st-01", Leaf.PACKETS))) == len(sent), 15), \
+                f"the controllers got {len(ctl.got(t('st-01', Leaf.PACKETS)))} of {len(sent)}"
+        assert sorted(m.payload for m in ctl.got(t("st-01", Leaf.PACKETS))) == sorted(sent)
+        assert not thief.got(t("st-01", Leaf.PACKETS))
+    finally:
+        for p in (thief, st1, ctl):
+            p.close()
+
+
+def test_a_station_on_the_controllers_listener_is_out_of_reach_by_design(fleet):
+    """The controllers' listener is bound to loopback in the deployed file: stations cannot reach it."""
+    from tests.deploy.tls_fleet import CONF
+
+    listeners = [line.split()[1:] for line in CONF.read_text().splitlines() if line.startswith("listener ")]
+    assert listeners == [["8883"], ["8884", "127.0.0.1"]]
+
+
+def test_a_revoked_station_is_refused_by_the_broker_after_a_reload(fleet):
+    from controller.provisioning.revocation import revoke, revoked_serials
+
+    with fleet.ctl.store() as store:
+        for sid in ("st-01", "st-02"):
+            store.add_station(sid, b"-", sid)
+    cert1, key1 = _issued(fleet, "st-01")
+    cert2, key2 = _issued(fleet, "st-02")
+    assert Peer(fleet.broker, fleet.paths.ca_cert, cert1, key1, client_id="st-01").attempt() == "connected"
+    r = revoke(fleet.ctl.config, "st-01", "stolen at the market")
+    assert len(r.serials) == 1 and r.serials[0] in revoked_serials(fleet.paths)
+    fleet.broker.reload()
+    deadline = time.monotonic() + 10
+    outcome = "connected"
+    while outcome == "connected" and time.monotonic() < deadline:  # SIGHUP is handled on the broker's next loop
+        probe = Peer(fleet.broker, fleet.paths.ca_cert, cert1, key1, client_id="st-01")
+        outcome = probe.attempt(timeout=2)
+        if outcome == "connected":
+            probe.close()
+        else:
+            probe.client.loop_stop()
+    assert outcome.startswith("refused"), outcome
+    other = Peer(fleet.broker, fleet.paths.ca_cert, cert2, key2, client_id="st-02")
+    try:
+        assert other.attempt() == "connected"  # only the revoked one
+    finally:
+        other.close()
+    with fleet.ctl.store() as store:
+        assert store.station("st-01").revoked and not store.station("st-02").revoked
+
+
+def _issued(fleet: Fleet, station_id: str):
+    """A station certificate issued the way `rekam controller provision` does (recorded for revocation)."""
+    cert_path, key_path = fleet.station_cert(station_id)
+    ca_mod.record_issued(fleet.paths, ca_mod.load_cert(cert_path))
+    return cert_path, key_path

@@ -152,7 +152,7 @@ def test_provision_refuses_a_broker_address_the_broker_certificate_does_not_name
                        broker=prov.BrokerAddress("elsewhere.test"))
     ok = prov.provision(ctl.config, "st-01", csr_pem=csr_for("st-01")[0], signing_key_pem=signing_pem(),
                         broker=prov.BrokerAddress.parse("10.20.0.5:1884"))
-    assert json.loads(ok.bundle)["broker"] == {"host": "10.20.0.5", "port": 1884}
+    assert json.loads(ok.bundle)["broker"] == {"host": "10.20.0.5", "port": 1884, "mount_point": "st/"}
 
 
 @pytest.mark.parametrize("text, expected", [

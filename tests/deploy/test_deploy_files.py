@@ -157,7 +157,7 @@ def test_broker_packet_limit_leaves_headroom_over_the_station_limit():
     station_limit = MqttSettings().max_packet_bytes
     assert int(conf["max_packet_size"]) >= station_limit + 64 * 1024
     assert int(conf["max_queued_bytes"]) >= 8 * station_limit  # one station's full window, at least
-    assert conf["persistence"] == "true" and conf["listener"] == "8883"
+    assert conf["persistence"] == "true" and conf["mount_point"] == "st/"
     assert conf["require_certificate"] == "true" and conf["use_identity_as_username"] == "true"
     assert conf["allow_anonymous"] == "false"
     # Debian's mosquitto.conf sets these; repeating one in a conf.d drop-in stops the broker.
@@ -167,12 +167,18 @@ def test_broker_packet_limit_leaves_headroom_over_the_station_limit():
 def test_acl_matches_the_topic_layout_and_the_controller_identity():
     lines = [line.split() for line in ACL.read_text().splitlines() if line.strip() and not line.startswith("#")]
     patterns = [(w[1], w[2]) for w in lines if w[0] == "pattern"]
-    for access, topic in patterns:
-        assert topic == topics.CONTROLLER_STATUS and access == "read" or topic.startswith(f"{topics.STATIONS}/%u/")
+    mount = _conf()["mount_point"]
+    for access, topic in patterns:  # every station right is inside the stations' mount point
+        assert topic.startswith(mount), topic
+        topic = topic[len(mount):]
+        assert topic == topics.ALL_CONTROLLER_STATUS and access == "read" or topic.startswith(
+            f"{topics.STATIONS}/%u/")
     station_writes = {t.split("/%u/")[1] for a, t in patterns if "write" in a}
     station_reads = {t.split("/%u/")[1] for a, t in patterns if "read" in a and "/%u/" in t}
     assert station_writes == {"state", "telemetry", "packets", "cmd/reply"}
-    assert station_reads == {"state", "acks", "assignment", "cmd"}
+    assert station_reads == {"state", "acks", "assignment", "cmd", "status", "certificate"}
     users = [w[1] for w in lines if w[0] == "user"]
     assert users == [ca_mod.controller_identity("controller-1")]
-    assert ["topic", "read", topics.shared_packets()] in lines
+    _, group, rest = topics.shared_packets().split("/", 2)
+    assert ["topic", "read", f"$share/{group}/{mount}{rest}"] in lines
+    assert ["topic", "readwrite", mount + topics.controller_status("controller-1")] in lines

@@ -21,7 +21,7 @@ from station.keyfiles import load_controller_public, load_signing_key
 from station.outbox import Outbox
 from station.uplink import Uplink
 from tests.deploy.rekam_commands import rekam
-from tests.deploy.tls_fleet import make_tls_controller, start_broker
+from tests.deploy.tls_fleet import MOUNT, make_tls_controller, start_broker
 from tests.fixtures.mqtt import wait_until
 from tests.fixtures.records import make_record, sample_niks
 
@@ -31,8 +31,8 @@ def _mode(path) -> int:
 
 
 def test_provisioned_station_sends_a_packet_and_gets_its_ack_over_tls(tmp_path, capsys):
-    port = free_port()
-    ctl, paths = make_tls_controller(tmp_path / "controller", port, ca_init=False)
+    port, controller_port = free_port(), free_port()  # the stations' listener, the controllers'
+    ctl, paths = make_tls_controller(tmp_path / "controller", controller_port, ca_init=False)
     assert rekam("controller", "ca", "init", "--config", ctl.config_path, "--broker-host", "broker.rekam.test") == 0
     assert _mode(paths.ca_key) == 0o600 and _mode(paths.controller_key) == 0o600
     ca_fp = ca_mod.fingerprint(ca_mod.load_cert(paths.ca_cert))
@@ -52,16 +52,17 @@ def test_provisioned_station_sends_a_packet_and_gets_its_ack_over_tls(tmp_path, 
                  "--signing-key", signing_pub, "--broker", f"127.0.0.1:{port}", "--out", bundle) == 0
     body = json.loads(bundle.read_text())
     assert "PRIVATE" not in bundle.read_text()  # public material only
-    assert body["station_id"] == "st-07" and body["broker"] == {"host": "127.0.0.1", "port": port}
+    assert body["station_id"] == "st-07"
+    assert body["broker"] == {"host": "127.0.0.1", "port": port, "mount_point": MOUNT}
 
     assert rekam("station", "install-bundle", bundle, "--config", conf, "--expect-ca-fingerprint", ca_fp) == 0
     assert ca_fp in capsys.readouterr().out
     cfg = station_config.load(conf)
-    assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.tls) == ("127.0.0.1", port, True)
+    assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.tls, cfg.mqtt.mount_point) == ("127.0.0.1", port, True, MOUNT)
     assert cfg.mqtt.cert_file == data / "tls" / "station.crt" and cfg.mqtt.ca_file == data / "tls" / "ca.crt"
     assert "# Must not exceed the broker's max_packet_size" in conf.read_text()  # comments kept
 
-    broker = start_broker(tmp_path / "broker", port, paths)
+    broker = start_broker(tmp_path / "broker", port, controller_port, paths)
     store = Store(ctl.config.store_path).open()
     service = ControllerService(ctl.config, store, ctl.keys).start()
     outbox = Outbox(tmp_path / "station" / "outbox.db").open()
@@ -75,7 +76,7 @@ def test_provisioned_station_sends_a_packet_and_gets_its_ack_over_tls(tmp_path, 
                           station_key=load_signing_key(cfg.signing_key))
         outbox.add(env)
         uplink.wake()
-        # The controller takes packets only through $share/controllers/...; the ack empties the outbox.
+        # The controller takes packets only through $share/controllers/st/...; the ack empties the outbox.
         assert wait_until(lambda: store.packet_ids("st-07") == [env.packet_id], 20)
         assert wait_until(lambda: outbox.stats().depth == 0, 20), "the controller's ack did not reach the station"
         assert service.counts.stored == 1

@@ -1,7 +1,8 @@
 """A controller with a fleet CA, and a real Mosquitto running deploy/mosquitto/rekam.conf on loopback.
 
-The broker's config is the production file with only its listener address
-and file paths substituted, so the tests exercise what is deployed.
+The broker's config is the production file with only its two listeners' ports
+and the file paths substituted, so the tests exercise what is deployed: the
+stations' listener (mount point "st/") and the controllers' listener.
 """
 
 from __future__ import annotations
@@ -29,19 +30,25 @@ CONF = DEPLOY / "mosquitto" / "rekam.conf"
 ACL = DEPLOY / "mosquitto" / "acl"
 
 
-def broker_config(*, host: str, port: int, ca: Path, cert: Path, key: Path, acl: Path) -> str:
-    """deploy/mosquitto/rekam.conf with the listener and paths for this test; everything else verbatim."""
-    subst = {"listener": f"{port} {host}", "cafile": str(ca), "certfile": str(cert), "keyfile": str(key),
+MOUNT = "st/"
+
+
+def broker_config(*, host: str, station_port: int, controller_port: int, ca: Path, cert: Path, key: Path,
+                  crl: Path, acl: Path) -> str:
+    """deploy/mosquitto/rekam.conf with the listeners and paths for this test; everything else verbatim."""
+    listeners = iter([f"{station_port} {host}", f"{controller_port} {host}"])
+    subst = {"cafile": str(ca), "certfile": str(cert), "keyfile": str(key), "crlfile": str(crl),
              "acl_file": str(acl)}
     seen: dict[str, int] = {}
     out = []
     for line in CONF.read_text().splitlines():
         words = line.split(None, 1)
-        if words and words[0] in subst:
+        if words and (words[0] in subst or words[0] == "listener"):
             seen[words[0]] = seen.get(words[0], 0) + 1
-            line = f"{words[0]} {subst[words[0]]}"
+            line = f"listener {next(listeners)}" if words[0] == "listener" else f"{words[0]} {subst[words[0]]}"
         out.append(line)
-    assert seen == dict.fromkeys(subst, 1), f"rekam.conf should set each of {sorted(subst)} once, got {seen}"
+    per_listener = {"listener": 2, "cafile": 2, "certfile": 2, "keyfile": 2, "crlfile": 2, "acl_file": 1}
+    assert seen == per_listener, f"rekam.conf should set {per_listener}, got {seen}"
     return "\n".join(out) + "\n"
 
 
@@ -51,6 +58,7 @@ class Fleet:
     paths: ca_mod.CaPaths
     ca: ca_mod.FleetCA
     broker: MosquittoBroker
+    controller_port: int
 
     def station_cert(self, station_id: str, *, days: int = 30, now=None, ca: ca_mod.FleetCA | None = None,
                      cn: str | None = None) -> tuple[Path, Path]:
@@ -67,12 +75,14 @@ class Fleet:
 
 def make_tls_controller(path: Path, port: int, broker_hosts: tuple[str, ...] = (), *,
                         ca_init: bool = True) -> tuple[ControllerDir, ca_mod.CaPaths]:
-    """A controller directory whose config talks TLS to 127.0.0.1:port with the certificates of `ca init`."""
+    """A controller directory whose config talks TLS to the controllers' listener on 127.0.0.1:port,
+    reaching stations under the mount point, with the certificates of `ca init`."""
     path.mkdir(parents=True, exist_ok=True)
     conf = path / "controller.toml"
     conf.write_text(
         '[controller]\nid = "controller-1"\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\ntls = true\n'
+        f'stations_mount_point = "{MOUNT}"\n'
         'ca_file = "tls/ca.crt"\ncert_file = "tls/controller.crt"\nkey_file = "tls/controller.key"\n'
         '[ingest]\nbatch_wait_s = 0.01\n[fleet]\ncheck_interval_s = 0.2\n'
     )
@@ -84,28 +94,35 @@ def make_tls_controller(path: Path, port: int, broker_hosts: tuple[str, ...] = (
     return ControllerDir(path, conf, keys), ca_mod.CaPaths.for_config(cfg)
 
 
-def start_broker(workdir: Path, port: int, paths: ca_mod.CaPaths) -> MosquittoBroker:
-    """Mosquitto with the deployed config and ACL, and the broker certificate from `ca init`."""
+def start_broker(workdir: Path, station_port: int, controller_port: int, paths: ca_mod.CaPaths) -> MosquittoBroker:
+    """Mosquitto with the deployed config and ACL, and the broker certificate and CRL from `ca init`.
+
+    ``broker.port`` is the stations' listener."""
     if find_mosquitto() is None:
         pytest.fail("mosquitto is not installed; .ci/run installs it (apt-get install mosquitto)")
-    extra = broker_config(host="127.0.0.1", port=port, ca=paths.ca_cert, cert=paths.broker_cert,
-                          key=paths.broker_key, acl=ACL)
-    return MosquittoBroker(port=port, workdir=workdir, extra_config=extra, default_listener=False).start()
+    extra = broker_config(host="127.0.0.1", station_port=station_port, controller_port=controller_port,
+                          ca=paths.ca_cert, cert=paths.broker_cert, key=paths.broker_key, crl=paths.crl, acl=ACL)
+    return MosquittoBroker(port=station_port, workdir=workdir, extra_config=extra, default_listener=False).start()
 
 
 def start_fleet(tmp_path: Path, broker_hosts: tuple[str, ...] = ()) -> Fleet:
-    port = free_port()
-    ctl, paths = make_tls_controller(tmp_path / "controller", port, broker_hosts)
-    broker = start_broker(tmp_path / "broker", port, paths)
-    return Fleet(ctl, paths, ca_mod.FleetCA.load(paths), broker)
+    station_port, controller_port = free_port(), free_port()
+    ctl, paths = make_tls_controller(tmp_path / "controller", controller_port, broker_hosts)
+    broker = start_broker(tmp_path / "broker", station_port, controller_port, paths)
+    return Fleet(ctl, paths, ca_mod.FleetCA.load(paths), broker, controller_port)
 
 
 class Peer:
     """A paho client with a certificate (or none), recording what the broker does with it."""
 
     def __init__(self, broker: MosquittoBroker, ca: Path, cert: Path | None, key: Path | None, *,
-                 client_id: str = "", clean_session: bool = True) -> None:
+                 client_id: str = "", clean_session: bool = True, port: int | None = None,
+                 prefix: str = "") -> None:
+        """``port``: another listener than the stations' (the controllers'); ``prefix``: put before every
+        topic sent and taken off every topic received, as a controller's link does (``topic_prefix``)."""
         self.broker = broker
+        self.port = port or broker.port
+        self.prefix = prefix
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"peer-{id(self)}",
                                   clean_session=clean_session, protocol=mqtt.MQTTv311)
         self.client.tls_set(ca_certs=str(ca), certfile=str(cert) if cert else None,
@@ -122,12 +139,18 @@ class Peer:
         self.client.on_message = self._on_message
 
     # -- connection --------------------------------------------------------------
+    def _out(self, topic: str) -> str:
+        if topic.startswith("$share/"):
+            _, group, rest = topic.split("/", 2)
+            return f"$share/{group}/{self.prefix}{rest}"
+        return self.prefix + topic
+
     def will(self, topic: str, payload: bytes, retain: bool = True) -> "Peer":
-        self.client.will_set(topic, payload, qos=1, retain=retain)
+        self.client.will_set(self._out(topic), payload, qos=1, retain=retain)
         return self
 
     def connect(self, timeout: float = 10.0) -> "Peer":
-        self.client.connect(self.broker.host, self.broker.port, keepalive=10)
+        self.client.connect(self.broker.host, self.port, keepalive=10)
         self.client.loop_start()
         assert self.connected.wait(timeout), "the broker did not accept this client"
         return self
@@ -135,7 +158,7 @@ class Peer:
     def attempt(self, timeout: float = 10.0) -> str:
         """Try to connect; 'connected', or why not (TLS error at connect, or dropped before CONNACK)."""
         try:
-            self.client.connect(self.broker.host, self.broker.port, keepalive=10)
+            self.client.connect(self.broker.host, self.port, keepalive=10)
         except (ssl.SSLError, OSError) as exc:
             return f"refused: {exc}"
         self.client.loop_start()
@@ -163,14 +186,14 @@ class Peer:
     # -- traffic -----------------------------------------------------------------------
     def subscribe(self, *topics: str, timeout: float = 10.0) -> list[int]:
         """Subscribe and return the SUBACK codes (1 = granted at QoS 1, 128 = refused)."""
-        result, mid = self.client.subscribe([(t, 1) for t in topics])
+        result, mid = self.client.subscribe([(self._out(t), 1) for t in topics])
         assert result == mqtt.MQTT_ERR_SUCCESS
         with self._cond:
             assert self._cond.wait_for(lambda: mid in self.granted, timeout), "no SUBACK"
             return self.granted[mid]
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        info = self.client.publish(self._out(topic), payload, qos=1, retain=retain)
         info.wait_for_publish(10)
         assert info.is_published(), f"no PUBACK for {topic}"
 
@@ -199,6 +222,11 @@ class Peer:
             self._cond.notify_all()
 
     def _on_message(self, client, userdata, msg) -> None:
+        # A controller's prefix comes off what it receives; and Mosquitto 2.0.11 leaves the mount
+        # point on what it delivers to a mounted client (fixed in 2.0.12), which a station takes off.
+        strip = self.prefix or (MOUNT if self.port == self.broker.port else "")
+        if strip and msg.topic.startswith(strip):
+            msg._topic = msg._topic[len(strip):]  # paho keeps the topic as bytes
         with self._cond:
             self.messages.append(msg)
             self._cond.notify_all()

@@ -23,6 +23,7 @@ ARGS = {
     "station install-bundle": ["bundle.json"],
     "controller station add": ["st-01", "--key", "st-01.pub"],
     "controller station revoke": ["st-01"],
+    "controller ca revoke": ["st-01"],
     "controller targets import": ["targets.csv"],
     "controller venue add": ["v-1", "--kind", "school", "--name", "SMA 1", "--kelurahan", "33.72.05.1001",
                              "--date", "2026-12-01", "--people", "40"],
