@@ -28,6 +28,7 @@ import ipaddress
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -317,11 +318,38 @@ def init(cfg: ControllerConfig, *, broker_hosts: list[str], days: int = CA_DAYS,
     else:
         hosts = tuple(server_hosts(load_cert(paths.broker_cert, "broker certificate")))
     if not paths.crl.exists():  # the broker's crlfile must exist from the start
-        from controller.provisioning.revocation import write_crl
-
         write_crl(paths, ca, ())
         written.append(paths.crl)
     return InitResult(paths, ca.cert, created, tuple(written), cn, hosts)
+
+
+# -- the revocation list (see controller.provisioning.revocation) --------------------------
+CRL_DAYS = 365
+
+
+def write_crl(paths: CaPaths, ca: FleetCA, serials: Iterable[int], *,
+              now: dt.datetime | None = None) -> Path:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    builder = (x509.CertificateRevocationListBuilder()
+               .issuer_name(ca.cert.subject)
+               .last_update(now - dt.timedelta(minutes=5))
+               .next_update(now + dt.timedelta(days=CRL_DAYS)))
+    for serial in sorted(set(serials)):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build())
+    crl = builder.sign(ca.key, hashes.SHA256())
+    write_atomic(paths.crl, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+    return paths.crl
+
+
+def revoked_serials(paths: CaPaths) -> set[int]:
+    if not paths.crl.exists():
+        return set()
+    try:
+        crl = x509.load_pem_x509_crl(paths.crl.read_bytes())
+    except ValueError:
+        raise CertificateError(f"{paths.crl} is not a PEM certificate revocation list") from None
+    return {r.serial_number for r in crl}
 
 
 def record_issued(paths: CaPaths, cert: x509.Certificate) -> Path:

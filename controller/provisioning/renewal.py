@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from controller.provisioning import ca as ca_mod
-from controller.provisioning.revocation import issued_to, revoked_serials
+from controller.provisioning.ca import revoked_serials
+from controller.provisioning.revocation import issued_to
 from controller.store import Store
 from protocol.messages import CertificateUpdate
 

@@ -14,20 +14,15 @@ year out so OpenSSL never treats it as stale in the field.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 
 from controller.config import ControllerConfig
 from controller.errors import UnknownStation
 from controller.provisioning import ca as ca_mod
 from controller.store import Store
-
-CRL_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -35,31 +30,6 @@ class Revoked:
     station_id: str
     serials: tuple[int, ...]
     crl: Path
-
-
-def write_crl(paths: ca_mod.CaPaths, ca: ca_mod.FleetCA, serials: Iterable[int], *,
-              now: dt.datetime | None = None) -> Path:
-    now = now or dt.datetime.now(dt.timezone.utc)
-    builder = (x509.CertificateRevocationListBuilder()
-               .issuer_name(ca.cert.subject)
-               .last_update(now - dt.timedelta(minutes=5))
-               .next_update(now + dt.timedelta(days=CRL_DAYS)))
-    for serial in sorted(set(serials)):
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build())
-    crl = builder.sign(ca.key, hashes.SHA256())
-    ca_mod.write_atomic(paths.crl, crl.public_bytes(serialization.Encoding.PEM), 0o644)
-    return paths.crl
-
-
-def revoked_serials(paths: ca_mod.CaPaths) -> set[int]:
-    if not paths.crl.exists():
-        return set()
-    try:
-        crl = x509.load_pem_x509_crl(paths.crl.read_bytes())
-    except ValueError:
-        raise ca_mod.CertificateError(f"{paths.crl} is not a PEM certificate revocation list") from None
-    return {r.serial_number for r in crl}
 
 
 def issued_to(paths: ca_mod.CaPaths, station_id: str) -> list[x509.Certificate]:
@@ -79,5 +49,5 @@ def revoke(cfg: ControllerConfig, station_id: str, reason: str) -> Revoked:
         return Revoked(station_id, (), paths.crl)
     ca = ca_mod.FleetCA.load(paths)
     serials = tuple(c.serial_number for c in issued_to(paths, station_id))
-    write_crl(paths, ca, revoked_serials(paths) | set(serials))
+    ca_mod.write_crl(paths, ca, ca_mod.revoked_serials(paths) | set(serials))
     return Revoked(station_id, serials, paths.crl)

@@ -236,7 +236,8 @@ def test_a_station_on_the_controllers_listener_is_out_of_reach_by_design(fleet):
 
 
 def test_a_revoked_station_is_refused_by_the_broker_after_a_reload(fleet):
-    from controller.provisioning.revocation import revoke, revoked_serials
+    from controller.provisioning.ca import revoked_serials
+    from controller.provisioning.revocation import revoke
 
     with fleet.ctl.store() as store:
         for sid in ("st-01", "st-02"):
