@@ -5,7 +5,7 @@ feeds events in, with the time, and carries out the actions that come back.
 
     events                                   actions
     on_connected() / on_disconnected()       Publish(packet_id)         publish it now, QoS 1
-    on_controller_status(id, online)         PutBack(packet_id, why)    SENT -> PENDING in the outbox
+    on_controller_status(id, online, since)  PutBack(packet_id, why)    SENT -> PENDING in the outbox
     offer(candidates, now)                   Settle(packet_id, ...)     apply the controller's ack
     on_ack(packet_id, status, ...)           Quarantine(packet_id, ...) never sendable as it is
     on_tick(now)
@@ -15,19 +15,23 @@ Rules (the only place they live):
 
 * At most ``window`` packets and ``window_bytes`` bytes are published and
   waiting for the controller's ack; one packet always fits, whatever its size.
-* Nothing is offered while disconnected.
+* Nothing is offered while disconnected, nor while no controller replica is
+  known to be online: a packet published with nobody in the controllers'
+  share group is taken by the broker and dropped, and would wait out the
+  whole ack timeout.
 * A packet bigger than ``max_packet_bytes`` is never published (the broker
   would drop it or the connection, and paho would resend it forever): it is
   quarantined with the reason.
 * A packet with no ack ``ack_timeout_s`` after it went out is put back and
   sent again; the controller answers ``duplicate`` if it had it.
-* On every (re)connection, when a controller replica that was online goes
-  offline, and when one that was offline comes back, everything in flight is
-  put back at once: the broker may have taken a packet and lost it (Mosquitto
-  does not keep shared subscriptions across a restart; a dead replica's
-  session goes with the packets it held), and waiting out the ack timeout
-  would stall the station for a minute. A replica's first status (retained,
-  as the station subscribes) changes nothing.
+* On every (re)connection, when a controller replica goes offline, and when
+  one announces a new session (its status with a new ``since``: it came back,
+  or it reconnected after a broker restart), everything in flight is put back
+  at once: the broker may have taken a packet and lost it (Mosquitto does not
+  keep shared subscriptions across a restart; a dead replica's session goes
+  with the packets it held), and waiting out the ack timeout would stall the
+  station for a minute. A replica's first status (retained, as the station
+  subscribes) changes nothing: nothing was sent before it.
 * Every ack is settled in the outbox, in the window or not: the outbox decides
   what a late ack, a second ack, or an ack for an unknown id means.
 * The upload rate is capped at ``drain_bytes_per_s`` (0: no cap) by a token
@@ -98,8 +102,8 @@ class _InFlight:
 class Delivery:
     settings: DeliverySettings
     connected: bool = False
-    #: Each controller replica's last known status.
-    controllers: dict[str, bool] = field(default_factory=dict)
+    #: Each controller replica's last known status: (online, since).
+    controllers: dict[str, tuple[bool, float]] = field(default_factory=dict)
     _window: dict[str, _InFlight] = field(default_factory=dict)
     _tokens: float = 0.0
     _token_time: float | None = None
@@ -110,8 +114,8 @@ class Delivery:
         return tuple(self._window)
 
     def room(self) -> tuple[int, int]:
-        """How many more packets, and bytes, the window takes now (0, 0 while disconnected)."""
-        if not self.connected:
+        """How many more packets, and bytes, the window takes now (0, 0 while disconnected or no controller)."""
+        if not self.connected or not self.controller_online:
             return 0, 0
         used = sum(f.size for f in self._window.values())
         n = self.settings.window - len(self._window)
@@ -131,12 +135,12 @@ class Delivery:
     @property
     def controller_online(self) -> bool | None:
         """Is any controller replica online (None before the first status)?"""
-        return any(self.controllers.values()) if self.controllers else None
+        return any(online for online, _ in self.controllers.values()) if self.controllers else None
 
-    def on_controller_status(self, controller_id: str, online: bool) -> list[Action]:
+    def on_controller_status(self, controller_id: str, online: bool, since: float = 0.0) -> list[Action]:
         before = self.controllers.get(controller_id)
-        self.controllers[controller_id] = online
-        if before is None or before == online:
+        self.controllers[controller_id] = (online, since)
+        if before is None or before == (online, since):
             return []
         return self._put_back_all("controller_back" if online else "controller_gone")
 

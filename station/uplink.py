@@ -293,11 +293,11 @@ class Uplink:
             if not msg.payload:
                 return  # a cleared status: a replica taken out of service for good
             try:
-                online = messages.decode(messages.ControllerStatus, msg.payload).online
+                status = messages.decode(messages.ControllerStatus, msg.payload)
             except messages.MessageError as exc:
                 log.warning("ignoring bad controller status: %s", exc)
                 return
-            self._apply(self._delivery.on_controller_status(controller_id, online))
+            self._apply(self._delivery.on_controller_status(controller_id, status.online, status.since))
             return
         try:
             leaf = topics.parse(msg.topic).leaf

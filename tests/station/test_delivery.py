@@ -12,6 +12,7 @@ def machine(**kw) -> Delivery:
     d = Delivery(DeliverySettings(**{"window": 3, "window_bytes": 100 * KB, "max_packet_bytes": 50 * KB,
                                       "ack_timeout_s": 10.0, **kw}))
     assert d.on_connected() == []
+    assert d.on_controller_status("ctl-1", True, since=1.0) == []
     return d
 
 
@@ -23,11 +24,15 @@ def published(actions) -> list[str]:
     return [a.packet_id for a in actions if isinstance(a, Publish)]
 
 
-def test_nothing_goes_out_while_disconnected():
+def test_nothing_goes_out_while_disconnected_or_while_no_controller_is_known_online():
     d = Delivery(DeliverySettings())
     assert d.room() == (0, 0)
     assert d.offer(pending(3), now=0) == []
     d.on_connected()
+    assert d.offer(pending(3), now=0) == []  # the broker would drop it: nobody in the share group yet
+    d.on_controller_status("ctl-1", False, since=5.0)
+    assert d.offer(pending(3), now=0) == []
+    d.on_controller_status("ctl-1", True, since=9.0)
     assert published(d.offer(pending(3), now=0)) == ["p0", "p1", "p2"]
 
 
@@ -93,18 +98,23 @@ def test_reconnect_mid_window_puts_everything_in_flight_back_at_once():
 
 
 def test_a_replica_that_dies_or_comes_back_puts_the_window_back_but_first_statuses_do_not():
+    d = machine()  # ctl-1 online
+    d.offer(pending(2), now=0)
+    assert d.on_controller_status("ctl-2", False, since=3.0) == []  # first sighting: nothing was lost
+    assert d.on_controller_status("ctl-1", False, since=4.0) == [PutBack("p0", "controller_gone"),
+                                                                  PutBack("p1", "controller_gone")]
+    assert d.controller_online is False and d.room() == (0, 0)
+    assert d.on_controller_status("ctl-2", True, since=5.0) == []  # nothing was in flight
+    d.offer(pending(2), now=1)
+    assert d.on_controller_status("ctl-2", True, since=5.0) == []  # the same news again changes nothing
+
+
+def test_a_replica_with_a_new_session_puts_the_window_back():
+    """After a broker restart the retained 'online' is old news until the controller says it again."""
     d = machine()
     d.offer(pending(2), now=0)
-    assert d.on_controller_status("ctl-a", True) == []  # first retained statuses: nothing was lost
-    assert d.on_controller_status("ctl-b", False) == []
-    assert d.controller_online is True
-    assert d.on_controller_status("ctl-a", False) == [PutBack("p0", "controller_gone"),
-                                                       PutBack("p1", "controller_gone")]
-    assert d.controller_online is False
-    d.offer(pending(2), now=1)
-    assert d.on_controller_status("ctl-b", True) == [PutBack("p0", "controller_back"),
-                                                      PutBack("p1", "controller_back")]
-    assert d.on_controller_status("ctl-b", True) == []  # the same news again changes nothing
+    assert d.on_controller_status("ctl-1", True, since=50.0) == [PutBack("p0", "controller_back"),
+                                                                  PutBack("p1", "controller_back")]
 
 
 def test_a_packet_larger_than_the_broker_allows_is_quarantined_and_the_rest_flow():

@@ -14,7 +14,7 @@ from protocol.record import EnrollmentRecord, FingerException
 from station.scripted import ResidentScript, ScriptedOperator
 from station.errors import LowDiskSpace
 from station.workflow import ReviewAction, ReviewDecision, StepKind
-from tests.fixtures.mqtt import Recorder
+from tests.fixtures.mqtt import Recorder, announce
 from tests.fixtures.records import SAMPLE_KELURAHAN, SAMPLE_NIK
 from tests.fixtures.station import make_station_dir
 
@@ -48,6 +48,7 @@ def test_full_enrollment_reaches_the_broker_sealed_and_opens_with_the_controller
     scene = Scene(time_scale=0.0)
     d = make_station_dir(tmp_path / "station", broker, CK)
     with Recorder(broker, "controller-spy", [topics.all_stations(topics.Leaf.PACKETS)]) as spy:
+        announce(spy.client)
         rt = d.runtime(scene).start()
         try:
             outcome, op = enroll(rt, scene, ResidentScript(RESIDENT, SAMPLE_NIK))

@@ -14,7 +14,7 @@ from station.config import MqttSettings
 from station.outbox import Outbox
 from station.uplink import Uplink
 from adapters.mocklink import MockBroker, MockLink
-from tests.fixtures.mqtt import Recorder, wait_until
+from tests.fixtures.mqtt import Recorder, announce, wait_until
 from tests.fixtures.relay import Relay
 
 CK = ControllerKeys.generate()
@@ -64,6 +64,7 @@ class Controller:
 
     def __enter__(self):
         self.rec.start()
+        announce(self.rec.client)
         return self
 
     def __exit__(self, *exc):
@@ -92,6 +93,8 @@ def test_window_bounds_packets_waiting_for_ack_in_memory(outbox):
     ctl.on_message = lambda m: seen.append(packet.parse(m.payload).packet_id)
     ctl.open()
     ctl.subscribe([(topics.all_stations(topics.Leaf.PACKETS), 1)])
+    ctl.publish(topics.controller_status("controller"),
+                messages.encode(messages.ControllerStatus("controller", True, 1.0)), qos=1, retain=True)
     ids = fill(outbox, 10)
     with Uplink(SID, settings(None, window=3), outbox, link=MockLink(hub, SID)) as up:
         assert wait_until(lambda: outbox.stats().sent == 3)
