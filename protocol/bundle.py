@@ -118,6 +118,8 @@ def decode(data: bytes) -> Bundle:
         bundle = msgspec.json.decode(data, type=Bundle)
     except msgspec.ValidationError as exc:
         raise BundleError(f"the bundle is malformed: {explain('bundle', exc)}") from None
+    except (msgspec.DecodeError, RecursionError):
+        raise BundleError("the bundle is damaged (not valid JSON throughout); carry it again") from None
     try:
         topics.check_station_id(bundle.station_id)
     except topics.TopicError as exc:

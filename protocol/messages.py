@@ -212,5 +212,7 @@ def decode(cls: type[T], data: bytes | str) -> T:
         return msgspec.json.decode(data, type=cls)
     except msgspec.ValidationError as exc:
         raise MessageError(explain(name, exc)) from None
+    except msgspec.DecodeError as exc:  # e.g. a string that is not UTF-8, which the head did not read
+        raise MessageError(f"{name} message is not valid JSON: {exc}") from None
     except RecursionError:
         raise MessageError(f"{name} message is nested too deeply") from None
