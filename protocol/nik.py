@@ -52,7 +52,7 @@ class NIK:
 def parse(text: str, *, today: _dt.date | None = None) -> NIK:
     """Validate ``text`` as a NIK and decode it; NIKError says what is wrong."""
     raw = "".join(str(text).split()).replace(".", "").replace("-", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²" and "٣" are digits to str.isdigit, not to a NIK
         raise NIKError("not_digits", "NIK must contain only digits")
     if len(raw) != 16:
         raise NIKError("length", f"NIK must have 16 digits, got {len(raw)}")

@@ -86,3 +86,11 @@ def test_reasons_carry_no_digits_of_the_number(text):
     for part in (text[:6], text[6:8], text[8:10], text[10:12], "1990", "33.72"):
         assert part not in message.replace("digits 1-6", "").replace("digits 7-12", "").replace(
             "digits 9-10", "").replace("01-12", ""), message
+
+
+@pytest.mark.parametrize("text", ["337204551\u00b2900001", "3372054512\u0669\u0660\u0660\u0660\u0661"])
+def test_digits_that_are_not_ascii_are_not_digits_of_a_nik(text):
+    """Found by bench/fuzz.py: str.isdigit() says yes to '²', and int() then raised ValueError."""
+    with pytest.raises(nik.NIKError) as err:
+        nik.parse(text)
+    assert err.value.reason_id == "not_digits"
