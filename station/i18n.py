@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from station.i18n_kiosk import MESSAGES as KIOSK_MESSAGES
+
 DEFAULT_LANGUAGE = "id"
 
 FINGERS: Mapping[str, Mapping[int, str]] = {
@@ -151,7 +153,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
 
 
 def t(language: str, msg_id: str, **params: object) -> str:
-    entry = MESSAGES.get(msg_id)
+    entry = MESSAGES.get(msg_id) or KIOSK_MESSAGES.get(msg_id)
     if entry is None:
         text = msg_id
     else:

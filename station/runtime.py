@@ -63,7 +63,8 @@ class StationRuntime:
         self.devices = Devices(config.devices, self.context)
         self.thresholds: QualityThresholds = thresholds_from_config(config.quality)
         #: Who may log in (the kiosk and the console) and confirm face exceptions.
-        self.operators = OperatorStore(config.data_dir / "operators.db", clock=clock)
+        self.operators = OperatorStore(config.data_dir / "operators.db", clock=clock,
+                                       max_failures=config.kiosk.max_failures, lockout_s=config.kiosk.lockout_s)
         self.seen = SeenNIKs(config.data_dir, clock=clock)
         self.uplink: Uplink | None = None
         self.sealer: Sealer | None = None
@@ -169,6 +170,13 @@ class StationRuntime:
             retries=self.config.retries, clock=self._clock, supervisors=self.operators.supervisor_check,
             seen=self.seen, **options,
         )
+
+    def today(self) -> dt.date:
+        """The station's date (WIB; the demo's accelerated one in demos)."""
+        return self._today()
+
+    def enrollments_today(self) -> int:
+        return self.outbox.counter(f"enrolled:{self._today().isoformat()}")
 
     def _sealed(self) -> None:
         # The packet is already safe in the outbox: a failing counter must not make the

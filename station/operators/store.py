@@ -244,6 +244,10 @@ class OperatorStore:
             return False
         return True
 
+    def record_failure(self, operator_id: str) -> None:
+        """A failed second factor (the finger) counts like a wrong PIN."""
+        self._failed(operator_id)
+
     def _failed(self, operator_id: str) -> None:
         with self._db.transaction() as db:
             row = db.execute("SELECT failures FROM login_failures WHERE operator_id = ?", (operator_id,)).fetchone()
