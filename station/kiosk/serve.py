@@ -40,7 +40,7 @@ def make_kiosk(runtime: StationRuntime, *, trainer: bool, scene: Scene | None = 
 
 def _config(kiosk: Kiosk, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(build_app(kiosk), host=host, port=port, log_level="warning", access_log=False,
-                          ws="websockets", lifespan="on", ws_ping_interval=None)
+                          ws="websockets-sansio", lifespan="on", ws_ping_interval=None)
 
 
 class KioskServer:
