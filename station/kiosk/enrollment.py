@@ -198,7 +198,8 @@ class EnrollmentSession:
                 self._answer = None
                 self.view.notices.clear()
                 self._serial += 1
-                self.view.question = Question("working", {}, self._serial, blocking=False)
+                # While the device works, the trainer panel still plays the step just answered.
+                self.view.question = Question("working", {**data, "after": kind}, self._serial, blocking=False)
         finally:
             if on_hide is not None:
                 on_hide()
