@@ -15,7 +15,7 @@ import time
 
 import uvicorn
 
-from adapters.sdnotify import notify
+from adapters.sdnotify import Watchdog, notify, watchdog_interval
 from drivers.registry import DriverContext
 from drivers.scene import Scene
 from station.config import StationConfig
@@ -88,9 +88,14 @@ def serve_kiosk(config: StationConfig, *, trainer: bool = False, port: int | Non
         server = uvicorn.Server(_config(kiosk, host, port or config.kiosk.port))
         log.info("kiosk on http://%s:%d%s", host, port or config.kiosk.port, " (trainer mode)" if trainer else "")
         notify("READY=1")
+        interval = watchdog_interval()
+        dog = Watchdog(lambda: server.started and (runtime.uplink is None or runtime.uplink.alive),
+                       interval).start() if interval else None
         try:
             server.run()
         finally:
+            if dog is not None:
+                dog.stop()
             kiosk.stop()
     finally:
         notify("STOPPING=1")
