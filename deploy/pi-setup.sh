@@ -13,6 +13,7 @@ DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SOURCE=$(dirname "$DEPLOY_DIR")
 STATION_ID=""
 ENABLE=1
+KIOSK=1
 
 usage() {
     cat <<EOF
@@ -26,6 +27,8 @@ Sets up this Raspberry Pi as a rekam recording station:
     with rekam and its [pi] extra installed
   * udev rules for /dev/rekam-fingerprint and /dev/rekam-signature
   * the rekam-station systemd unit, enabled
+  * the touchscreen kiosk: the station runs 'rekam station kiosk' (127.0.0.1:8780) and
+    Chromium shows it full screen in the desktop session (unless --no-kiosk)
 
 Options:
   --station-id ID   this station's id; a new config gets it, and the station's keys
@@ -33,6 +36,7 @@ Options:
   --source SPEC     what pip installs (default: the rekam tree this script is in,
                     $SOURCE); a path, a wheel, or a requirement such as 'rekam==0.1.0'
   --no-enable       install the unit but do not enable it
+  --no-kiosk        no touchscreen kiosk (a headless station; enroll with 'rekam station enroll')
   -h, --help        show this help
 
 Afterwards: carry the CSR and signing key it prints to the controller, run
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
         --station-id) STATION_ID=${2:?--station-id needs a value}; shift 2 ;;
         --source) SOURCE=${2:?--source needs a value}; shift 2 ;;
         --no-enable) ENABLE=0; shift ;;
+        --no-kiosk) KIOSK=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -134,6 +139,23 @@ if [ "$ENABLE" -eq 1 ]; then
 fi
 # A running station picks up the new version now; a stopped one waits for its bundle.
 systemctl try-restart rekam-station.service
+
+step "kiosk"
+if [ "$KIOSK" -eq 1 ]; then
+    # Raspberry Pi OS names the browser chromium-browser, Debian chromium.
+    apt-get install -y chromium-browser curl || apt-get install -y chromium curl
+    install -m 0755 "$DEPLOY_DIR/kiosk/kiosk-browser.sh" /opt/rekam/kiosk-browser.sh
+    install -d -m 0755 /etc/systemd/system/rekam-station.service.d
+    install -m 0644 "$DEPLOY_DIR/kiosk/rekam-station.service.d/kiosk.conf" \
+        /etc/systemd/system/rekam-station.service.d/kiosk.conf
+    install -m 0644 "$DEPLOY_DIR/kiosk/rekam-kiosk-browser.service" /etc/systemd/user/rekam-kiosk-browser.service
+    systemctl daemon-reload
+    systemctl --global enable rekam-kiosk-browser.service
+    echo "kiosk: make the first supervisor with: sudo -u $SERVICE_USER /opt/rekam/venv/bin/rekam station operators add ID --role supervisor --config $CONFIG"
+else
+    rm -f /etc/systemd/system/rekam-station.service.d/kiosk.conf
+    systemctl daemon-reload
+fi
 
 step "done"
 if [ -f "$DATA/tls/station.crt" ]; then

@@ -21,6 +21,7 @@ from drivers.types import (
     DeviceKind,
     FingerCapture,
     Image,
+    PenSample,
     SelfTestResult,
     SignatureCapture,
     StatusLight,
@@ -163,12 +164,16 @@ class SignaturePad(Device):
         *,
         idle_end: float = 2.0,
         until: Callable[[], bool] | None = None,
+        on_sample: Callable[[PenSample], None] | None = None,
     ) -> SignatureCapture:
         """Record one signature.
 
         Waits up to ``timeout`` for the pen to touch (DeviceTimeout if it never
         does), then records until the pen has been up for ``idle_end`` seconds
-        or ``until()`` returns true (the operator pressed "next").
+        or ``until()`` returns true (the operator pressed "next"). A driver that
+        can calls ``on_sample`` with each sample as it arrives (live strokes on
+        the station's screen); an exception it raises ends the capture. Callers
+        pass ``on_sample`` only to drivers whose ``capture`` accepts it.
         """
 
     @abc.abstractmethod

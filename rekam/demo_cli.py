@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offline-days", type=int, default=2, help="days it stays offline")
     p.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 10, 1), help="first schedule day")
     p.add_argument("--verbose", action="store_true", help="log what every component does")
+    p.add_argument("--no-kiosk", dest="kiosk", action="store_false",
+                   help="do not offer the touchscreen kiosk of an extra station in trainer mode")
     p.set_defaults(func=_run)
 
 
@@ -64,10 +66,17 @@ def _run(args) -> int:
 
     t0 = time.monotonic()
     drained = False
+    kiosk = None
     try:
         print(f"rekam demo: {args.stations} stations, {args.days} days of {args.day_seconds:g} s, "
               f"data in {args.workdir.resolve()}", flush=True)
         fleet.setup()
+        if args.kiosk:
+            from rekam.demo.kiosk import ACCOUNTS, start_kiosk
+
+            kiosk = start_kiosk(fleet)
+            print(f"kiosk (trainer mode, station st-kiosk): {kiosk.url}  accounts: "
+                  + ", ".join(f"{oid} PIN {pin}" for oid, pin, _ in ACCOUNTS), flush=True)
         fleet.run(on_progress=show)
         print("schedule days done; every station online to deliver what it holds...", flush=True)
         drained = fleet.drain()
@@ -78,5 +87,7 @@ def _run(args) -> int:
         print("\ninterrupted; stopping the fleet", file=sys.stderr)
         return 130
     finally:
+        if kiosk is not None:
+            kiosk.close()
         fleet.close()
     return 0 if drained else 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import signal
 import sys
 import threading
@@ -54,9 +53,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     provision_cli.add_commands(ssub)
 
+    from station.operators import cli as operators_cli
+
+    operators_cli.add_commands(ssub)
+
+    c = cmd("kiosk", "run the station with its touchscreen kiosk on 127.0.0.1 (uplink, telemetry, commands)",
+            _kiosk)
+    c.add_argument("--trainer", action="store_true", help="trainer mode (every device must be emulated)")
+    c.add_argument("--port", type=int, default=None, help="kiosk port (default: [kiosk] port)")
+
 
 def _console_args(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--operator", default=os.environ.get("USER", "operator"), help="operator id written into records")
+    c.add_argument("--operator", default=None,
+                   help="your operator id (asked if not given); the PIN is always asked, the id goes into records")
     c.add_argument("--lang", choices=config_mod.LANGUAGES, default=None, help="screen language (default: config)")
     c.add_argument("--kelurahan", default=None, help="kelurahan code when there is no assignment yet")
 
@@ -79,6 +88,31 @@ def _run(args) -> int:
 
 def _enroll(args) -> int:
     return _serve(args, console=True)
+
+
+def _kiosk(args) -> int:
+    from station.kiosk.serve import serve_kiosk
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    return serve_kiosk(_cfg(args), trainer=args.trainer, port=args.port)
+
+
+def _console_login(runtime, operator) -> str:
+    """Every record carries the logged-in operator: id and PIN, checked against the station's accounts."""
+    from station.operators import LoginFailed
+
+    if runtime.operators.count() == 0:
+        raise StationError("no operators on this station yet: make the first supervisor with "
+                           "`rekam station operators add ID --role supervisor`")
+    creds = operator.credentials(operator.default_id)
+    if creds is None:
+        raise StationError("login cancelled")
+    try:
+        return runtime.operators.verify(*creds).operator_id
+    except LoginFailed as exc:
+        operator.notify(f"e.{exc.reason_id}", **exc.params)
+        raise
 
 
 def _serve(args, *, console: bool) -> int:
@@ -109,6 +143,8 @@ def _serve(args, *, console: bool) -> int:
             dog = Watchdog(lambda: runtime.uplink is not None and runtime.uplink.alive, interval).start()
         if console:
             operator = ConsoleOperator(language)
+            operator.default_id = args.operator
+            operator_id = _console_login(runtime, operator)
             current = runtime.current_assignment()
             if current:
                 operator.notify("assignment", kelurahan=current.kelurahan_name or current.kelurahan_code,
@@ -120,7 +156,7 @@ def _serve(args, *, console: bool) -> int:
                 if not nik:
                     break  # an empty NIK ends the session, as the prompt says
                 try:
-                    runtime.enrollment(operator, args.operator, kelurahan_code=args.kelurahan).run(nik)
+                    runtime.enrollment(operator, operator_id, kelurahan_code=args.kelurahan).run(nik)
                 except (StationError, DeviceError) as exc:
                     # e.g. low disk space, a device gone: say so and let the operator decide;
                     # the uplink keeps draining, and nothing half-done was stored.

@@ -90,6 +90,29 @@ class _DevicesTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     indicators: DeviceConfig | None = None
 
 
+class KioskSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[kiosk]``: where the touchscreen app (station/kiosk/) listens and how it guards itself."""
+
+    #: Listen address; the kiosk is for the station's own screen, so loopback.
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8780
+    #: Client addresses that may use the kiosk; any other request is refused (403).
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: Log the operator out after this long without a touch (an enrollment in progress is cancelled).
+    idle_logout_s: Annotated[float, Meta(ge=10)] = 300.0
+    #: Wrong PINs in a row before an id is locked, and for how long.
+    max_failures: Annotated[int, Meta(ge=1, le=20)] = 5
+    lockout_s: Annotated[float, Meta(ge=10)] = 300.0
+    #: Live face preview rate.
+    preview_fps: Annotated[float, Meta(ge=1, le=30)] = 12.0
+    #: Kelurahan to record for when the controller has sent no assignment (e.g. a training room).
+    kelurahan: str | None = None
+    #: Seconds a finger may take to arrive once the operator taps "scan".
+    finger_timeout_s: Annotated[float, Meta(gt=0, le=60)] = 10.0
+    signature_timeout_s: Annotated[float, Meta(gt=0, le=300)] = 60.0
+    signature_idle_s: Annotated[float, Meta(gt=0, le=10)] = 2.0
+
+
 class _StationFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     station: _StationTable
     keys: _KeysTable = _KeysTable()
@@ -97,6 +120,7 @@ class _StationFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     outbox: _OutboxTable = _OutboxTable()
     quality: _QualityTable = _QualityTable()
     devices: _DevicesTable = _DevicesTable()
+    kiosk: KioskSettings = KioskSettings()
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,7 @@ class StationConfig:
     quality: Mapping[str, Any]
     retries: int
     source: Path | None = None
+    kiosk: KioskSettings = KioskSettings()
 
 
 def default_path() -> Path:
@@ -177,6 +202,7 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         quality=quality,
         retries=f.quality.retries,
         source=source,
+        kiosk=f.kiosk,
     )
 
 

@@ -8,24 +8,28 @@ reason words and masked NIKs only.
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import TextIO
 
 from drivers.errors import DeviceError
 from protocol.nik import NIK
-from protocol.record import FingerException, Quality
+from protocol.record import FaceException, FingerException, Quality
 from station import i18n
 from station.errors import EnrollmentAborted
 from station.quality import GateResult
-from station.workflow import Review, ReviewAction, ReviewDecision, Step, StepKind
+from station.workflow import FaceExceptionRequest, Review, ReviewAction, ReviewDecision, Step, StepKind
 
 _EXCEPTIONS = list(FingerException)
+_FACE_EXCEPTIONS = list(FaceException)
 
 
 class ConsoleOperator:
     def __init__(self, language: str = i18n.DEFAULT_LANGUAGE, *, stdin: TextIO | None = None,
                  stdout: TextIO | None = None) -> None:
         self.language = language
+        #: The id given on the command line; the PIN is still asked.
+        self.default_id: str | None = None
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
 
@@ -43,13 +47,32 @@ class ConsoleOperator:
             return None
         return line.strip()
 
+    def _secret(self, text: str) -> str | None:
+        """A PIN: not echoed at a real terminal."""
+        if self._in is sys.stdin and sys.stdin.isatty():
+            try:
+                return getpass.getpass(text + " > ", stream=self._out)
+            except EOFError:
+                return None
+        return self._ask(text)
+
+    def credentials(self, operator_id: str | None = None) -> tuple[str, str] | None:
+        """Ask for an id (unless given) and a PIN; None when input ends."""
+        oid = operator_id or self._ask(self._t("ask_operator_id"))
+        if not oid:
+            return None
+        pin = self._secret(self._t("ask_pin", who=oid))
+        return (oid, pin) if pin else None
+
     # -- the Operator protocol -----------------------------------------------------
     def ask_nik(self) -> str | None:
         return self._ask(self._t("ask_nik")) or None
 
-    def confirm_resident(self, nik: NIK) -> bool:
+    def confirm_resident(self, nik: NIK, *, enrolled_here: bool = False) -> bool:
         self._say(self._t("nik_decoded", nik=nik.masked(), sex=self._t(f"sex_{nik.sex}"),
                           birth=nik.birth_date.isoformat(), kecamatan=nik.kecamatan, city=nik.city))
+        if enrolled_here:
+            self._say(self._t("nik_enrolled_here"))
         answer = self._ask(self._t("confirm_resident"))
         return answer is not None and answer.lower() in ("y", "ya", "yes")
 
@@ -72,7 +95,7 @@ class ConsoleOperator:
             raise EnrollmentAborted("operator input ended")
         return None
 
-    def after_capture(self, step: Step, result: GateResult) -> None:
+    def after_capture(self, step: Step, result: GateResult, image: bytes | None = None) -> None:
         what = (self._t(f"step.{step.kind.value}") if step.position is None
                 else i18n.finger_name(self.language, step.position))
         if result.passed:
@@ -91,9 +114,35 @@ class ConsoleOperator:
             self._say(self._t("finger_excepted", finger=finger, reason=self._t(f"x.{exception.value}")))
         return exception
 
+    def face_unusable(self, step: Step, result: GateResult | None) -> FaceExceptionRequest | None:
+        if result is not None:
+            self._say(self._t("face_unusable", problems=i18n.problems(self.language, result.problems)))
+        else:
+            self._say(self._t("face_camera_failed"))
+        choices = ", ".join(f"{i + 1}={self._t(f'fx.{e.value}')}" for i, e in enumerate(_FACE_EXCEPTIONS))
+        answer = self._ask(self._t("face_exception_ask", choices=choices))
+        if answer is None:
+            raise EnrollmentAborted("operator input ended")
+        if not (answer.isdigit() and 1 <= int(answer) <= len(_FACE_EXCEPTIONS)):
+            return None  # anything else: try the photo again
+        reason = _FACE_EXCEPTIONS[int(answer) - 1]
+        note = self._ask(self._t("face_exception_note")) or ""
+        self._say(self._t("supervisor_confirm"))
+        creds = self.credentials()
+        if creds is None:
+            return None
+        return FaceExceptionRequest(reason, creds[0], creds[1], note)
+
+    def device_failed(self, step: Step, error: DeviceError) -> bool:
+        device = self._t(f"device.{ {StepKind.FACE: 'camera', StepKind.FINGER: 'fingerprint'}.get(step.kind, 'signature')}")
+        self._say(self._t(f"e.{error.reason_id}", device=device))
+        answer = self._ask(self._t("device_retry_ask"))
+        return answer is not None and answer.lower() in ("y", "ya", "yes", "")
+
     def review(self, review: Review) -> ReviewDecision:
         fingers = " ".join(f"{p}:{self._mark(q)}" for p, q in sorted(review.fingers.items()))
-        self._say(self._t("review", face=self._mark(review.face), fingers=fingers,
+        face = (self._mark(review.face_exception) if review.face_exception is not None else self._mark(review.face))
+        self._say(self._t("review", face=face, fingers=fingers,
                           signature=self._mark(review.signature)))
         while True:
             answer = self._ask(self._t("review_ask"))
@@ -132,7 +181,9 @@ class ConsoleOperator:
             return _EXCEPTIONS[int(a[1:]) - 1]
         return None
 
-    def _mark(self, q: Quality | FingerException) -> str:
+    def _mark(self, q: Quality | FingerException | FaceException) -> str:
         if isinstance(q, FingerException):
             return "x(" + self._t(f"x.{q.value}") + ")"
+        if isinstance(q, FaceException):
+            return "x(" + self._t(f"fx.{q.value}") + ")"
         return self._t("ok") if q.passed else self._t("forced")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from station.i18n_kiosk import MESSAGES as KIOSK_MESSAGES
+
 DEFAULT_LANGUAGE = "id"
 
 FINGERS: Mapping[str, Mapping[int, str]] = {
@@ -55,6 +57,29 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "cancelled": {"id": "Perekaman dibatalkan; tidak ada data yang disimpan", "en": "Enrollment cancelled; nothing was stored"},
     "no_assignment": {"id": "Belum ada penugasan dari pusat; kelurahan: {kelurahan}", "en": "No assignment from the controller yet; kelurahan: {kelurahan}"},
     "assignment": {"id": "Penugasan hari ini: Kel. {kelurahan} ({start}-{end})", "en": "Today's assignment: Kel. {kelurahan} ({start}-{end})"},
+    "nik_enrolled_here": {"id": "PERHATIAN: NIK ini sudah direkam di stasiun ini. Periksa sebelum merekam lagi.",
+                          "en": "NOTE: this NIK was already recorded at this station. Check before recording again."},
+    "ask_operator_id": {"id": "ID petugas", "en": "Operator id"},
+    "ask_pin": {"id": "PIN untuk {who}", "en": "PIN for {who}"},
+    "face_unusable": {"id": "Foto tidak dapat disimpan: {problems}. Foto tanpa wajah tidak pernah disegel.",
+                      "en": "The photo cannot be kept: {problems}. A photo without a face is never sealed."},
+    "face_camera_failed": {"id": "Kamera gagal berulang kali.", "en": "The camera failed again and again."},
+    "face_exception_ask": {"id": "Pengecualian foto wajah dengan persetujuan supervisor? {choices}, atau Enter untuk mencoba lagi",
+                           "en": "Face exception confirmed by a supervisor? {choices}, or Enter to try again"},
+    "face_exception_note": {"id": "Catatan (boleh kosong; tanpa data pribadi)", "en": "Note (may be empty; no personal data)"},
+    "supervisor_confirm": {"id": "Supervisor: masukkan ID dan PIN Anda untuk menyetujui", "en": "Supervisor: enter your id and PIN to confirm"},
+    "face_exception_unavailable": {"id": "Stasiun ini belum punya supervisor terdaftar: pengecualian tidak bisa disetujui",
+                                   "en": "This station has no supervisor enrolled: the exception cannot be confirmed"},
+    "supervisor_not_self": {"id": "Persetujuan harus dari supervisor lain, bukan petugas yang merekam",
+                            "en": "Another supervisor must confirm, not the operator who records"},
+    "supervisor_refused": {"id": "ID atau PIN supervisor salah (atau bukan supervisor, atau terkunci)",
+                           "en": "Supervisor id or PIN is wrong (or not a supervisor, or locked)"},
+    "device_retry_ask": {"id": "Coba lagi? (y/t)", "en": "Try again? (y/n)"},
+    "fx.not_detected": {"id": "wajah tidak terdeteksi walau sudah difoto", "en": "face not detected though photographed"},
+    "fx.injury": {"id": "wajah terluka / diperban", "en": "face injured / bandaged"},
+    "fx.disfigured": {"id": "cacat wajah", "en": "facial disfigurement"},
+    "fx.unable_to_present": {"id": "tidak dapat menghadap kamera", "en": "cannot face the camera"},
+    "fx.device_failure": {"id": "kamera rusak", "en": "camera failed"},
     "step.face": {"id": "foto wajah", "en": "face photo"},
     "step.signature": {"id": "tanda tangan", "en": "signature"},
     "ok": {"id": "baik", "en": "good"},
@@ -94,6 +119,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "e.timeout": {"id": "{device} tidak menjawab", "en": "{device} does not answer"},
     "e.busy": {"id": "{device} sedang dipakai program lain", "en": "{device} is in use by another program"},
     "e.no_finger": {"id": "tidak ada jari di pemindai", "en": "no finger on the scanner"},
+    "e.pen_stuck": {"id": "pena {device} menempel tanpa menulis: angkat pena, bersihkan bantalan, lalu ulangi",
+                    "en": "the {device} pen stays down without writing: lift the pen, wipe the pad, then retry"},
     "e.capture_failed": {"id": "{device} gagal mengambil gambar", "en": "{device} failed to capture"},
     "e.protocol_error": {"id": "{device} mengirim data rusak", "en": "{device} sent garbled data"},
     "e.bad_checksum": {"id": "{device} mengirim data rusak (checksum)", "en": "{device} sent garbled data (checksum)"},
@@ -113,6 +140,11 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "e.low_disk_space": {"id": "Ruang disk tinggal {free_mib} MiB (perlu {need_mib} MiB): kirim data dulu sebelum merekam",
                          "en": "Only {free_mib} MiB of disk left (need {need_mib} MiB): upload before recording more"},
     "e.outbox_error": {"id": "Penyimpanan lokal bermasalah; hubungi teknisi", "en": "Local storage failed; call a technician"},
+    "e.login_failed": {"id": "ID atau PIN salah (sisa percobaan: {left})", "en": "Wrong id or PIN ({left} tries left)"},
+    "e.login_locked": {"id": "Terkunci karena PIN salah berulang kali; coba lagi dalam {minutes} menit atau minta supervisor membuka",
+                       "en": "Locked after repeated wrong PINs; try again in {minutes} min or ask a supervisor to unlock"},
+    "e.login_not_allowed": {"id": "Akun ini tidak berhak ({role})", "en": "This account may not do that ({role})"},
+    "e.operator_error": {"id": "Akun petugas: {detail}", "en": "Operator account: {detail}"},
     "device.camera": {"id": "kamera", "en": "camera"},
     "device.fingerprint": {"id": "pemindai sidik jari", "en": "fingerprint scanner"},
     "device.signature": {"id": "bantalan tanda tangan", "en": "signature pad"},
@@ -121,7 +153,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
 
 
 def t(language: str, msg_id: str, **params: object) -> str:
-    entry = MESSAGES.get(msg_id)
+    entry = MESSAGES.get(msg_id) or KIOSK_MESSAGES.get(msg_id)
     if entry is None:
         text = msg_id
     else:

@@ -99,6 +99,20 @@ class OutboxStats:
         return self.pending + self.sent + self.quarantined
 
 
+@dataclass(frozen=True)
+class PacketRow:
+    """One line of the kiosk's outbox screen (no payload)."""
+
+    packet_id: str
+    seq: int
+    state: str  # a State value
+    changed_at: float
+    reason_id: str
+    reason: str
+    #: For delivered packets: the controller's ack ("stored" or "duplicate").
+    acked: str = ""
+
+
 class AckOutcome(str, Enum):
     REMOVED = "removed"
     QUARANTINED = "quarantined"
@@ -286,6 +300,17 @@ class Outbox:
             delivered=delivered,
             oldest_sealed_at=oldest,
         )
+
+    def listing(self, since: float) -> list["PacketRow"]:
+        """Packets sealed (still here) or acknowledged (delivered log) since ``since``, newest first."""
+        with self._tx() as db:
+            here = db.execute("SELECT packet_id, seq, state, sealed_at, changed_at, reason_id, reason FROM packets "
+                              "WHERE sealed_at >= ? OR changed_at >= ?", (since, since)).fetchall()
+            gone = db.execute("SELECT packet_id, seq, status, acked_at FROM delivered WHERE acked_at >= ?",
+                              (since,)).fetchall()
+        rows = [PacketRow(r[0], r[1], r[2], r[4], r[5] or "", r[6] or "") for r in here]
+        rows += [PacketRow(r[0], r[1], State.REMOVED.value, r[3], "", "", acked=r[2]) for r in gone]
+        return sorted(rows, key=lambda r: r.seq, reverse=True)
 
     def state_of(self, packet_id: str) -> State | None:
         row = self._row(packet_id)

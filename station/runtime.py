@@ -40,9 +40,11 @@ from station.config import StationConfig
 from station.certificate import install_renewal
 from station.devices import Devices
 from station.errors import ConfigError, StationError
+from station.operators import OperatorStore
 from station.outbox import Outbox
 from station.quality import QualityThresholds, thresholds_from_config
 from station.sealer import Sealer
+from station.seen import SeenNIKs
 from station.uplink import Uplink
 from station.workflow import Enrollment, Operator
 
@@ -61,6 +63,10 @@ class StationRuntime:
         self.outbox = Outbox(config.outbox_path, clock=clock)
         self.devices = Devices(config.devices, self.context)
         self.thresholds: QualityThresholds = thresholds_from_config(config.quality)
+        #: Who may log in (the kiosk and the console) and confirm face exceptions.
+        self.operators = OperatorStore(config.data_dir / "operators.db", clock=clock,
+                                       max_failures=config.kiosk.max_failures, lockout_s=config.kiosk.lockout_s)
+        self.seen = SeenNIKs(config.data_dir, clock=clock)
         self.uplink: Uplink | None = None
         self.sealer: Sealer | None = None
         self._assignment: AssignmentUpdate | None = None
@@ -78,6 +84,8 @@ class StationRuntime:
             signing = keyfiles.load_signing_key(self.config.signing_key)
             controller = keyfiles.load_controller_public(self.config.controller_public_key).for_suite(self.config.suite)
             self.outbox.open()
+            self.operators.open()
+            self.seen.open()
             self._assignment = self._load_assignment()
             self.devices.open_all()
             self.sealer = Sealer(self.config.station_id, self.outbox, controller, signing,
@@ -113,6 +121,8 @@ class StationRuntime:
         self.set_online(False)
         self.devices.close_all()
         self.outbox.close()
+        self.operators.close()
+        self.seen.close()
         self._release_lock()
         self._started = False
 
@@ -159,8 +169,16 @@ class StationRuntime:
             devices=self.devices, thresholds=self.thresholds, operator=operator, sealer=self.sealer,
             station_id=self.config.station_id, operator_id=operator_id, kelurahan_code=code,
             assignment_id=current.assignment_id if current and current.kelurahan_code == code else None,
-            retries=self.config.retries, clock=self._clock, **options,
+            retries=self.config.retries, clock=self._clock, supervisors=self.operators.supervisor_check,
+            seen=self.seen, **options,
         )
+
+    def today(self) -> dt.date:
+        """The station's date (WIB; the demo's accelerated one in demos)."""
+        return self._today()
+
+    def enrollments_today(self) -> int:
+        return self.outbox.counter(f"enrolled:{self._today().isoformat()}")
 
     def _sealed(self) -> None:
         # The packet is already safe in the outbox: a failing counter must not make the

@@ -17,8 +17,9 @@ from drivers.errors import DeviceError
 from drivers.scene import FaceCondition, FingerCondition, Person, Scene, SignatureCondition
 from protocol.nik import NIK
 from protocol.record import FingerException
+from station.errors import EnrollmentAborted
 from station.quality import GateResult
-from station.workflow import Review, ReviewAction, ReviewDecision, Step, StepKind
+from station.workflow import FaceExceptionRequest, Review, ReviewAction, ReviewDecision, Step, StepKind
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class ResidentScript:
     signature: tuple[SignatureCondition, ...] = (SignatureCondition.GOOD,)
     #: Review decisions in order before accepting (e.g. retake finger 3 once).
     reviews: tuple[ReviewDecision, ...] = ()
+    #: What the operator and supervisor record when no photo can be kept; None: the resident gives up.
+    face_exception: FaceExceptionRequest | None = None
+    #: Times the operator tries a failing device again before stopping the enrollment.
+    device_retries: int = 1
 
     def __repr__(self) -> str:
         return f"ResidentScript({self.person!r})"
@@ -53,11 +58,15 @@ class ScriptedOperator:
         self.steps: list[tuple[Step, GateResult]] = []
         self._reviews = list(script.reviews)
         self._unavailable: dict[int, int] = {}
+        self.enrolled_here = False
+        self.face_unusable_asked = 0
+        self.device_failures = 0
 
     def ask_nik(self) -> str | None:
         return self.script.nik
 
-    def confirm_resident(self, nik: NIK) -> bool:
+    def confirm_resident(self, nik: NIK, *, enrolled_here: bool = False) -> bool:
+        self.enrolled_here = enrolled_here
         return nik.sex == self.script.person.sex
 
     def before_capture(self, step: Step) -> FingerException | None:
@@ -74,7 +83,7 @@ class ScriptedOperator:
             self.scene.sign(p, _pick(self.script.signature, step.attempt) or SignatureCondition.GOOD)
         return None
 
-    def after_capture(self, step: Step, result: GateResult) -> None:
+    def after_capture(self, step: Step, result: GateResult, image: bytes | None = None) -> None:
         self.steps.append((step, result))
         if step.kind is StepKind.FINGER:
             self.scene.lift_finger()
@@ -87,6 +96,18 @@ class ScriptedOperator:
         if position in self.script.missing:
             return self.script.missing[position]
         return FingerException.DEVICE_FAILURE if n >= 2 else None
+
+    def face_unusable(self, step: Step, result: GateResult | None) -> FaceExceptionRequest | None:
+        self.face_unusable_asked += 1
+        if self.script.face_exception is None:
+            raise EnrollmentAborted("the resident left without a usable photo")
+        if self.face_unusable_asked > 3:
+            raise EnrollmentAborted("the supervisor did not confirm the face exception")
+        return self.script.face_exception
+
+    def device_failed(self, step: Step, error: DeviceError) -> bool:
+        self.device_failures += 1
+        return self.device_failures <= self.script.device_retries
 
     def review(self, review: Review) -> ReviewDecision:
         if self._reviews:

@@ -136,6 +136,7 @@ class TopazPad(SignaturePad):
         *,
         idle_end: float | None = None,
         until: Callable[[], bool] | None = None,
+        on_sample: Callable[[PenSample], None] | None = None,
     ) -> SignatureCapture:
         self._require_open()
         idle = self._idle_end if idle_end is None else idle_end
@@ -188,15 +189,16 @@ class TopazPad(SignaturePad):
                 if report.pen_down:
                     last_down = t
                 x, y = self.calibration.to_logical(report.x, report.y)
-                samples.append(
-                    PenSample(
-                        t_ms=round((t - first_down) * 1000),
-                        x=x,
-                        y=y,
-                        pressure=1.0 if report.pen_down else 0.0,
-                        pen_down=report.pen_down,
-                    )
+                sample = PenSample(
+                    t_ms=round((t - first_down) * 1000),
+                    x=x,
+                    y=y,
+                    pressure=1.0 if report.pen_down else 0.0,
+                    pen_down=report.pen_down,
                 )
+                samples.append(sample)
+                if on_sample is not None:
+                    on_sample(sample)  # live strokes on a screen; what it raises ends the capture
         strokes = split_strokes(samples)
         return SignatureCapture(
             samples=tuple(samples),

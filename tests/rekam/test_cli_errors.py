@@ -21,6 +21,10 @@ from tests.fixtures.mqtt import wait_until
 ARGS = {
     "station keygen": ["--station-id", "st-01"],
     "station install-bundle": ["bundle.json"],
+    "station operators add": ["op-1"],
+    "station operators remove": ["op-1", "--by", "sup-1"],
+    "station operators unlock": ["op-1", "--by", "sup-1"],
+    "station operators set-pin": ["op-1"],
     "controller station add": ["st-01", "--key", "st-01.pub"],
     "controller station revoke": ["st-01"],
     "controller ca revoke": ["st-01"],

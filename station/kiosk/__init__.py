@@ -1,0 +1,1 @@
+"""The station kiosk: the touchscreen web app operators use (see station/kiosk/app.py)."""

@@ -1,0 +1,78 @@
+"""The kiosk's pages as plain request/response (Starlette's TestClient): the guard, login, NIK errors."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from station.kiosk.app import build_app
+from tests.station.kiosk.stations import OPERATOR, kiosk_station
+
+LOCAL = ("127.0.0.1", 50000)
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    with kiosk_station(tmp_path / "st", settings={"station": {"language": "id"}}, serve=False) as (rt, k, _, __):
+        yield rt, k
+
+
+def client(k, address=LOCAL) -> TestClient:
+    return TestClient(build_app(k), base_url="http://127.0.0.1:8780", client=address)
+
+
+def test_requests_from_anywhere_but_the_station_itself_are_refused(kiosk):
+    _, k = kiosk
+    with client(k, ("10.1.2.3", 40000)) as c:
+        r = c.get("/login")
+        assert r.status_code == 403 and "own screen" in r.text
+    with client(k, ("127.0.0.2", 40000)) as c:
+        assert c.get("/login").status_code == 403
+    with client(k) as c:
+        assert c.get("/login").status_code == 200
+        assert c.get("/login", headers={"host": "evil.example:8780"}).status_code == 403  # DNS rebinding
+        r = c.post("/login", data={"operator_id": "op-1", "pin": OPERATOR[1]},
+                   headers={"origin": "http://127.0.0.1:9999"})
+        assert r.status_code == 403 and "cross-site" in r.text
+
+
+def test_other_clients_can_be_allowed_by_config(tmp_path):
+    with kiosk_station(tmp_path / "st", serve=False, settings={"kiosk": {"allow": ["10.1.2.3"]}}) as (_, k, __, ___):
+        with client(k, ("10.1.2.3", 40000)) as c:
+            assert c.get("/login").status_code == 200
+
+
+def test_every_page_but_login_needs_a_logged_in_operator(kiosk):
+    _, k = kiosk
+    with client(k) as c:
+        for path in ("/home", "/enroll", "/outbox", "/operators"):
+            r = c.get(path, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == "/login", path
+        r = c.post("/login", data={"operator_id": OPERATOR[0], "pin": "0000"})
+        assert r.status_code == 401 and "PIN salah" in r.text
+        r = c.post("/login", data={"operator_id": OPERATOR[0], "pin": OPERATOR[1]}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/home"
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        home = c.get("/home")
+        assert home.status_code == 200 and home.headers["cache-control"] == "no-store"
+        assert "Kel. Kadipiro" in home.text
+
+
+@pytest.mark.parametrize("typed, words", [("12345", "NIK harus 16 digit"),
+                                          ("9999054512900001", "kode wilayah (6 digit pertama) tidak dikenal"),
+                                          ("3372059912900001", "tanggal lahir dalam NIK tidak mungkin"),
+                                          ("3372054512900000", "nomor urut (4 digit terakhir) dimulai dari 0001")])
+def test_every_nik_error_is_said_in_words_and_the_nik_stays_out_of_urls(kiosk, typed, words):
+    _, k = kiosk
+    with client(k) as c:
+        c.post("/login", data={"operator_id": OPERATOR[0], "pin": OPERATOR[1]})
+        r = c.post("/enroll/start")
+        assert "/enroll" in str(r.url) and typed not in str(r.url)
+        serial = k.enrollment.view.question.serial
+        r = c.post("/enroll/answer", data={"serial": str(serial), "nik": typed, "action": "ok"})
+        assert r.status_code == 422 and words in r.text
+        assert typed not in str(r.url)
+        assert k.enrollment.view.question.kind == "nik"  # still asking: a typo does not end the enrollment
+        c.post("/enroll/cancel")
+    assert k.enrollment.view.outcome is None
