@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import date
 
 from controller.scheduler import Calendar, Constraints, TurnoutModel, plan_backlog, simulate, solo_2013_targets
 from controller.scheduler.baselines import best, run_baselines

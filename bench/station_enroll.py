@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import multiprocessing
 import resource
 import statistics
 import sys
@@ -31,6 +30,7 @@ from drivers.camera.emulated import EmulatedCamera
 from drivers.scene import Scene
 from protocol.keys import ControllerKeys
 from rekam.demo.population import Population
+from devices_apart import SplitScene, start_devices
 from rekam.sandbox import make_station_dir
 from station import sealer as sealer_mod
 from station import workflow
@@ -51,52 +51,6 @@ class Meter:
             finally:
                 self.total += time.thread_time() - t0
         return timed
-
-
-def device_host(conn) -> None:
-    """The child process: the serial devices' simulators and their half of the scene."""
-    from drivers.fingerprint.zhiantec.simulator import ZhianTecSimulator
-    from drivers.signature.topaz_sim import TopazSimulator
-
-    scene = Scene(time_scale=0.0)
-    fp, pad = ZhianTecSimulator(scene).start(), TopazSimulator(scene).start()
-    conn.send((fp.port, pad.port))
-    while (msg := conn.recv()) is not None:
-        name, args = msg
-        getattr(scene, name)(*args)
-        conn.send(True)
-    fp.stop()
-    pad.stop()
-
-
-class SplitScene:
-    """The resident as the station's devices see them: face here, finger and pen in the device process."""
-
-    def __init__(self, local: Scene, conn) -> None:
-        self.local, self.conn = local, conn
-
-    def _remote(self, name: str, *args) -> None:
-        self.conn.send((name, args))
-        self.conn.recv()
-
-    def stand(self, *a, **kw) -> None:
-        self.local.stand(*a, **kw)
-
-    def leave_camera(self) -> None:
-        self.local.leave_camera()
-
-    def place_finger(self, *args) -> None:
-        self._remote("place_finger", *args)
-
-    def lift_finger(self) -> None:
-        self._remote("lift_finger")
-
-    def sign(self, *args) -> None:
-        self._remote("sign", *args)
-
-    def clear(self) -> None:
-        self.local.clear()
-        self._remote("clear")
 
 
 def main() -> None:
@@ -125,12 +79,7 @@ def main() -> None:
     acting: Scene | SplitScene = scene
     devices = {}
     if args.devices == "subprocess":
-        here, there = multiprocessing.Pipe()
-        child = multiprocessing.get_context("spawn").Process(target=device_host, args=(there,), daemon=True)
-        child.start()
-        fp_port, pad_port = here.recv()
-        devices = {"fingerprint": {"driver": "zhiantec", "options": {"port": fp_port}},
-                   "signature": {"driver": "topaz", "options": {"port": pad_port}}}
+        child, here, devices = start_devices()
         acting = SplitScene(scene, here)
     # Never connected: the broker address is a placeholder.
     d = make_station_dir(Path(tempfile.mkdtemp(prefix="rekam-bench-")), "127.0.0.1", 1, ck.public.to_pem(),
