@@ -54,6 +54,30 @@ class ScheduleSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     publish_days_ahead: Annotated[int, Meta(ge=0, le=60)] = 3
 
 
+class ExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[export]``: the hand-off to the central system (controller/export)."""
+
+    #: The central system's HTTPS endpoint; "" = none configured (batches are sealed and wait).
+    central_url: str = ""
+    central_public_key: Path | None = None  # default keys/central.pub
+    #: CA certificate (or the centre's own certificate) to trust for HTTPS; None = the system's CAs.
+    central_ca_file: Path | None = None
+    signing_key: Path | None = None  # default keys/export-signing.key (public half beside it, .pub)
+    dir: Path | None = None  # default export/: sealed batches and their signed manifests
+    batch_size: Annotated[int, Meta(ge=1, le=5000)] = 200
+    #: Processes converting records (WSQ); 0 = one per CPU.
+    workers: Annotated[int, Meta(ge=0, le=64)] = 0
+    #: The running controller exports, pushes, polls, publishes and purges this often; 0 = never by itself.
+    interval_s: Annotated[float, Meta(ge=0)] = 300.0
+    timeout_s: Annotated[float, Meta(gt=0)] = 60.0
+    retry_min_s: Annotated[float, Meta(gt=0)] = 5.0
+    retry_max_s: Annotated[float, Meta(gt=0)] = 900.0
+    #: Sealed payloads are deleted this long after the centre confirmed them (SENT_FOR_ENROLLMENT or later).
+    purge_grace_days: Annotated[float, Meta(ge=0)] = 30.0
+    #: Biometric de-duplication before export: the decision threshold (0..1) on the 1:N score.
+    dedup_threshold: Annotated[float, Meta(ge=0, le=1)] = 0.90
+
+
 class _ControllerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str = "controller-1"
 
@@ -75,6 +99,7 @@ class _ControllerFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     fleet: FleetSettings = FleetSettings()
     ingest: IngestSettings = IngestSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    export: ExportSettings = ExportSettings()
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,8 @@ class ControllerConfig:
     ingest: IngestSettings
     schedule: ScheduleSettings
     source: Path | None = None
+    #: [export], its paths made absolute.
+    export: ExportSettings = ExportSettings()
 
 
 def default_path() -> Path:
@@ -123,6 +150,11 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         ingest=f.ingest,
         schedule=f.schedule,
         source=source,
+        export=msgspec.structs.replace(
+            f.export, central_public_key=at(f.export.central_public_key, Path("keys/central.pub")),
+            central_ca_file=at(f.export.central_ca_file, Path()) if f.export.central_ca_file else None,
+            signing_key=at(f.export.signing_key, Path("keys/export-signing.key")),
+            dir=at(f.export.dir, Path("export"))),
     )
 
 
@@ -175,4 +207,16 @@ start = "15:00"
 end = "21:00"
 station_capacity = 100
 publish_days_ahead = 3
+
+[export]
+# The hand-off to the central system: batches sealed to its key, manifests signed by
+# keys/export-signing.key (`rekam controller export init`).
+# central_url = "https://central.example:8443"
+central_public_key = "keys/central.pub"
+# central_ca_file = "tls/central-ca.crt"
+dir = "export"
+batch_size = 200
+interval_s = 300
+# Sealed payloads are deleted this many days after the centre confirmed them.
+purge_grace_days = 30
 """

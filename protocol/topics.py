@@ -37,6 +37,7 @@ class Leaf(str, Enum):
     ASSIGNMENT = "assignment"  # controller -> station, QoS 1, retained
     CMD = "cmd"  # controller -> station, QoS 1
     CMD_REPLY = "cmd/reply"  # station -> controller, QoS 1
+    STATUS = "status"  # controller -> station, QoS 1: central statuses of its packets
 
 
 def check_station_id(station_id: str) -> str:
