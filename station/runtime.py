@@ -35,6 +35,7 @@ from protocol.messages import (
     Telemetry,
 )
 from station import config as config_mod
+from station.central_status import CentralStatusBook
 from station import keyfiles
 from station.config import StationConfig
 from station.devices import Devices
@@ -58,6 +59,7 @@ class StationRuntime:
         self._clock = clock
         self._today = today or (lambda: wib.today(self._clock()))
         self.outbox = Outbox(config.outbox_path, clock=clock)
+        self.central_statuses = CentralStatusBook(config.data_dir / "central_status.db", clock=clock)
         self.devices = Devices(config.devices, self.context)
         self.thresholds: QualityThresholds = thresholds_from_config(config.quality)
         self.uplink: Uplink | None = None
@@ -77,6 +79,7 @@ class StationRuntime:
             signing = keyfiles.load_signing_key(self.config.signing_key)
             controller = keyfiles.load_controller_public(self.config.controller_public_key).for_suite(self.config.suite)
             self.outbox.open()
+            self.central_statuses.open()
             self._assignment = self._load_assignment()
             self.devices.open_all()
             self.sealer = Sealer(self.config.station_id, self.outbox, controller, signing,
@@ -98,7 +101,8 @@ class StationRuntime:
             self.uplink = Uplink(
                 self.config.station_id, self.config.mqtt, self.outbox, version=VERSION,
                 drivers=self.devices.driver_names, telemetry=self.telemetry,
-                on_assignment=self._on_assignment, on_command=self.handle_command, clock=self._clock).start()
+                on_assignment=self._on_assignment, on_command=self.handle_command,
+                on_status=self.central_statuses.apply, clock=self._clock).start()
         elif not online and self.uplink is not None:
             uplink, self.uplink = self.uplink, None
             uplink.stop(abrupt=abrupt)
@@ -111,6 +115,7 @@ class StationRuntime:
         self.set_online(False)
         self.devices.close_all()
         self.outbox.close()
+        self.central_statuses.close()
         self._release_lock()
         self._started = False
 

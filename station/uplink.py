@@ -94,6 +94,7 @@ class Uplink:
         on_assignment: Callable[[AssignmentUpdate], None] | None = None,
         on_command: Callable[[Command], CommandReply] | None = None,
         on_ack: Callable[[str, AckStatus, AckOutcome], None] | None = None,
+        on_status: Callable[[messages.CentralStatuses], None] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -106,6 +107,7 @@ class Uplink:
         self._on_assignment = on_assignment
         self._on_command = on_command
         self._on_ack = on_ack
+        self._on_status = on_status
         self._clock = clock
         self._monotonic = monotonic
         self._events: queue.Queue[tuple[_Ev, Any]] = queue.Queue()
@@ -140,7 +142,7 @@ class Uplink:
             self.link.open()
             self.link.subscribe([(topics.station(self.station_id, leaf), 1)
                                  for leaf in (topics.Leaf.ACKS, topics.Leaf.ASSIGNMENT, topics.Leaf.CMD,
-                                              topics.Leaf.STATE)] + [(topics.CONTROLLER_STATUS, 1)])
+                                              topics.Leaf.STATE, topics.Leaf.STATUS)] + [(topics.CONTROLLER_STATUS, 1)])
         except LinkError as exc:
             self.stop()
             raise UplinkError(f"cannot start the uplink to {self.settings.host}:{self.settings.port}: {exc}") \
@@ -309,6 +311,9 @@ class Uplink:
                 self._handle_command(messages.decode(Command, msg.payload))
             elif leaf is topics.Leaf.STATE:
                 self._guard_own_state(msg.payload)
+            elif leaf is topics.Leaf.STATUS:
+                if self._on_status is not None:
+                    self._on_status(messages.decode(messages.CentralStatuses, msg.payload))
         except messages.MessageError as exc:
             log.warning("ignoring bad %s message: %s", leaf.value, exc)
 
