@@ -35,8 +35,8 @@ from protocol.messages import (
     Telemetry,
 )
 from station import config as config_mod
-from station.central_status import CentralStatusBook
 from station import keyfiles
+from station.central_status import CentralStatusBook
 from station.config import StationConfig
 from station.devices import Devices
 from station.errors import ConfigError, StationError

@@ -60,7 +60,7 @@ class TemplateIndex:
         scores = np.where(common >= self.min_common, dots / np.maximum(common, 1), 0.0)
         if exclude is not None and exclude in self._rows:
             scores[self._rows[exclude]] = 0.0
-        hits = np.flatnonzero(scores >= threshold)
+        hits = np.flatnonzero((scores >= threshold) & (scores > 0))
         if len(hits) > limit:
             hits = hits[np.argpartition(scores[hits], -limit)[-limit:]]
         hits = hits[np.argsort(scores[hits])[::-1]]

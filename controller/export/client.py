@@ -10,6 +10,7 @@ Endpoints (see rekam/central for the emulator that serves them):
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ class CentralClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         if not base_url:
             raise CentralError("no central system configured: set [export] central_url")
-        verify: bool | str = str(ca_file) if ca_file else True
+        verify: bool | ssl.SSLContext = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
         self._http = httpx.Client(base_url=base_url.rstrip("/"), verify=verify, timeout=timeout_s,
                                   transport=transport)
 

@@ -101,7 +101,7 @@ class HandOffTables:
         with self.transaction() as db:
             return [r[0] for r in db.execute(
                 "SELECT p.packet_id FROM packets p LEFT JOIN export_items e ON e.packet_id = p.packet_id "
-                "WHERE e.packet_id IS NULL AND p.purged_at IS NULL ORDER BY p.received_at, p.packet_id LIMIT ?",
+                "WHERE e.packet_id IS NULL AND p.purged_at IS NULL ORDER BY p.received_at, p.rowid LIMIT ?",
                 (limit,))]
 
     def export_backlog(self) -> int:

@@ -104,6 +104,7 @@ class CentralServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # keep-alive clients must not hold the stop
         if self._thread is not None:
             self._thread.join(10)
         if self.central is not None:
