@@ -165,10 +165,10 @@ class HandOffTables:
                                  "received_at) VALUES (?, ?, ?, ?, ?)", (packet_id, status, reason, at, now))
                 if cur.rowcount == 0:
                     continue  # heard before
-                db.execute("INSERT INTO central_status(packet_id, status, reason, at, received_at, published) "
-                           "VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT(packet_id) DO UPDATE SET status = excluded.status, "
-                           "reason = excluded.reason, at = excluded.at, received_at = excluded.received_at, "
-                           "published = 0 WHERE excluded.at >= central_status.at",
+                db.execute("INSERT INTO central_status(packet_id, status, reason, at, received_at) "
+                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT(packet_id) DO UPDATE SET status = excluded.status, "
+                           "reason = excluded.reason, at = excluded.at, received_at = excluded.received_at "
+                           "WHERE excluded.at >= central_status.at",
                            (packet_id, status, reason, at, now))
                 changed.append(packet_id)
         return changed
@@ -187,16 +187,17 @@ class HandOffTables:
                 "SELECT status, reason, at, received_at FROM central_status_history WHERE packet_id = ? "
                 "ORDER BY at, id", (packet_id,))]
 
-    def unpublished_statuses(self, limit: int = 500) -> list[StatusRow]:
+    def unpublished_statuses(self, limit: int = 2000) -> list[StatusRow]:
+        """Every status not yet on its station's topic, in the order heard (intermediate ones too)."""
         with self.transaction() as db:
             return [StatusRow(*r) for r in db.execute(
-                "SELECT c.packet_id, p.station_id, c.status, c.reason, c.at FROM central_status c "
-                "JOIN packets p ON p.packet_id = c.packet_id WHERE c.published = 0 ORDER BY c.received_at LIMIT ?",
+                "SELECT h.packet_id, p.station_id, h.status, h.reason, h.at FROM central_status_history h "
+                "JOIN packets p ON p.packet_id = h.packet_id WHERE h.published = 0 ORDER BY h.id LIMIT ?",
                 (limit,))]
 
     def statuses_published(self, rows: Iterable[StatusRow]) -> None:
         with self.transaction() as db:
-            db.executemany("UPDATE central_status SET published = 1 WHERE packet_id = ? AND status = ?",
+            db.executemany("UPDATE central_status_history SET published = 1 WHERE packet_id = ? AND status = ?",
                            [(r.packet_id, r.status) for r in rows])
 
     def handoff_value(self, name: str, default: str = "") -> str:

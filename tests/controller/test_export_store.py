@@ -61,6 +61,8 @@ def test_statuses_keep_their_history_and_feed_the_funnel_and_revisits(setup):
         ("33.72.05.1001", ids[1], synthetic_niks(4)[1], "ENROLL_FAILURE_FINGER_UNREADABLE")]
     unpublished = store.unpublished_statuses()
     assert {r.packet_id for r in unpublished} == set(ids)
+    assert [r.status for r in unpublished if r.packet_id == ids[0]] == [
+        "SENT_FOR_ENROLLMENT", "PRINT_READY_RECORD", "PRINTED"]  # every step, not only the latest
     store.statuses_published(unpublished)
     assert store.unpublished_statuses() == []
 

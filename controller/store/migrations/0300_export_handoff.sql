@@ -28,10 +28,9 @@ CREATE TABLE central_status (
     status          TEXT NOT NULL,
     reason          TEXT NOT NULL DEFAULT '',
     at              REAL NOT NULL,
-    received_at     REAL NOT NULL,
-    published       INTEGER NOT NULL DEFAULT 0
+    received_at     REAL NOT NULL
 );
-CREATE INDEX central_status_unpublished ON central_status(published) WHERE published = 0;
+-- Every status heard (published = 1 once the station's status topic has it).
 CREATE TABLE central_status_history (
     id              INTEGER PRIMARY KEY,
     packet_id       TEXT NOT NULL,
@@ -39,8 +38,10 @@ CREATE TABLE central_status_history (
     reason          TEXT NOT NULL DEFAULT '',
     at              REAL NOT NULL,
     received_at     REAL NOT NULL,
+    published       INTEGER NOT NULL DEFAULT 0,
     UNIQUE (packet_id, status)
 );
+CREATE INDEX central_status_unpublished ON central_status_history(published) WHERE published = 0;
 CREATE TABLE handoff_reviews (
     id              INTEGER PRIMARY KEY,
     kind            TEXT NOT NULL,
