@@ -74,8 +74,9 @@ class ExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     retry_max_s: Annotated[float, Meta(gt=0)] = 900.0
     #: Sealed payloads are deleted this long after the centre confirmed them (SENT_FOR_ENROLLMENT or later).
     purge_grace_days: Annotated[float, Meta(ge=0)] = 30.0
-    #: Biometric de-duplication before export: the decision threshold (0..1) on the 1:N score.
-    dedup_threshold: Annotated[float, Meta(ge=0, le=1)] = 0.90
+    #: Biometric de-duplication before export: candidates scoring at least this (0..1) in the 1:N index are
+    #: verified finger by finger (see bench/dedup.py for the rates).
+    dedup_threshold: Annotated[float, Meta(ge=0, le=1)] = 0.85
 
 
 class _ControllerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

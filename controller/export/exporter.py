@@ -28,7 +28,8 @@ from typing import Callable
 from adapters.files import write_atomic
 from controller.config import ExportSettings
 from controller.dedup.descriptor import record_vector
-from controller.dedup.sealed import index_key, load_index, seal_row
+from controller.dedup.sealed import index_key, load_index, open_templates, seal_row
+from controller.dedup.verify import same_resident
 from controller.export.convert import Converter, Job
 from controller.export.sealing import seal_batch
 from controller.store import Store
@@ -82,6 +83,7 @@ class Exporter:
             on_progress(0, total)
         index = load_index(self._aead, self.store.dedup_rows())
         refused: set[str] = set()
+        fresh: dict[str, tuple[str, bytes, bytes]] = {}  # sealed rows of this batch, not yet in the store
         done = 0
         with Converter(self.keys, self.origin, self.settings.workers) as converter:
             while limit is None or done < limit:
@@ -100,12 +102,16 @@ class Exporter:
                         log.error("packet %s cannot be exported: %s", c.packet_id, c.error.split(":")[0])
                         continue
                     txs.append((c.packet_id, c.transaction))
-                    vec, mask = record_vector(dict(c.record_templates))
-                    report.flagged += self._dedup(index, c.packet_id, vec, mask)
+                    templates = dict(c.record_templates)
+                    vec, mask = record_vector(templates)
+                    report.flagged += self._dedup(index, c.packet_id, vec, mask, templates, fresh)
                     index.add(c.packet_id, vec, mask)
-                    rows.append(seal_row(self._aead, c.packet_id, vec, mask))
+                    row = seal_row(self._aead, c.packet_id, vec, mask, templates)
+                    rows.append(row)
+                    fresh[c.packet_id] = row
                 if rows:
                     self.store.add_dedup_rows(rows)
+                fresh.clear()
                 if txs:
                     report.exported += len(txs)
                     report.batches.append(self._seal_and_record(txs, actor))
@@ -116,18 +122,25 @@ class Exporter:
             self.store.audit(actor, "export.nothing", 0, None, f"{report.refused} refused")
         return report
 
-    def _dedup(self, index, packet_id: str, vec, mask) -> int:
-        hits = index.search(vec, mask, threshold=self.settings.dedup_threshold, exclude=packet_id)
+    def _dedup(self, index, packet_id: str, vec, mask, templates: dict[int, bytes],
+               fresh: dict[str, tuple[str, bytes, bytes]]) -> int:
+        """1:N: the index ranks the campaign, the candidates are verified minutia by minutia."""
+        hits = index.search(vec, mask, threshold=self.settings.dedup_threshold, limit=20, exclude=packet_id)
         if not hits:
             return 0
         niks = self.store.packet_niks([packet_id] + [h.packet_id for h in hits])
+        stored = {r[0]: r for r in self.store.dedup_rows_for([h.packet_id for h in hits if h.packet_id not in fresh])}
         flagged = 0
         for h in hits:
             if niks.get(h.packet_id) == niks.get(packet_id):
                 continue  # the same NIK twice is already under review from ingest
+            row = fresh.get(h.packet_id) or stored.get(h.packet_id)
+            same, verified = same_resident(templates, open_templates(self._aead, row)) if row else (False, 0)
+            if not same:
+                continue
             if self.store.raise_handoff_review(
                     "biometric_duplicate", packet_id,
-                    f"fingers match an earlier record under another NIK on {h.common} fingers",
+                    f"{verified} fingers match an earlier record under another NIK",
                     other_packet_id=h.packet_id, score=round(h.score, 4)):
                 flagged += 1
                 log.warning("packet %s matches packet %s biometrically (score %.3f): flagged for review",

@@ -264,6 +264,12 @@ class HandOffTables:
             return [(r[0], bytes(r[1]), bytes(r[2])) for r in db.execute(
                 "SELECT packet_id, nonce, sealed FROM dedup_vectors ORDER BY rowid")]
 
+    def dedup_rows_for(self, packet_ids: list[str]) -> list[tuple[str, bytes, bytes]]:
+        with self.transaction() as db:
+            rows = [db.execute("SELECT packet_id, nonce, sealed FROM dedup_vectors WHERE packet_id = ?",
+                               (pid,)).fetchone() for pid in packet_ids]
+        return [(r[0], bytes(r[1]), bytes(r[2])) for r in rows if r is not None]
+
     def packet_niks(self, packet_ids: Iterable[str]) -> dict[str, str]:
         ids = list(packet_ids)
         out: dict[str, str] = {}

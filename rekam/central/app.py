@@ -98,7 +98,8 @@ class Central:
     def _work(self) -> None:
         while not self._stop.is_set():
             try:
-                self.process_pending()
+                if self.settings.judge:
+                    self.process_pending()
                 self.advance()
             except Exception:  # one bad batch must not stop the centre
                 log.exception("central worker error")

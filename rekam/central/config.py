@@ -28,6 +28,8 @@ class CentralSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: Finger quality (FQM QVU) below this is ENROLL_FAILURE_FINGER_UNREADABLE.
     min_finger_quality: Annotated[int, Meta(ge=0, le=100)] = 40
     tick_s: Annotated[float, Meta(gt=0)] = 0.2
+    #: Judge received batches (false: only receive and hold them, as the export benchmark does).
+    judge: bool = True
 
 
 class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

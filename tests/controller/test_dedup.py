@@ -75,3 +75,22 @@ def test_sealed_rows_open_only_with_the_controller_key(people):
     assert len(load_index(index_key(ControllerKeys.generate()), [row])) == 0
     assert len(load_index(index_key(keys), [("p-2", row[1], row[2])])) == 0  # moved to another packet
     assert vec.shape == (FINGERS * DIM,)
+
+
+def test_candidates_are_verified_minutia_by_minutia(people):
+    from controller.dedup.sealed import open_templates
+    from controller.dedup.verify import FINGER_THRESHOLD, finger_score, same_resident
+
+    first, second = people["eko"]
+    assert min(finger_score(first[p], second[p]) for p in range(1, 11)) >= FINGER_THRESHOLD
+    other = people["fajar"][1]
+    assert max(finger_score(first[p], other[p]) for p in range(1, 11)) < FINGER_THRESHOLD
+    assert same_resident(first, second) == (True, 10)
+    assert same_resident(first, other)[0] is False
+    # a record made of someone else's fingers with one of eko's does not pass as eko
+    mixed = {**other, 3: second[3]}
+    assert same_resident(first, mixed) == (False, 1)
+    keys = ControllerKeys.generate()
+    row = seal_row(index_key(keys), "p-9", *record_vector(first), first)
+    assert open_templates(index_key(keys), row) == first
+    assert first[1] not in row[2]
