@@ -86,5 +86,12 @@ FINGERS_TO_AGREE = 3
 def same_resident(a: dict[int, bytes], b: dict[int, bytes], threshold: float = FINGER_THRESHOLD) -> tuple[bool, int]:
     """(same resident?, fingers verified): enough of the fingers both records have verify."""
     common = [pos for pos in sorted(a.keys() & b.keys()) if a[pos] and b[pos]]
-    verified = sum(1 for pos in common if finger_score(a[pos], b[pos]) >= threshold)
-    return bool(common) and verified >= min(FINGERS_TO_AGREE, len(common)), verified
+    need = min(FINGERS_TO_AGREE, len(common))
+    verified = 0
+    for i, pos in enumerate(common):
+        if verified + (len(common) - i) < need:
+            break  # the rest cannot make up the difference
+        verified += finger_score(a[pos], b[pos]) >= threshold
+        if verified >= need:
+            break
+    return bool(common) and verified >= need, verified
