@@ -32,6 +32,7 @@ from controller.config import ExportSettings
 from controller.dedup.descriptor import record_vector
 from controller.dedup.index import TemplateIndex
 from controller.dedup.verify import same_resident
+from controller.export.exporter import CANDIDATES
 from drivers.scene import FingerCondition
 from drivers.synthetic import fingerprint as synth_fp
 
@@ -49,8 +50,9 @@ def search(index: TemplateIndex, templates: dict[int, bytes], gallery: dict[str,
            exclude: str | None = None) -> tuple[list[str], int]:
     """The production decision: prefilter candidates, verified ones returned (and how many candidates)."""
     vec, mask = record_vector(templates)
-    hits = index.search(vec, mask, threshold=THRESHOLD, limit=20, exclude=exclude)
-    return [h.packet_id for h in hits if same_resident(templates, gallery[h.packet_id])[0]], len(hits)
+    hits = index.search(vec, mask, threshold=THRESHOLD, limit=CANDIDATES, exclude=exclude)
+    return [h.packet_id for h in hits if same_resident(templates, gallery[h.packet_id],
+                                                       order=index.finger_order(h.packet_id, vec))[0]], len(hits)
 
 
 def main() -> None:
@@ -92,7 +94,8 @@ def main() -> None:
         false_flags += sum(1 for f in found if f != f"r{p}")
     pairs = P * (P - 1)
     bad_misses = sum(f"r{p % P}" not in search(index, second[p], gallery)[0] for p in range(P, len(second)))
-    print(f"(a) 1:N decision at prefilter {THRESHOLD:.2f} + minutia verification (>= 3 fingers, or all shared):")
+    print(f"(a) 1:N decision: index prefilter {THRESHOLD:.2f}, best {CANDIDATES} candidates verified minutia by "
+          "minutia (3 of the 5 most alike fingers, or all shared):")
     print(f"    FNMR {misses}/{P} = {misses / P:.4f}    FMR {false_flags}/{pairs} = {false_flags / pairs:.2e}")
     print(f"    prefilter alone: genuine scores min {min(genuine_scores):.3f} median "
           f"{statistics.median(genuine_scores):.3f}; impostor max {max(impostor_scores):.3f} median "

@@ -74,7 +74,7 @@ def ingest_rate(packets: int) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--packets", type=int, default=10_000)
-    ap.add_argument("--pool", type=int, default=40, help="distinct residents whose captures are re-used")
+    ap.add_argument("--pool", type=int, default=100, help="distinct residents whose captures are re-used")
     ap.add_argument("--stations", type=int, default=8)
     ap.add_argument("--workers", type=int, default=0, help="conversion processes (0 = one per CPU)")
     ap.add_argument("--batch-size", type=int, default=200)

@@ -76,7 +76,7 @@ class ExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     purge_grace_days: Annotated[float, Meta(ge=0)] = 30.0
     #: Biometric de-duplication before export: candidates scoring at least this (0..1) in the 1:N index are
     #: verified finger by finger (see bench/dedup.py for the rates).
-    dedup_threshold: Annotated[float, Meta(ge=0, le=1)] = 0.85
+    dedup_threshold: Annotated[float, Meta(ge=0, le=1)] = 0.90
 
 
 class _ControllerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -65,3 +65,10 @@ class TemplateIndex:
             hits = hits[np.argpartition(scores[hits], -limit)[-limit:]]
         hits = hits[np.argsort(scores[hits])[::-1]]
         return [Candidate(self._ids[i], float(scores[i]), int(common[i])) for i in hits]
+
+    def finger_order(self, packet_id: str, vec: np.ndarray) -> list[int]:
+        """Finger positions, most alike between the query and this row first (to verify those first)."""
+        row = self._vecs[self._rows[packet_id]].reshape(FINGERS, -1)
+        per_finger = row @ vec.reshape(FINGERS, -1).T
+        sims = np.diag(per_finger)
+        return [int(i) + 1 for i in np.argsort(-sims) if sims[i] > 0]

@@ -79,17 +79,22 @@ def _pair(cost: np.ndarray) -> int:
     return len(used_i)
 
 
-#: Fingers that must verify for two records to be one resident (fewer when they share fewer).
+#: Fingers that must verify for two records to be one resident (fewer when they share fewer) ...
 FINGERS_TO_AGREE = 3
+#: ... among the fingers tried, most alike first: a second capture of a resident verifies on the
+#: first fingers tried, so another resident costs at most this many finger matches.
+FINGERS_TO_TRY = 5
 
 
-def same_resident(a: dict[int, bytes], b: dict[int, bytes], threshold: float = FINGER_THRESHOLD) -> tuple[bool, int]:
-    """(same resident?, fingers verified): enough of the fingers both records have verify."""
-    common = [pos for pos in sorted(a.keys() & b.keys()) if a[pos] and b[pos]]
+def same_resident(a: dict[int, bytes], b: dict[int, bytes], threshold: float = FINGER_THRESHOLD,
+                  order: list[int] | None = None) -> tuple[bool, int]:
+    """(same resident?, fingers verified), trying the fingers in ``order`` (default: by position)."""
+    common = [pos for pos in (order or sorted(a)) if pos in b and a[pos] and b[pos]]
     need = min(FINGERS_TO_AGREE, len(common))
+    tried = common[:max(FINGERS_TO_TRY, need)]
     verified = 0
-    for i, pos in enumerate(common):
-        if verified + (len(common) - i) < need:
+    for i, pos in enumerate(tried):
+        if verified + (len(tried) - i) < need:
             break  # the rest cannot make up the difference
         verified += finger_score(a[pos], b[pos]) >= threshold
         if verified >= need:

@@ -37,6 +37,8 @@ from protocol.keys import ControllerKeys, SealingPublicKey, SigningKey
 from protocol.packet import uuid7
 
 log = logging.getLogger(__name__)
+#: Candidates from the 1:N index verified per new record (best first).
+CANDIDATES = 5
 
 
 @dataclass
@@ -125,7 +127,7 @@ class Exporter:
     def _dedup(self, index, packet_id: str, vec, mask, templates: dict[int, bytes],
                fresh: dict[str, tuple[str, bytes, bytes]]) -> int:
         """1:N: the index ranks the campaign, the candidates are verified minutia by minutia."""
-        hits = index.search(vec, mask, threshold=self.settings.dedup_threshold, limit=20, exclude=packet_id)
+        hits = index.search(vec, mask, threshold=self.settings.dedup_threshold, limit=CANDIDATES, exclude=packet_id)
         if not hits:
             return 0
         niks = self.store.packet_niks([packet_id] + [h.packet_id for h in hits])
@@ -135,7 +137,8 @@ class Exporter:
             if niks.get(h.packet_id) == niks.get(packet_id):
                 continue  # the same NIK twice is already under review from ingest
             row = fresh.get(h.packet_id) or stored.get(h.packet_id)
-            same, verified = same_resident(templates, open_templates(self._aead, row)) if row else (False, 0)
+            same, verified = same_resident(templates, open_templates(self._aead, row),
+                                           order=index.finger_order(h.packet_id, vec)) if row else (False, 0)
             if not same:
                 continue
             if self.store.raise_handoff_review(
