@@ -19,6 +19,7 @@ centre confirms it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from controller.dedup.verify import same_resident
 from controller.export.convert import Converter, Job
 from controller.export.sealing import seal_batch
 from controller.store import Store
+from controller.store.handoff import BatchRow
 from protocol.keys import ControllerKeys, SealingPublicKey, SigningKey
 from protocol.packet import uuid7
 
@@ -151,12 +153,10 @@ class Exporter:
         return flagged
 
     def _seal_and_record(self, txs: list[tuple[str, bytes]], actor: str) -> str:
-        from controller.store.handoff import BatchRow
-
         batch_id = str(uuid7())
         sealed = seal_batch(batch_id, txs, origin=self.origin, created_at=self.clock(),
                             central_key=self.central_key, signing_key=self.signing_key)
-        items = [(pid, _sha(tx)) for pid, tx in txs]
+        items = [(pid, hashlib.sha256(tx).hexdigest()) for pid, tx in txs]
         txs.clear()  # the plaintext transactions go now; only sealed bytes are written
         path = self.dir / f"{batch_id}.batch"
         manifest = self.dir / f"{batch_id}.manifest.json"
@@ -167,8 +167,3 @@ class Exporter:
         log.info("sealed batch %s: %d record(s)", batch_id, len(items))
         return batch_id
 
-
-def _sha(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()

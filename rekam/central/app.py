@@ -20,12 +20,14 @@ waits while there is none.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
 
 import cbor2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -110,8 +112,6 @@ class Central:
         n = 0
         for batch_id, origin, path, manifest_bytes in self.store.unprocessed():
             try:
-                import json
-
                 pairs = open_batch(Path(path).read_bytes(), json.loads(manifest_bytes)["manifest"], [self.key])
             except (BatchError, OSError, ValueError, KeyError) as exc:
                 log.error("batch %s cannot be opened any more: %s", batch_id, exc)
@@ -145,8 +145,6 @@ class Central:
         self.store.advance("PRINTED", "DISTRIBUTED", s.distributed_after_s)
 
     def _rebuild_gallery(self) -> None:
-        import json
-
         for batch_id, path, manifest_bytes in self.store.processed_batches():
             try:
                 pairs = open_batch(Path(path).read_bytes(), json.loads(manifest_bytes)["manifest"], [self.key])
@@ -170,8 +168,6 @@ def app(central: Central) -> Starlette:
             manifest, batch = bytes(parts["manifest"]), bytes(parts["batch"])
         except (cbor2.CBORDecodeError, KeyError, TypeError, ValueError, EOFError):
             return JSONResponse({"error": "malformed", "detail": "body is not CBOR {manifest, batch}"}, 400)
-        from starlette.concurrency import run_in_threadpool
-
         try:
             answer = await run_in_threadpool(central.receive, manifest, batch)
         except BatchError as exc:

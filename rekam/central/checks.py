@@ -25,6 +25,7 @@ import io
 import threading
 from dataclasses import dataclass, field
 
+import nistitl
 import numpy as np
 from PIL import Image
 
@@ -46,11 +47,19 @@ class Verdict:
 
 
 def judge(tx: bytes, packet_id: str, *, min_quality: int, biometric: bool) -> Verdict:
+    """The centre's answer for one transaction; never raises on what a controller sent."""
+    try:
+        return _judge(tx, packet_id, min_quality=min_quality, biometric=biometric)
+    except (nistitl.NistException, ValueError, IndexError, TypeError, KeyError):
+        return Verdict("", "ENROLL_FAILURE_INVALID_TRANSACTION", "a required field is missing or malformed")
+
+
+def _judge(tx: bytes, packet_id: str, *, min_quality: int, biometric: bool) -> Verdict:
     try:
         msg = nist.parse(tx)
         t1, t2 = msg[0], msg[(2, 0)]
         nik = t2._3
-    except (nist.ExportError, IndexError, Exception):  # nistitl raises its own NistException for missing fields
+    except (nist.ExportError, IndexError, nistitl.NistException):  # a record or field that is not there
         return Verdict("", "ENROLL_FAILURE_INVALID_TRANSACTION", "transaction does not parse")
     if t1.VER != nist.VERSION or t1.TOT != nist.TOT or t1.TCN != packet_id:
         return Verdict(nik, "ENROLL_FAILURE_INVALID_TRANSACTION", "Type-1 header is not an EKTP enrollment")
