@@ -180,6 +180,27 @@ class Database:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)", (m.name, time.time()))
 
+    def compact(self, *, vacuum: bool = False) -> None:
+        """Move the WAL into the file and truncate it (optionally VACUUM first), outside any transaction.
+
+        What a transaction deleted can linger in old WAL frames and free pages;
+        this is how a caller makes sure it has left the files on disk.
+        """
+        with self._lock:
+            db = self._db
+            if db is None:
+                raise self._error(f"{self._what} {self.path} is not open")
+            if self._depth:
+                raise self._error(f"cannot compact the {self._what} inside a transaction")
+            try:
+                if vacuum:
+                    db.execute("VACUUM")
+                busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise self._error(f"{self._what} {self.path} could not be compacted: {exc}") from exc
+            if busy:
+                raise self._error(f"{self._what} {self.path} is busy (another process reads it); compact again later")
+
     def integrity_check(self) -> str:
         with self.transaction() as db:
             return db.execute("PRAGMA integrity_check").fetchone()[0]

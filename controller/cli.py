@@ -68,11 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--station", default=None)
     cmd("reviews", "NIKs enrolled more than once, waiting for review", _reviews)
 
+    from controller.export import cli as export_cli
     from controller.provisioning import cli as provision_cli
     from controller.scheduler import cli as schedule_cli
 
     schedule_cli.add_commands(csub)
     provision_cli.add_commands(csub)
+    export_cli.add_commands(csub)
 
 
 # -- helpers --------------------------------------------------------------------
@@ -194,6 +196,10 @@ def _progress(args) -> int:
     out.append(["", "= TOTAL", str(tw), str(tr), str(max(0, tw - tr)), _pct(tr, tw)])
     show(table(["code", "kelurahan", "wajib KTP", "recorded", "remaining", "%"], out,
                numeric=["wajib KTP", "recorded", "remaining", "%"]))
+    from controller.export.cli import funnel_table
+
+    with _store(args) as store:
+        show(funnel_table(store))
     return 0
 
 
@@ -216,6 +222,11 @@ def _quarantine(args) -> int:
 def _reviews(args) -> int:
     with _store(args) as store:
         pairs = store.duplicate_enrollments()
+        handoff = store.handoff_reviews()
+    if handoff:  # from the hand-off: the centre's refusals and biometric duplicates (controller/export)
+        show(table(["kind", "packet", "other packet", "score", "detail"],
+                   [[r.kind, r.packet_id, r.other_packet_id or "-", "-" if r.score is None else f"{r.score:.3f}",
+                     r.detail] for r in handoff], title="hand-off reviews"))
     if not pairs:
         print("no NIK enrolled twice")
         return 0

@@ -93,6 +93,31 @@ class ScheduleSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                     raise ValueError(f"schedule.{name} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
+class ExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[export]``: the hand-off to the central system (controller/export)."""
+
+    #: The central system's HTTPS endpoint; "" = none configured (batches are sealed and wait).
+    central_url: str = ""
+    central_public_key: Path | None = None  # default keys/central.pub
+    #: CA certificate (or the centre's own certificate) to trust for HTTPS; None = the system's CAs.
+    central_ca_file: Path | None = None
+    signing_key: Path | None = None  # default keys/export-signing.key (public half beside it, .pub)
+    dir: Path | None = None  # default export/: sealed batches and their signed manifests
+    batch_size: Annotated[int, Meta(ge=1, le=5000)] = 200
+    #: Processes converting records (WSQ); 0 = one per CPU.
+    workers: Annotated[int, Meta(ge=0, le=64)] = 0
+    #: The running controller exports, pushes, polls, publishes and purges this often; 0 = never by itself.
+    interval_s: Annotated[float, Meta(ge=0)] = 300.0
+    timeout_s: Annotated[float, Meta(gt=0)] = 60.0
+    retry_min_s: Annotated[float, Meta(gt=0)] = 5.0
+    retry_max_s: Annotated[float, Meta(gt=0)] = 900.0
+    #: Sealed payloads are deleted this long after the centre confirmed them (SENT_FOR_ENROLLMENT or later).
+    purge_grace_days: Annotated[float, Meta(ge=0)] = 30.0
+    #: Biometric de-duplication before export: candidates scoring at least this (0..1) in the 1:N index are
+    #: verified finger by finger (see bench/dedup.py for the rates).
+    dedup_threshold: Annotated[float, Meta(ge=0, le=1)] = 0.90
+
+
 class _ControllerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str = "controller-1"
 
@@ -114,6 +139,7 @@ class _ControllerFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     fleet: FleetSettings = FleetSettings()
     ingest: IngestSettings = IngestSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    export: ExportSettings = ExportSettings()
 
 
 @dataclass(frozen=True)
@@ -129,6 +155,8 @@ class ControllerConfig:
     ingest: IngestSettings
     schedule: ScheduleSettings
     source: Path | None = None
+    #: [export], its paths made absolute.
+    export: ExportSettings = ExportSettings()
 
 
 def default_path() -> Path:
@@ -162,6 +190,11 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         ingest=f.ingest,
         schedule=f.schedule,
         source=source,
+        export=msgspec.structs.replace(
+            f.export, central_public_key=at(f.export.central_public_key, Path("keys/central.pub")),
+            central_ca_file=at(f.export.central_ca_file, Path()) if f.export.central_ca_file else None,
+            signing_key=at(f.export.signing_key, Path("keys/export-signing.key")),
+            dir=at(f.export.dir, Path("export"))),
     )
 
 
@@ -244,4 +277,16 @@ priority_target_share = 0.95
 # leaves it only when it has nothing left, and its assignment then says why.
 [schedule.home_areas]
 # st-01 = "33.72.01"
+
+[export]
+# The hand-off to the central system: batches sealed to its key, manifests signed by
+# keys/export-signing.key (`rekam controller export init`).
+# central_url = "https://central.example:8443"
+central_public_key = "keys/central.pub"
+# central_ca_file = "tls/central-ca.crt"
+dir = "export"
+batch_size = 200
+interval_s = 300
+# Sealed payloads are deleted this many days after the centre confirmed them.
+purge_grace_days = 30
 """

@@ -74,14 +74,21 @@ def run(config_path: Path, *, ready: threading.Event | None = None, stop: thread
     except ControllerError:  # e.g. unusable TLS files
         store.close()
         raise
+    handoff = None
     try:
         service.start()
+        if cfg.export.central_url:  # the hand-off to the central system (controller/export)
+            from controller.export.worker import HandOffWorker
+
+            handoff = HandOffWorker(cfg, store, keys, lambda t, p: service.link.publish(t, p, qos=1)).start()
         log.info("controller %s running: store %s, broker %s:%d", cfg.controller_id, cfg.store_path,
                  cfg.mqtt.host, cfg.mqtt.port)
         if ready is not None:
             ready.set()
         stop.wait()
     finally:
+        if handoff is not None:
+            handoff.stop()
         service.stop()
         store.close()
         c = service.counts

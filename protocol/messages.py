@@ -155,6 +155,22 @@ class ControllerStatus(Message, tag="controller_status"):
     version: Name = ""
 
 
+class PacketStatus(msgspec.Struct, frozen=True):
+    """One packet's status at the central system (SENT_FOR_ENROLLMENT, DUPLICATE_RECORD, ...)."""
+
+    packet_id: Name
+    status: Name
+    at: Seconds
+    reason: Text = ""
+
+
+class CentralStatuses(Message, tag="central_status"):
+    """On ``status``: what the central system says about some of the station's packets."""
+
+    station_id: Name
+    statuses: Annotated[list[PacketStatus], Meta(max_length=10_000)] = []
+
+
 # -- commands, both ways -----------------------------------------------------
 class CommandName(str, Enum):
     SELF_TEST = "self_test"

@@ -42,6 +42,7 @@ class Leaf(str, Enum):
     CMD = "cmd"  # controller -> station, QoS 1
     CMD_REPLY = "cmd/reply"  # station -> controller, QoS 1
     CERTIFICATE = "certificate"  # controller -> station, QoS 1, retained: a renewed TLS certificate
+    STATUS = "status"  # controller -> station, QoS 1: central statuses of its packets
 
 
 def check_station_id(station_id: str) -> str:

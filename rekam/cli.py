@@ -20,6 +20,7 @@ GROUPS: list[str] = [
     "rekam.drivers_cli",
     "rekam.sim_cli",
     "rekam.demo_cli",
+    "rekam.central.cli",
 ]
 
 

@@ -80,6 +80,9 @@ def _run(args) -> int:
         fleet.run(on_progress=show)
         print("schedule days done; every station online to deliver what it holds...", flush=True)
         drained = fleet.drain()
+        if fleet.handoff is not None:
+            print("handing the records over to the (emulated) central system...", flush=True)
+            fleet.handoff.finish(fleet.store)
         screen.print(progress(fleet))
         print(summary(fleet, drained))
         print(f"\nfinished in {time.monotonic() - t0:.0f} s")

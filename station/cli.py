@@ -197,4 +197,20 @@ def _outbox(args) -> int:
                    [[item.packet_id, item.seq, dt.datetime.fromtimestamp(item.changed_at).strftime("%Y-%m-%d %H:%M"),
                      item.reason_id, item.reason] for item in q], numeric=["seq"]))
         print("re-queue with: rekam station outbox --requeue PACKET_ID (or all)")
+    _central_statuses(cfg)
     return 0
+
+
+def _central_statuses(cfg) -> None:
+    """Per packet, where the central system has it (statuses the controller passed on)."""
+    from station.central_status import CentralStatusBook
+
+    path = cfg.data_dir / "central_status.db"
+    if not path.exists():
+        return
+    with CentralStatusBook(path) as book:
+        rows = book.statuses()
+    if rows:
+        show(table(["packet", "central status", "since", "reason"],
+                   [[r.packet_id, r.status, dt.datetime.fromtimestamp(r.at).strftime("%Y-%m-%d %H:%M"),
+                     r.reason or "-"] for r in rows], title="at the central system"))

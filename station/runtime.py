@@ -36,6 +36,7 @@ from protocol.messages import (
 )
 from station import config as config_mod
 from station import keyfiles
+from station.central_status import CentralStatusBook
 from station.config import StationConfig
 from station.certificate import install_renewal
 from station.devices import Devices
@@ -61,6 +62,7 @@ class StationRuntime:
         self._clock = clock
         self._today = today or (lambda: wib.today(self._clock()))
         self.outbox = Outbox(config.outbox_path, clock=clock)
+        self.central_statuses = CentralStatusBook(config.data_dir / "central_status.db", clock=clock)
         self.devices = Devices(config.devices, self.context)
         self.thresholds: QualityThresholds = thresholds_from_config(config.quality)
         #: Who may log in (the kiosk and the console) and confirm face exceptions.
@@ -86,6 +88,7 @@ class StationRuntime:
             self.outbox.open()
             self.operators.open()
             self.seen.open()
+            self.central_statuses.open()
             self._assignment = self._load_assignment()
             self.devices.open_all()
             self.sealer = Sealer(self.config.station_id, self.outbox, controller, signing,
@@ -108,7 +111,8 @@ class StationRuntime:
                 self.config.station_id, self.config.mqtt, self.outbox, version=VERSION,
                 drivers=self.devices.driver_names, telemetry=self.telemetry,
                 on_assignment=self._on_assignment, on_command=self.handle_command,
-                on_certificate=self._on_certificate, clock=self._clock).start()
+                on_certificate=self._on_certificate, on_status=self.central_statuses.apply,
+                clock=self._clock).start()
         elif not online and self.uplink is not None:
             uplink, self.uplink = self.uplink, None
             uplink.stop(abrupt=abrupt)
@@ -123,6 +127,7 @@ class StationRuntime:
         self.outbox.close()
         self.operators.close()
         self.seen.close()
+        self.central_statuses.close()
         self._release_lock()
         self._started = False
 

@@ -95,6 +95,7 @@ class Uplink:
         on_command: Callable[[Command], CommandReply] | None = None,
         on_ack: Callable[[str, AckStatus, AckOutcome], None] | None = None,
         on_certificate: Callable[[messages.CertificateUpdate], None] | None = None,
+        on_status: Callable[[messages.CentralStatuses], None] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -108,6 +109,7 @@ class Uplink:
         self._on_command = on_command
         self._on_ack = on_ack
         self._on_certificate = on_certificate
+        self._on_status = on_status
         self._clock = clock
         self._monotonic = monotonic
         self._events: queue.Queue[tuple[_Ev, Any]] = queue.Queue()
@@ -142,7 +144,7 @@ class Uplink:
             self.link.open()
             self.link.subscribe([(topics.station(self.station_id, leaf), 1)
                                  for leaf in (topics.Leaf.ACKS, topics.Leaf.ASSIGNMENT, topics.Leaf.CMD,
-                                              topics.Leaf.STATE, topics.Leaf.CERTIFICATE)]
+                                              topics.Leaf.STATE, topics.Leaf.CERTIFICATE, topics.Leaf.STATUS)]
                                 + [(topics.ALL_CONTROLLER_STATUS, 1)])
         except LinkError as exc:
             self.stop()
@@ -318,6 +320,9 @@ class Uplink:
             elif leaf is topics.Leaf.CERTIFICATE:
                 if msg.payload and self._on_certificate is not None:
                     self._on_certificate(messages.decode(messages.CertificateUpdate, msg.payload))
+            elif leaf is topics.Leaf.STATUS:
+                if self._on_status is not None:
+                    self._on_status(messages.decode(messages.CentralStatuses, msg.payload))
         except messages.MessageError as exc:
             log.warning("ignoring bad %s message: %s", leaf.value, exc)
 

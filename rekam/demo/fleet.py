@@ -139,6 +139,7 @@ class DemoFleet:
         self.population: Population | None = None
         self.offline: OfflineEpisode | None = None
         self.duplicate_visit: str | None = None
+        self.handoff = None  # rekam.demo.handoff.DemoHandOff: the emulated centre and the hand-off worker
         self._stop = threading.Event()
         self._day_started = threading.Condition()
         self._day = -1
@@ -195,6 +196,11 @@ class DemoFleet:
         self.service.start()
         if not self.service.wait_connected(10):
             raise DemoError(f"the controller could not connect to the broker at {self.broker.host}:{self.broker.port}")
+        from rekam.demo.handoff import DemoHandOff
+
+        self.handoff = DemoHandOff.start(
+            self.workdir, cfg, self.store, keys, lambda t, p: self.service.link.publish(t, p, qos=1),
+            day_seconds=self.o.day_seconds, blank_cards=max(1, self.population.total_left() // 3), say=self.say)
         self.say(f"controller: store {cfg.store_path.relative_to(self.workdir.parent)}, "
                  f"{len(self.targets)} kelurahan, {sum(t.remaining for t in self.targets):,} residents to record "
                  f"(1 synthetic resident = {self.o.scale} of Solo's {sum(t.remaining for t in solo_2013_targets()):,})")
@@ -372,6 +378,8 @@ class DemoFleet:
                 st.runtime.stop()
             except Exception as exc:  # closing must go on for the others
                 log.warning("stopping %s: %s", st.station_id, exc)
+        if self.handoff is not None:
+            self.handoff.stop()
         if self.service is not None:
             self.service.stop()
         if self.store is not None:

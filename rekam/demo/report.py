@@ -85,6 +85,12 @@ def summary(fleet: DemoFleet, drained: bool) -> str:
                 lines.append(f"                      {when}: {reason} -> new assignments for {n} station(s)")
     if plan is not None:
         lines.append(f"schedule              {plan.planner} plan expects every kelurahan done by {plan.end}")
+    if fleet.handoff is not None:  # the hand-off to the emulated central system
+        f = store.funnel()
+        total = [sum(getattr(r, k) for r in f) for k in ("recorded", "sent", "enrolled", "print_ready", "printed",
+                                                          "distributed")]
+        lines.append("central system        recorded {} -> sent {} -> enrolled {} -> print-ready {} -> printed {} "
+                     "-> distributed {} (blank cards left: {})".format(*total, fleet.handoff.server.central.store.stock()))
     lines.append(f"all outboxes empty    {'yes' if drained else 'NO (see rekam station outbox)'}")
     w = fleet.workdir
     exe = sys.argv[0] if sys.argv and sys.argv[0].endswith("rekam") else "rekam"
@@ -96,6 +102,7 @@ def summary(fleet: DemoFleet, drained: bool) -> str:
         "look around:",
         f"  {exe} controller progress --config {w / 'controller' / 'controller.toml'}",
         f"  {exe} controller reviews --config {w / 'controller' / 'controller.toml'}",
+        f"  {exe} controller export status --config {w / 'controller' / 'controller.toml'}",
         f"  {exe} controller schedule show --config {w / 'controller' / 'controller.toml'} --date {fleet.o.start}",
         f"  {exe} station outbox --config {w / 'stations' / 'st-01' / 'station.toml'}",
     ]

@@ -34,6 +34,7 @@ ARGS = {
     "controller schedule simulate": ["--targets", "store"],
     "controller venue remove": ["v-1"],
     "controller provision": ["st-01", "--csr", "st.csr", "--signing-key", "st.pub"],
+    "controller export history": ["p-1"],
 }
 
 

@@ -35,7 +35,11 @@ def test_demo_fleet_records_delivers_catches_up_and_replans(tmp_path):
         key = station_keys.load_signing_key(st.runtime.config.signing_key).public
         record = EnrollmentRecord.from_cbor(packet.open_packet(fleet.store.packet_envelope(pid), key, keys)[1])
         assert record.kelurahan_code.startswith("33.72.")
+        assert fleet.handoff.finish(fleet.store)  # the hand-off: everything exported and confirmed by the centre
+        assert fleet.store.export_backlog() == 0 and fleet.store.batches("sealed") == []
+        assert sum(r.sent for r in fleet.store.funnel()) == enrolled
         text = summary(fleet, drained)
         assert "== rekam demo summary ==" in text and "all outboxes empty    yes" in text
+        assert f"central system        recorded {enrolled} -> sent {enrolled}" in text
     finally:
         fleet.close()
