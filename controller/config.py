@@ -17,6 +17,8 @@ from msgspec import Meta
 
 from adapters import configfile
 from controller.errors import ConfigError
+from controller.web.settings import EXAMPLE as _WEB_EXAMPLE
+from controller.web.settings import NotifySettings, WebSettings, check_notify, resolve_web
 
 Seconds = Annotated[float, Meta(gt=0)]
 NonEmpty = Annotated[str, Meta(min_length=1)]
@@ -33,6 +35,10 @@ class FleetSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     outbox_alarm_depth: Annotated[int, Meta(ge=1)] = 200
     disk_low_mb: Annotated[int, Meta(ge=0)] = 500
     check_interval_s: Annotated[float, Meta(ge=0.05)] = 30.0
+    #: Alarm on any station (assigned or not) whose last contact is older than this.
+    stale_after_h: Annotated[float, Meta(gt=0)] = 24.0
+    #: Alarm when a station holds (or the controller kept) at least this many quarantined packets.
+    quarantine_alarm: Annotated[int, Meta(ge=1)] = 1
 
     @property
     def disk_low_bytes(self) -> int:
@@ -75,6 +81,8 @@ class _ControllerFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     fleet: FleetSettings = FleetSettings()
     ingest: IngestSettings = IngestSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    web: WebSettings = WebSettings()
+    notify: NotifySettings = NotifySettings()
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,8 @@ class ControllerConfig:
     ingest: IngestSettings
     schedule: ScheduleSettings
     source: Path | None = None
+    web: WebSettings = WebSettings()
+    notify: NotifySettings = NotifySettings()
 
 
 def default_path() -> Path:
@@ -123,6 +133,8 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
         ingest=f.ingest,
         schedule=f.schedule,
         source=source,
+        web=resolve_web(f.web, base_dir, error=ConfigError),
+        notify=check_notify(f.notify, error=ConfigError),
     )
 
 
@@ -168,6 +180,10 @@ silent_after_s = 180
 outbox_alarm_depth = 200
 disk_low_mb = 500
 check_interval_s = 30
+# Alarm on any station not heard from for this many hours, assigned or not.
+stale_after_h = 24
+# Alarm when a station holds this many quarantined packets (or the controller kept them).
+quarantine_alarm = 1
 
 [schedule]
 city_code = "33.72"
@@ -175,4 +191,4 @@ start = "15:00"
 end = "21:00"
 station_capacity = 100
 publish_days_ahead = 3
-"""
+""" + _WEB_EXAMPLE

@@ -21,13 +21,19 @@ from typing import Callable, ContextManager
 
 from adapters.sqlite import Database, migrations_in
 from controller.errors import StoreError
+from controller.store.alarm_book import AlarmBook
 from controller.store.alarms import AlarmTables
+from controller.store.commands import CommandTables
+from controller.store.dashboard import DashboardTables
+from controller.store.lookup import PacketLookup
 from controller.store.packets import PacketTables
 from controller.store.planning import PlanTables
 from controller.store.stations import StationTables
+from controller.store.users import UserTables
 
 
-class Store(StationTables, PacketTables, PlanTables, AlarmTables):
+class Store(StationTables, PacketTables, PlanTables, AlarmTables,
+            AlarmBook, UserTables, CommandTables, PacketLookup, DashboardTables):  # the dashboard's areas
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time, busy_timeout_s: float = 30.0,
                  connect: Callable[..., sqlite3.Connection] = sqlite3.connect):
         self.path = Path(path)
