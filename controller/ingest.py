@@ -39,6 +39,8 @@ class IngestResult:
     ack: Ack | None
     outcome: str  # stored | duplicate | rejected | dropped
     same_nik: tuple[str, ...] = ()
+    #: Why a packet was refused (rejected or dropped): the quarantine's reason id.
+    reason_id: str = ""
 
 
 class _Refused(Exception):
@@ -142,5 +144,6 @@ class Ingest:
         self.store.quarantine(topic=topic, reason_id=reason_id, reason=reason, payload=payload,
                               packet_id=packet_id, station_id=station_id)
         if packet_id is None or station_id is None:
-            return IngestResult(station_id, None, None, "dropped")
-        return IngestResult(station_id, packet_id, Ack(packet_id, AckStatus.REJECTED, reason_id, reason), "rejected")
+            return IngestResult(station_id, None, None, "dropped", reason_id=reason_id)
+        return IngestResult(station_id, packet_id, Ack(packet_id, AckStatus.REJECTED, reason_id, reason), "rejected",
+                            reason_id=reason_id)

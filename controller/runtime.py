@@ -43,14 +43,24 @@ def run(config_path: Path, *, ready: threading.Event | None = None, stop: thread
     except ControllerError:  # e.g. unusable TLS files
         store.close()
         raise
+    dashboard = None
+    if cfg.web.enabled:  # the fleet dashboard ([web] in controller.toml)
+        from controller.web.wiring import DashboardRuntime
+
+        dashboard = DashboardRuntime(service, planning=planning)
     try:
         service.start()
+        if dashboard is not None:
+            dashboard.start()
+            log.info("fleet dashboard at %s", dashboard.url)
         log.info("controller %s running: store %s, broker %s:%d", cfg.controller_id, cfg.store_path,
                  cfg.mqtt.host, cfg.mqtt.port)
         if ready is not None:
             ready.set()
         stop.wait()
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         service.stop()
         store.close()
         c = service.counts

@@ -127,13 +127,16 @@ class AlarmBook:
                 "SELECT kind, severity, COUNT(*) FROM alarms WHERE cleared_at IS NULL GROUP BY kind, severity")}
 
     # -- webhook deliveries ----------------------------------------------------------------
-    def due_notifications(self, now: float, limit: int = 50) -> list[Notification]:
+    def due_notifications(self, now: float, lease_s: float, limit: int = 50) -> list[Notification]:
+        """Claim the deliveries that are due for ``lease_s`` (so another controller does not send them too)."""
         with self.transaction() as db:
             rows = db.execute(
                 f"SELECT n.event, n.attempts, {', '.join('a.' + c.strip() for c in _COLS.split(','))} "
                 "FROM alarm_notifications n JOIN alarms a ON a.id = n.alarm_id "
                 "WHERE n.delivered_at IS NULL AND n.failed_at IS NULL AND n.next_at <= ? "
                 "ORDER BY n.created_at LIMIT ?", (now, limit)).fetchall()
+            db.executemany("UPDATE alarm_notifications SET next_at = ? WHERE alarm_id = ? AND event = ?",
+                           [(now + lease_s, r[2], r[0]) for r in rows])
         return [Notification(_alarm(r[2:]), r[0], r[1]) for r in rows]
 
     def next_notification_at(self) -> float | None:

@@ -67,6 +67,16 @@ class DashboardTables:
             return dict(db.execute("SELECT kelurahan_code, COUNT(*) FROM packets WHERE captured_at >= ? "
                                    "AND captured_at < ? GROUP BY kelurahan_code", (since, until)).fetchall())
 
+    def assignment_places(self, assignment_ids: list[str]) -> dict[str, str]:
+        """Assignment id -> kelurahan code, for the ids that exist (in any plan)."""
+        out: dict[str, str] = {}
+        with self.transaction() as db:
+            for i in range(0, len(assignment_ids), 500):
+                chunk = assignment_ids[i:i + 500]
+                out.update(db.execute(f"SELECT assignment_id, kelurahan_code FROM assignments WHERE assignment_id "
+                                      f"IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return out
+
     # -- plans and why -----------------------------------------------------------------------
     def add_plan_reason(self, plan_id: str, day: str, reason: str, stations: int) -> None:
         with self.transaction() as db:

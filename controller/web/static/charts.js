@@ -1,0 +1,37 @@
+// rekam dashboard: charts with uPlot. Each <div class="chart" data-src="..."> gets the JSON
+// {x: [unix seconds], series: [{label, values, color}], bars: bool, xkind: "time"|"index", xlabels: [...]}.
+(function () {
+  "use strict";
+  var palette = ["#0b5cad", "#b42318", "#1a7f37", "#9a6700", "#6e40c9", "#0e7490"];
+
+  function draw(el) {
+    fetch(el.dataset.src, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
+      el.innerHTML = "";
+      if (!d.x || d.x.length === 0) {
+        el.innerHTML = "<p class='muted'>" + (el.dataset.empty || "-") + "</p>";
+        el.dataset.drawn = "empty";
+        return;
+      }
+      var bars = d.bars ? uPlot.paths.bars({size: [0.7, 60]}) : null;
+      var series = [{}].concat(d.series.map(function (s, i) {
+        return {label: s.label, stroke: s.color || palette[i % palette.length], width: 2,
+                fill: d.bars ? (s.color || palette[i % palette.length]) + "99" : undefined, paths: bars || undefined,
+                points: {show: d.x.length < 60}};
+      }));
+      var xaxis = d.xkind === "index"
+        ? {values: function (u, ticks) { return ticks.map(function (t) { return d.xlabels[t] || ""; }); }, rotate: 0}
+        : {};
+      var opts = {width: el.clientWidth || 600, height: parseInt(el.dataset.height || "220", 10), series: series,
+                  scales: {x: {time: d.xkind !== "index"}}, axes: [xaxis, {size: 60}],
+                  tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Asia/Jakarta"); }};
+      if (d.xkind === "index") opts.scales.x.distr = 2;
+      new uPlot(opts, [d.x].concat(d.series.map(function (s) { return s.values; })), el);
+      el.dataset.drawn = "yes";
+    }).catch(function () { el.dataset.drawn = "error"; });
+  }
+
+  function all() { document.querySelectorAll(".chart[data-src]").forEach(draw); }
+  document.addEventListener("DOMContentLoaded", all);
+  document.addEventListener("rekam:refreshed", function (e) { e.detail.querySelectorAll(".chart[data-src]").forEach(draw); });
+  window.rekamCharts = {draw: draw, all: all};
+})();
