@@ -68,11 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--station", default=None)
     cmd("reviews", "NIKs enrolled more than once, waiting for review", _reviews)
 
+    from controller import web_cli
     from controller.provisioning import cli as provision_cli
     from controller.scheduler import cli as schedule_cli
 
     schedule_cli.add_commands(csub)
     provision_cli.add_commands(csub)
+    web_cli.add_commands(csub)
 
 
 # -- helpers --------------------------------------------------------------------

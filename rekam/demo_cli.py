@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--stations", type=int, default=10, help="emulated stations")
     p.add_argument("--days", type=int, default=6, help="schedule days to simulate")
-    p.add_argument("--day-seconds", type=float, default=10.0, help="real seconds per schedule day (15:00-21:00)")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--day-seconds", type=float, default=10.0, help="real seconds per schedule day (15:00-21:00)")
+    pace.add_argument("--speed", type=float, default=None,
+                      help="schedule time runs this many times faster than real time (360: a day in a minute; "
+                           "60: a day in six minutes, to watch it unfold on the dashboard)")
     p.add_argument("--scale", type=int, default=100,
                    help="one synthetic resident stands for this many of Solo's 32,122 (1 = everyone; slow)")
     p.add_argument("--planner", choices=sorted(PLANNERS), default="backlog")
@@ -33,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offline-days", type=int, default=2, help="days it stays offline")
     p.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 10, 1), help="first schedule day")
     p.add_argument("--verbose", action="store_true", help="log what every component does")
+    p.add_argument("--web", default="127.0.0.1:8080", metavar="HOST:PORT",
+                   help="where the fleet dashboard listens (port 0: any free port; 'off': no dashboard)")
+    p.add_argument("--exit", action="store_true",
+                   help="end after the schedule days instead of keeping the dashboard up until Ctrl-C (tests, CI)")
     p.set_defaults(func=_run)
 
 
@@ -41,9 +50,21 @@ def _run(args) -> int:
     from rekam.demo.fleet import DemoFleet, DemoOptions
     from rekam.demo.report import progress, summary
 
+    if args.speed is not None:
+        if args.speed <= 0:
+            print("error: --speed must be > 0", file=sys.stderr)
+            return 2
+        args.day_seconds = 6 * 3600 / args.speed  # a schedule day is 15:00-21:00
     if args.stations < 1 or args.days < 1 or args.day_seconds <= 0 or args.scale < 1:
         print("error: --stations, --days and --scale must be >= 1 and --day-seconds > 0", file=sys.stderr)
         return 2
+    web = None
+    if args.web != "off":
+        host, _, port = args.web.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            print(f"error: --web must be HOST:PORT (or off), got {args.web!r}", file=sys.stderr)
+            return 2
+        web = (host.strip("[]"), int(port))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = DemoOptions(stations=args.stations, days=args.days, day_seconds=args.day_seconds, scale=args.scale,
@@ -53,11 +74,15 @@ def _run(args) -> int:
     screen = console()
     fleet = DemoFleet(options, say=lambda text: screen.print(text))
     shown_day = [-1]
+    dashboard = None
+    banner = [""]
 
     def show(f: DemoFleet) -> None:
         if screen.is_terminal:
             screen.clear()
             screen.print(progress(f))
+            if banner[0]:
+                screen.print(banner[0])
         elif f.clock.day_index() != shown_day[0]:
             shown_day[0] = f.clock.day_index()
             screen.print(progress(f))
@@ -68,15 +93,28 @@ def _run(args) -> int:
         print(f"rekam demo: {args.stations} stations, {args.days} days of {args.day_seconds:g} s, "
               f"data in {args.workdir.resolve()}", flush=True)
         fleet.setup()
+        if web is not None:
+            from rekam.demo.dashboard import DEMO_USER, start_dashboard
+
+            dashboard, password = start_dashboard(fleet, *web)
+            banner[0] = f"dashboard: {dashboard.url}   login: {DEMO_USER} / {password}"
+            print(banner[0], flush=True)
         fleet.run(on_progress=show)
         print("schedule days done; every station online to deliver what it holds...", flush=True)
         drained = fleet.drain()
         screen.print(progress(fleet))
         print(summary(fleet, drained))
         print(f"\nfinished in {time.monotonic() - t0:.0f} s")
+        if dashboard is not None and not args.exit:
+            print(f"\n{banner[0]}\nthe dashboard stays up; press Ctrl-C to stop", flush=True)
+            threading.Event().wait()
     except KeyboardInterrupt:
+        if dashboard is not None and not args.exit and drained:
+            return 0  # the way out after the schedule days
         print("\ninterrupted; stopping the fleet", file=sys.stderr)
         return 130
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         fleet.close()
     return 0 if drained else 1

@@ -10,6 +10,7 @@ without a server and drive the app in process.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -23,6 +24,7 @@ from controller.service import ControllerService
 from controller.web.context import Dashboard
 from controller.web.live import LiveHub
 from controller.web.server import WebServer, session_secret
+from controller.web.settings import WebSettings
 from protocol import wib
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,9 @@ log = logging.getLogger(__name__)
 class DashboardRuntime:
     def __init__(self, service: ControllerService, *, planning: Any = None,
                  today: Callable[[], dt.date] = wib.today, clock: Callable[[], float] = time.time,
-                 live_interval: float = 0.25) -> None:
-        cfg = service.config
+                 live_interval: float = 0.25, web: WebSettings | None = None) -> None:
+        cfg = service.config if web is None else dataclasses.replace(service.config, web=web)
+        self.config = cfg
         store = service.store
         self.service = service
         self.planning = planning
@@ -68,14 +71,14 @@ class DashboardRuntime:
         from controller.web.app import build_app
 
         if self.app is None:
-            self.app = build_app(self.dashboard, session_secret(self.service.config.web.secret_file))
+            self.app = build_app(self.dashboard, session_secret(self.config.web.secret_file))
         return self.app
 
     def start(self, *, serve: bool = True) -> "DashboardRuntime":
         self.hub.start()
         self.notifier.start()
         if serve:
-            self.server = WebServer(self.build_app(), self.service.config.web).start()
+            self.server = WebServer(self.build_app(), self.config.web).start()
             if not self.server.wait_started(15):
                 raise RuntimeError(f"the dashboard did not start on {self.server.url}")
         return self
