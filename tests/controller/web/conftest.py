@@ -1,4 +1,5 @@
-"""Fixtures for the dashboard tests: Debian's Chromium through Playwright (one browser per module)."""
+"""Fixtures for the dashboard tests: Debian's Chromium through Playwright (one browser per module), and an
+in-process controller with its app for Starlette's TestClient."""
 
 from __future__ import annotations
 
@@ -37,3 +38,71 @@ def login(page, base: str, username: str, password: str) -> None:
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
+
+
+class Clock:
+    def __init__(self, t: float | None = None) -> None:
+        import time
+
+        self.t = time.time() if t is None else t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class World:
+    """A controller (in-memory broker) with its dashboard app, driven in process by Starlette's TestClient."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from adapters.mocklink import MockBroker, MockLink
+        from controller import accounts
+        from controller.service import ControllerService
+        from controller.web.wiring import DashboardRuntime
+        from tests.controller.web.harness import PASSWORD, USERS
+        from tests.fixtures.controller import make_controller_dir
+
+        self.clock = Clock()
+        self.mqtt = MockBroker()
+        self.ctl = make_controller_dir(tmp_path / "controller", None, settings={
+            "web": {"enabled": True, "port": 0, "command_timeout_s": 5, "lockout_failures": 3}})
+        self.store = self.ctl.store().open()
+        for name, role in USERS.items():
+            accounts.add_user(self.store, name, role, PASSWORD)
+        self.service = ControllerService(self.ctl.config, self.store, self.ctl.keys,
+                                         link=MockLink(self.mqtt, "controller")).start()
+        self.runtime = DashboardRuntime(self.service, clock=self.clock).start(serve=False)
+        self.app = self.runtime.build_app()
+        self.password = PASSWORD
+
+    def client(self, user: str | None = None):
+        from starlette.testclient import TestClient
+
+        c = TestClient(self.app, base_url="https://testserver", follow_redirects=False)
+        if user is not None:
+            r = c.post("/login", data={"username": user, "password": self.password, "csrf_token": self.token(c)})
+            assert r.status_code == 303, r.text
+        return c
+
+    @staticmethod
+    def token(client) -> str:
+        import re
+
+        page = client.get("/login", follow_redirects=True)  # logged in: it goes on to the fleet page
+        found = re.search(r'name="csrf-token" content="([^"]+)"', page.text) or \
+            re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert found, page.text[:300]
+        return found.group(1)
+
+    def close(self) -> None:
+        self.runtime.stop()
+        self.service.stop()
+        self.store.close()
+
+
+@pytest.fixture
+def world(tmp_path) -> Iterator[World]:
+    w = World(tmp_path)
+    try:
+        yield w
+    finally:
+        w.close()
