@@ -101,7 +101,7 @@ class Authenticator:
     def login(self, username: str, password: str, remote: str | None = None) -> LoginResult:
         name = (username or "").strip().lower()[:64]
         if self.locked(name):
-            self.store.login_failed(name, remote)  # hammering keeps it locked
+            self.store.login_failed(name, remote, self._clock())  # hammering keeps it locked
             return LoginResult(None, locked=True)
         user = self.store.user(name) if _NAME.match(name) else None
         try:
@@ -110,7 +110,7 @@ class Authenticator:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok:
-            self.store.login_failed(name, remote)
+            self.store.login_failed(name, remote, self._clock())
             return LoginResult(None, locked=self.locked(name))
         self.store.clear_login_failures(name)
         if _hasher.check_needs_rehash(user.password_hash):

@@ -87,10 +87,10 @@ class UserTables:
         return [WebUser(*r) for r in rows]
 
     # -- login failures ------------------------------------------------------------------------
-    def login_failed(self, username: str, remote: str | None) -> None:
+    def login_failed(self, username: str, remote: str | None, at: float | None = None) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO web_login_failures(username, at, remote) VALUES (?, ?, ?)",
-                       (username, self._clock(), remote))
+                       (username, self._clock() if at is None else at, remote))
 
     def login_failures_since(self, username: str, since: float) -> tuple[int, float | None]:
         """(failures since ``since``, time of the latest)."""
