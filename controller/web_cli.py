@@ -150,7 +150,7 @@ def _send(args) -> int:
         records = store.commands(batch_id=batch)
     show(table(["station", "command", "status", "ok", "reply"],
                [[c.station_id, c.name, c.status, "-" if c.ok is None else ("yes" if c.ok else "NO"),
-                 (c.error or json.dumps(c.result, ensure_ascii=False) if c.result or c.error else "")[:100]]
+                 (c.error or json.dumps(c.result, ensure_ascii=False) if c.result or c.error else "")[:400]]
                 for c in sorted(records, key=lambda c: c.station_id)]))
     return 0 if all(c.status == "replied" and c.ok for c in records) or args.no_wait else 1
 
