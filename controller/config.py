@@ -17,8 +17,8 @@ from msgspec import Meta
 
 from adapters import configfile
 from controller.errors import ConfigError
-from controller.web.settings import EXAMPLE as _WEB_EXAMPLE
-from controller.web.settings import NotifySettings, WebSettings, check_notify, resolve_web
+from controller.web_settings import EXAMPLE as _WEB_EXAMPLE
+from controller.web_settings import NotifySettings, WebSettings, check_notify, resolve_web
 
 Seconds = Annotated[float, Meta(gt=0)]
 NonEmpty = Annotated[str, Meta(min_length=1)]

@@ -28,7 +28,7 @@ from adapters.version import VERSION
 from controller import alarms as rules
 from controller.store import Store
 from controller.store.alarm_book import Notification
-from controller.web.settings import NotifySettings
+from controller.web_settings import NotifySettings
 
 log = logging.getLogger(__name__)
 

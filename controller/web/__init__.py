@@ -1,8 +1,9 @@
 """The fleet dashboard: a server-rendered web console served by the controller process.
 
-Layout (one module per concern, as Datasette does):
+Layout (one module per concern, as Datasette does; the [web] and [notify]
+config tables live beside, in ``controller.web_settings``, so reading a
+config never imports the web stack):
 
-* ``settings``   the [web] and [notify] config tables (no web imports)
 * ``app``        builds the Starlette app: routes, middleware, templates
 * ``server``     runs it under uvicorn on its own thread (TLS when configured)
 * ``context``    :class:`Dashboard`, everything a view may use

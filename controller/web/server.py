@@ -19,7 +19,7 @@ import uvicorn
 
 from adapters.files import read_private, write_atomic
 from controller.errors import ControllerError
-from controller.web.settings import WebSettings
+from controller.web_settings import WebSettings
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from controller.service import ControllerService
 from controller.web.context import Dashboard
 from controller.web.live import LiveHub
 from controller.web.server import WebServer, session_secret
-from controller.web.settings import WebSettings
+from controller.web_settings import WebSettings
 from protocol import wib
 
 log = logging.getLogger(__name__)

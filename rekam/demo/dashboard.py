@@ -13,7 +13,7 @@ import secrets
 import msgspec
 
 from controller import accounts
-from controller.web.settings import resolve_web
+from controller.web_settings import resolve_web
 from controller.web.wiring import DashboardRuntime
 from rekam.demo.fleet import DemoFleet
 from rekam.errors import DemoError

@@ -13,7 +13,7 @@ from controller.config import FleetSettings
 from controller.fleet import Fleet
 from controller.notify import Notifier
 from controller.store import Store
-from controller.web.settings import NotifySettings
+from controller.web_settings import NotifySettings
 from protocol import messages
 from protocol.keys import SigningKey
 from protocol.messages import State, Telemetry
