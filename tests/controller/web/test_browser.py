@@ -10,6 +10,7 @@ import re
 
 import pytest
 from PIL import Image, ImageStat
+from playwright.sync_api import expect
 
 from controller.web import fmt
 from tests.controller.web.conftest import SCREENSHOTS, login
@@ -48,7 +49,7 @@ def page_for(browser, live):
 def test_offline_station_alarm_appears_live_and_ack_records_the_user(live, page_for):
     page = page_for("opa")
     page.goto(live.url + "/alarms")
-    page.wait_for_function("document.body.dataset.live === 'open'", timeout=10_000)
+    page.locator("body[data-live='open']").wait_for(timeout=10_000)
     page.evaluate("window.__notReloaded = true")
     assert page.locator("#open-alarms tr[data-station='st-02'][data-kind='offline']").count() == 0
 
@@ -146,7 +147,7 @@ def test_state_change_without_csrf_token_is_refused(live, page_for):
 def test_fleet_row_updates_live_when_a_station_changes(live, page_for):
     page = page_for("vic")
     page.goto(live.url + "/fleet")
-    page.wait_for_function("document.body.dataset.live === 'open'", timeout=10_000)
+    page.locator("body[data-live='open']").wait_for(timeout=10_000)
     page.evaluate("window.__notReloaded = true")
     live.stations[2].temperature = 77.5
     page.locator("#row-st-03").filter(has_text="77.5 °C").wait_for(timeout=10_000)
@@ -164,8 +165,8 @@ def test_every_view_screenshot_at_1366x768_is_not_blank(live, page_for, browser)
         page.goto(live.url + path)
         page.wait_for_load_state("networkidle")
         if page.locator(".chart[data-src]").count():
-            page.wait_for_function("[...document.querySelectorAll('.chart[data-src]')].every(e => e.dataset.drawn)",
-                                   timeout=10_000)
+            expect(page.locator(".chart[data-src]:not([data-drawn])")).to_have_count(0, timeout=10_000)
+            assert page.locator(".chart[data-drawn='error']").count() == 0
         name = path.strip("/").replace("/", "_").replace("?", "_").replace("=", "-").replace("&", "_") or "root"
         file = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(file))
