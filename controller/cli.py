@@ -115,6 +115,9 @@ def _init(args) -> int:
     for k in keys.public.keys:
         print(f"  key {k.kid}  {k.suite.value}")
     print(f"store {cfg.store_path} at schema {version}")
+    if cfg.web.enabled:
+        print(f"fleet dashboard on {cfg.web.host}:{cfg.web.port} once running; add its first user with: "
+              f"rekam controller user add NAME --role admin --config {conf}")
     return 0
 
 

@@ -3,11 +3,13 @@ recordings per hour, plans with the reason each was made, venue edits."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, ContextManager
 
 from controller.errors import StoreError
+from controller.store.rows import _STATION_COLS, AssignmentRow, Station, _station
 
 WIB_OFFSET_S = 7 * 3600  # Indonesia (WIB) has no daylight saving
 
@@ -66,6 +68,23 @@ class DashboardTables:
         with self.transaction() as db:
             return dict(db.execute("SELECT kelurahan_code, COUNT(*) FROM packets WHERE captured_at >= ? "
                                    "AND captured_at < ? GROUP BY kelurahan_code", (since, until)).fetchall())
+
+    def stations_named(self, station_ids: list[str]) -> list[Station]:
+        """Only these stations (the live channel reads the few that changed, not the fleet)."""
+        out: list[Station] = []
+        with self.transaction() as db:
+            for i in range(0, len(station_ids), 500):
+                chunk = station_ids[i:i + 500]
+                out += [_station(r) for r in db.execute(
+                    f"SELECT {_STATION_COLS} FROM stations WHERE station_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY station_id", chunk)]
+        return out
+
+    def assignments_on(self, plan_id: str, date: str) -> list[AssignmentRow]:
+        with self.transaction() as db:
+            rows = db.execute("SELECT assignment_id, plan_id, station_id, date, start, end_, kelurahan_code, venue "
+                              "FROM assignments WHERE plan_id = ? AND date = ?", (plan_id, date)).fetchall()
+        return [AssignmentRow(*r[:7], venue=json.loads(r[7]) if r[7] else None) for r in rows]
 
     def assignment_places(self, assignment_ids: list[str]) -> dict[str, str]:
         """Assignment id -> kelurahan code, for the ids that exist (in any plan)."""

@@ -86,7 +86,7 @@ class Dashboard:
         hit = self._today_cache.get(key)
         if hit and now - hit[0] < 5:
             return hit[1]
-        rows = {a.station_id: a for a in self.store.assignments(row[0], from_date=date) if a.date == date}
+        rows = {a.station_id: a for a in self.store.assignments_on(row[0], date)}
         self._today_cache.clear()
         self._today_cache[key] = (now, rows)
         return rows

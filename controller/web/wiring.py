@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class DashboardRuntime:
     def __init__(self, service: ControllerService, *, planning: Any = None,
                  today: Callable[[], dt.date] = wib.today, clock: Callable[[], float] = time.time,
-                 live_interval: float = 0.25, web: WebSettings | None = None) -> None:
+                 live_interval: float = 0.5, web: WebSettings | None = None) -> None:
         cfg = service.config if web is None else dataclasses.replace(service.config, web=web)
         self.config = cfg
         store = service.store

@@ -14,10 +14,20 @@
       el.dataset.busy = "1";
       fetch(el.dataset.src, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-        .then(function (html) { el.innerHTML = html; ages(); document.dispatchEvent(new CustomEvent("rekam:refreshed", {detail: el})); })
+        .then(function (html) { el.innerHTML = html; watchAges(el); document.dispatchEvent(new CustomEvent("rekam:refreshed", {detail: el})); })
         .catch(function () {})
         .finally(function () { delete el.dataset.busy; if (el.dataset.again) { delete el.dataset.again; refresh(eventName); } });
     });
+  }
+
+  // Relative ages ("5 s") tick every second, but only where a person can see them: a
+  // thousand rows rewritten each second would cost the browser a layout pass each time.
+  var shown = new Set();
+  var io = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) shown.add(e.target); else shown.delete(e.target); });
+  }) : null;
+  function watchAges(root) {
+    root.querySelectorAll("time[data-ts]").forEach(function (t) { if (io) io.observe(t); else shown.add(t); });
   }
 
   function replaceRows(html) {
@@ -27,22 +37,26 @@
     Array.prototype.slice.call(tmp.children).forEach(function (tr) {
       if (body) {
         var old = document.getElementById(tr.id);
-        if (old) { old.replaceWith(tr); tr.classList.add("flash-row"); }
+        if (old) {
+          old.querySelectorAll("time[data-ts]").forEach(function (t) { if (io) io.unobserve(t); shown.delete(t); });
+          old.replaceWith(tr);
+          watchAges(tr);
+        }
       }
       var sid = tr.dataset.station;
       document.querySelectorAll("[data-station-summary='" + sid + "']").forEach(function () { refresh("station:" + sid); });
     });
-    ages();
   }
 
   function ages() {
     var now = Date.now() / 1000;
-    document.querySelectorAll("time[data-ts]").forEach(function (t) {
+    shown.forEach(function (t) {
+      if (!t.isConnected) { shown.delete(t); return; }
       var s = Math.max(0, now - parseFloat(t.dataset.ts));
       var u = lang === "en" ? ["s", "min", "h", "d"] : ["dtk", "mnt", "jam", "hr"];
       var txt = s < 90 ? Math.round(s) + " " + u[0] : s < 5400 ? Math.round(s / 60) + " " + u[1]
               : s < 172800 ? Math.round(s / 3600) + " " + u[2] : Math.round(s / 86400) + " " + u[3];
-      t.textContent = txt;
+      if (t.textContent !== txt) t.textContent = txt;
     });
   }
 
@@ -51,6 +65,8 @@
     var es = new EventSource("/live");
     es.addEventListener("open", function () {
       if (status) { status.textContent = "● " + words.live; status.className = "pill ok"; }
+      // Back after a gap (or dropped for falling behind): what changed meanwhile was missed, so refresh.
+      if (document.body.dataset.live === "lost") ["fleet", "alarms", "commands", "schedule", "packets"].forEach(refresh);
       document.body.dataset.live = "open";
     });
     es.addEventListener("error", function () {
@@ -83,7 +99,7 @@
     if (!t) return;
     document.querySelectorAll("input[name='" + t.dataset.checkAll + "']").forEach(function (c) { c.checked = t.checked; });
   });
-  ages();
+  watchAges(document);
   setInterval(ages, 1000);
   connect();
 })();

@@ -57,9 +57,9 @@ def build_rows(d: Dashboard, station_ids: list[str] | None = None) -> list[Stati
     now = d.clock()
     silent_after = d.config.fleet.silent_after_s
     today = d.assignments_on(d.today().isoformat())
-    wanted = set(station_ids) if station_ids is not None else None
+    wanted = set(station_ids or ())
     with d.store.transaction():
-        stations = [s for s in d.store.stations() if wanted is None or s.station_id in wanted]
+        stations = d.store.stations() if station_ids is None else d.store.stations_named(sorted(wanted))
         open_alarms = d.store.open_alarm_keys()
     severity: dict[str, list[tuple[str, str]]] = {}
     if open_alarms:
