@@ -69,12 +69,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd("reviews", "NIKs enrolled more than once, waiting for review", _reviews)
 
     from controller.export import cli as export_cli
+    from controller import web_cli
     from controller.provisioning import cli as provision_cli
     from controller.scheduler import cli as schedule_cli
 
     schedule_cli.add_commands(csub)
     provision_cli.add_commands(csub)
     export_cli.add_commands(csub)
+    web_cli.add_commands(csub)
 
 
 # -- helpers --------------------------------------------------------------------
@@ -115,6 +117,9 @@ def _init(args) -> int:
     for k in keys.public.keys:
         print(f"  key {k.kid}  {k.suite.value}")
     print(f"store {cfg.store_path} at schema {version}")
+    if cfg.web.enabled:
+        print(f"fleet dashboard on {cfg.web.host}:{cfg.web.port} once running; add its first user with: "
+              f"rekam controller user add NAME --role admin --config {conf}")
     return 0
 
 

@@ -18,6 +18,8 @@ from msgspec import Meta
 
 from adapters import configfile
 from controller.errors import ConfigError
+from controller.web_settings import EXAMPLE as _WEB_EXAMPLE
+from controller.web_settings import NotifySettings, WebSettings, check_notify, resolve_web
 
 Seconds = Annotated[float, Meta(gt=0)]
 NonEmpty = Annotated[str, Meta(min_length=1)]
@@ -40,6 +42,10 @@ class FleetSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     outbox_alarm_depth: Annotated[int, Meta(ge=1)] = 200
     disk_low_mb: Annotated[int, Meta(ge=0)] = 500
     check_interval_s: Annotated[float, Meta(ge=0.05)] = 30.0
+    #: Alarm on any station (assigned or not) whose last contact is older than this.
+    stale_after_h: Annotated[float, Meta(gt=0)] = 24.0
+    #: Alarm when a station holds (or the controller kept) at least this many quarantined packets.
+    quarantine_alarm: Annotated[int, Meta(ge=1)] = 1
 
     @property
     def disk_low_bytes(self) -> int:
@@ -140,6 +146,8 @@ class _ControllerFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ingest: IngestSettings = IngestSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     export: ExportSettings = ExportSettings()
+    web: WebSettings = WebSettings()
+    notify: NotifySettings = NotifySettings()
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,8 @@ class ControllerConfig:
     source: Path | None = None
     #: [export], its paths made absolute.
     export: ExportSettings = ExportSettings()
+    web: WebSettings = WebSettings()
+    notify: NotifySettings = NotifySettings()
 
 
 def default_path() -> Path:
@@ -195,6 +205,8 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
             central_ca_file=at(f.export.central_ca_file, Path()) if f.export.central_ca_file else None,
             signing_key=at(f.export.signing_key, Path("keys/export-signing.key")),
             dir=at(f.export.dir, Path("export"))),
+        web=resolve_web(f.web, base_dir, error=ConfigError),
+        notify=check_notify(f.notify, error=ConfigError),
     )
 
 
@@ -248,6 +260,10 @@ silent_after_s = 180
 outbox_alarm_depth = 200
 disk_low_mb = 500
 check_interval_s = 30
+# Alarm on any station not heard from for this many hours, assigned or not.
+stale_after_h = 24
+# Alarm when a station holds this many quarantined packets (or the controller kept them).
+quarantine_alarm = 1
 
 [schedule]
 city_code = "33.72"
@@ -289,4 +305,4 @@ batch_size = 200
 interval_s = 300
 # Sealed payloads are deleted this many days after the centre confirmed them.
 purge_grace_days = 30
-"""
+""" + _WEB_EXAMPLE

@@ -3,14 +3,11 @@
 State comes from the retained state topic and the last will. A will carries
 the connection number it was set for, so one from an older connection (the
 broker may deliver it after the station is back) is ignored. Telemetry is
-kept as history. Alarms are evaluated on a timer and after each report, are
-raised once and cleared when the cause goes away:
-
-* ``offline`` — offline (or "online" but silent: no state or telemetry for
-  ``silent_after_s``) longer than the threshold while assigned today;
-* ``outbox_backlog`` — the station's outbox deeper than the threshold;
-* ``driver_failing`` — a device reported unhealthy;
-* ``disk_low`` — free disk under the threshold.
+kept as history. Alarms are evaluated on a timer by the rules of
+:mod:`controller.alarms` (offline during an assignment, no contact for hours,
+outbox backing up, failing device, low disk, packets quarantined), are raised
+once and cleared when the cause goes away; whoever listens (the dashboard's
+live channel, the webhook notifier) hears of every change after it is stored.
 """
 
 from __future__ import annotations
@@ -22,6 +19,8 @@ from typing import Callable
 
 import msgspec
 
+from controller import alarms as rules
+from controller.alarms import ALARM_KINDS
 from controller.config import FleetSettings
 from controller.store import Alarm, Store
 from protocol import messages
@@ -29,7 +28,7 @@ from protocol.messages import State, Telemetry
 
 log = logging.getLogger(__name__)
 
-ALARM_KINDS = ("offline", "outbox_backlog", "driver_failing", "disk_low")
+__all__ = ["ALARM_KINDS", "AlarmChange", "Fleet", "FleetRow"]
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,20 @@ class AlarmChange:
     kind: str
     raised: bool  # False: cleared
     message: str
+    alarm_id: int = 0
+    severity: str = ""
 
 
 class Fleet:
-    def __init__(self, store: Store, settings: FleetSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, settings: FleetSettings, *, clock: Callable[[], float] = time.time,
+                 notify: bool = False) -> None:
         self.store = store
         self.settings = settings
         self._clock = clock
+        #: Queue a webhook notification with every raise and clear (one per alarm and event).
+        self.notify = notify
+        #: Called with each non-empty list of alarm changes, after they are stored; must not block.
+        self.listeners: list[Callable[[list[AlarmChange]], None]] = []
 
     def on_state(self, station_id: str, payload: bytes, received_at: float | None = None) -> bool:
         """Apply a state message; False if ignored (bad, unknown station, or from an older connection)."""
@@ -97,42 +103,39 @@ class Fleet:
         return None if st is None else st.revoked
 
     def check_alarms(self, assigned_today: set[str]) -> list[AlarmChange]:
+        """Open and close alarms to match the rules, in one transaction; the changes made."""
         now = self._clock()
-        s = self.settings
         changes: list[AlarmChange] = []
-        for st in self.store.stations():
-            if st.revoked:
-                continue
-            t = st.last_telemetry or {}
-            conditions: dict[str, str | None] = {}
-            silent = st.online and st.last_seen is not None and now - st.last_seen > s.silent_after_s
-            if not st.online:
-                offline_since = st.state_at or st.registered_at
-            elif silent:
-                offline_since = st.last_seen  # said online, then went quiet: a lost will, a hung uplink
-            else:
-                offline_since = None
-            offline_for = now - offline_since if offline_since is not None else 0.0
-            conditions["offline"] = (
-                f"{'silent' if silent else 'offline'} for {offline_for / 60:.0f} min during its assignment"
-                if st.station_id in assigned_today and offline_since is not None and offline_for > s.offline_alarm_s
-                else None)
-            depth = t.get("outbox_depth")
-            conditions["outbox_backlog"] = (
-                f"outbox holds {depth} packets" if isinstance(depth, int) and depth > s.outbox_alarm_depth else None)
-            failing = [f"{kind}: {h.get('reason') or 'failing'}" for kind, h in (t.get("drivers") or {}).items()
-                       if isinstance(h, dict) and not h.get("ok", True)]
-            conditions["driver_failing"] = "; ".join(failing) if failing else None
-            free = t.get("disk_free_bytes")
-            conditions["disk_low"] = (
-                f"{free // 2**20} MiB free" if isinstance(free, int) and free < s.disk_low_bytes else None)
-            for kind, message in conditions.items():
-                if message is not None:
-                    if self.store.raise_alarm(st.station_id, kind, message):
+        with self.store.transaction():
+            open_now = self.store.open_alarm_keys()
+            held = self.store.quarantined_by_station()
+            for st in self.store.stations():
+                if st.revoked:
+                    continue
+                wanted = {c.kind: c for c in rules.conditions(
+                    st, now, self.settings, assigned_today=st.station_id in assigned_today,
+                    quarantined_here=held.get(st.station_id, 0))}
+                for kind, c in wanted.items():
+                    if (st.station_id, kind) in open_now:
+                        continue
+                    message = rules.text(kind, c.params, st.station_id, "en")
+                    alarm_id = self.store.open_alarm_full(st.station_id, kind, c.severity, dict(c.params), message,
+                                                          notify=self.notify)
+                    if alarm_id is not None:
                         log.warning("alarm %s on %s: %s", kind, st.station_id, message)
-                        changes.append(AlarmChange(st.station_id, kind, True, message))
-                elif self.store.clear_alarm(st.station_id, kind):
-                    changes.append(AlarmChange(st.station_id, kind, False, ""))
+                        changes.append(AlarmChange(st.station_id, kind, True, message, alarm_id, c.severity))
+                for kind in ALARM_KINDS:
+                    alarm_id = open_now.get((st.station_id, kind))
+                    if alarm_id is not None and kind not in wanted and self.store.close_alarm(alarm_id,
+                                                                                                notify=self.notify):
+                        log.info("alarm %s on %s cleared", kind, st.station_id)
+                        changes.append(AlarmChange(st.station_id, kind, False, "", alarm_id, rules.SEVERITY[kind]))
+        if changes:
+            for listener in list(self.listeners):
+                try:
+                    listener(changes)
+                except Exception:  # a listener's bug must not stop the alarms
+                    log.exception("alarm listener failed")
         return changes
 
     def table(self) -> list[FleetRow]:

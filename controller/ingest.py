@@ -50,6 +50,7 @@ class IngestResult:
     ack: Ack | None
     outcome: str  # stored | duplicate | rejected | dropped
     same_nik: tuple[str, ...] = ()
+    #: Why a packet was refused (rejected or dropped): the quarantine's reason id.
     reason_id: str = ""
 
 

@@ -75,12 +75,20 @@ def run(config_path: Path, *, ready: threading.Event | None = None, stop: thread
         store.close()
         raise
     handoff = None
+    dashboard = None
+    if cfg.web.enabled:  # the fleet dashboard ([web] in controller.toml)
+        from controller.web.wiring import DashboardRuntime
+
+        dashboard = DashboardRuntime(service, planning=planning)
     try:
         service.start()
         if cfg.export.central_url:  # the hand-off to the central system (controller/export)
             from controller.export.worker import HandOffWorker
 
             handoff = HandOffWorker(cfg, store, keys, lambda t, p: service.link.publish(t, p, qos=1)).start()
+        if dashboard is not None:
+            dashboard.start()
+            log.info("fleet dashboard at %s", dashboard.url)
         log.info("controller %s running: store %s, broker %s:%d", cfg.controller_id, cfg.store_path,
                  cfg.mqtt.host, cfg.mqtt.port)
         if ready is not None:
@@ -89,6 +97,8 @@ def run(config_path: Path, *, ready: threading.Event | None = None, stop: thread
     finally:
         if handoff is not None:
             handoff.stop()
+        if dashboard is not None:
+            dashboard.stop()
         service.stop()
         store.close()
         c = service.counts

@@ -35,7 +35,7 @@ from adapters.version import VERSION
 from controller.config import ControllerConfig
 from controller.errors import ControllerError
 from controller.fleet import Fleet
-from controller.ingest import Ingest
+from controller.ingest import Ingest, IngestResult
 from controller.intake import Intake, IntakeSettings, Outcome, Process, PublishAck, Release
 from controller.store import Store
 from protocol import messages, topics
@@ -107,6 +107,16 @@ class ControllerService:
         self._idle = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stop_fleet = threading.Event()
+        # Listeners for the dashboard and the metrics (add before start). They run on the ingest and
+        # fleet threads and must not block; one that raises is logged and the work goes on.
+        #: (results of one batch, seconds it took to verify, open and store)
+        self.ingest_listeners: list[Callable[[list[IngestResult], float], None]] = []
+        #: (station id, "state" | "telemetry", the decoded Telemetry or None), after it was applied
+        self.fleet_listeners: list[Callable[[str, str, Any], None]] = []
+        #: (station id, raw cmd/reply payload, received at)
+        self.reply_listeners: list[Callable[[str, bytes, float], None]] = []
+        #: after each alarm check on the fleet timer
+        self.tick_listeners: list[Callable[[], None]] = []
         try:
             self.link = link or PahoLink(link_settings(config))
         except LinkError as exc:
@@ -254,6 +264,7 @@ class ControllerService:
             job = self._work.get()
             if job is None:
                 return
+            t0 = time.perf_counter()
             try:
                 results = self.ingest.process([(m.topic, m.payload) for m in job.messages])
             except Exception:
@@ -264,6 +275,7 @@ class ControllerService:
             with self._idle:
                 for r in results:
                     setattr(self.counts, r.outcome, getattr(self.counts, r.outcome) + 1)
+            _tell(self.ingest_listeners, results, time.perf_counter() - t0)
             self._events.put(("done", (job.batch_id, [Outcome(r.station_id, r.ack) for r in results])))
 
     # -- the fleet thread -------------------------------------------------------------
@@ -297,6 +309,7 @@ class ControllerService:
                     self.fleet.check_alarms(self._assigned_today())
                     if self._on_tick is not None:
                         self._on_tick()
+                    _tell(self.tick_listeners)
             except Exception:  # one bad report never stops fleet tracking
                 log.exception("fleet worker error")
 
@@ -320,13 +333,25 @@ class ControllerService:
         except topics.TopicError:
             return
         if t.leaf is topics.Leaf.STATE:
-            self.fleet.on_state(t.station_id, payload, received_at)
+            if self.fleet.on_state(t.station_id, payload, received_at):
+                _tell(self.fleet_listeners, t.station_id, "state", None)
         elif t.leaf is topics.Leaf.TELEMETRY:
-            self.fleet.on_telemetry(t.station_id, payload, received_at)
+            tel = self.fleet.on_telemetry(t.station_id, payload, received_at)
+            if tel is not None:
+                _tell(self.fleet_listeners, t.station_id, "telemetry", tel)
         elif t.leaf is topics.Leaf.CMD_REPLY:
+            _tell(self.reply_listeners, t.station_id, payload, received_at)
             try:
                 reply = messages.decode(messages.CommandReply, payload)
                 log.info("station %s replied to %s: ok=%s %s", t.station_id, reply.command_id, reply.ok,
                          reply.error or reply.result)
             except messages.MessageError as exc:
                 log.warning("bad command reply from %s: %s", t.station_id, exc)
+
+
+def _tell(listeners: list[Callable[..., None]], *args: Any) -> None:
+    for listener in list(listeners):
+        try:
+            listener(*args)
+        except Exception:  # a dashboard bug must never stop ingest or fleet tracking
+            log.exception("controller listener %r failed", listener)

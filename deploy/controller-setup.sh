@@ -16,11 +16,16 @@ CONTROLLER_ID=controller-1
 BROKER_HOSTS=()
 REISSUE=()
 ENABLE=1
+WEB_HOST=127.0.0.1
+WEB_PORT=8080
+WEB_CERT=
+WEB_KEY=
 
 usage() {
     cat <<EOF
 Usage: sudo $0 --broker-host HOST [--broker-host HOST ...] [--controller-id ID]
                  [--source PATH|REQUIREMENT] [--reissue] [--no-enable]
+                 [--web-host HOST --web-cert FILE --web-key FILE] [--web-port PORT]
 
 Sets up this Debian host as the rekam controller:
   * apt packages: mosquitto, python3-venv, ...
@@ -30,7 +35,9 @@ Sets up this Debian host as the rekam controller:
     controller's and broker's certificates (rekam controller ca init)
   * Mosquitto with deploy/mosquitto/rekam.conf (TLS on 8883, client certificates,
     per-station ACL) and the broker certificate
-  * the rekam-controller systemd unit, enabled and started
+  * the rekam-controller systemd unit, enabled and started; it serves the fleet
+    dashboard itself (no reverse proxy): on 127.0.0.1:$WEB_PORT by default, or
+    on --web-host over TLS with the certificate you give
 
 Options:
   --broker-host HOST  name or address stations use to reach this broker (repeatable;
@@ -41,6 +48,12 @@ Options:
                       $SOURCE); a path, a wheel, or a requirement
   --reissue           issue new controller and broker certificates (keeps the CA)
   --no-enable         install the unit but do not enable or start it
+  --web-host HOST     address the dashboard listens on (default $WEB_HOST); any other
+                      than loopback needs --web-cert and --web-key (HTTPS)
+  --web-port PORT     dashboard port (default $WEB_PORT; above 1023: the unit has no
+                      capability to bind lower ports)
+  --web-cert FILE     the dashboard's TLS certificate chain (PEM), e.g. from your CA
+  --web-key FILE      its private key (PEM); installed 0600 for $SERVICE_USER
   -h, --help          show this help
 
 Provision a station afterwards (as $SERVICE_USER, who owns the CA):
@@ -56,6 +69,10 @@ while [ $# -gt 0 ]; do
         --source) SOURCE=${2:?--source needs a value}; shift 2 ;;
         --reissue) REISSUE=(--reissue); shift ;;
         --no-enable) ENABLE=0; shift ;;
+        --web-host) WEB_HOST=${2:?--web-host needs a value}; shift 2 ;;
+        --web-port) WEB_PORT=${2:?--web-port needs a value}; shift 2 ;;
+        --web-cert) WEB_CERT=${2:?--web-cert needs a value}; shift 2 ;;
+        --web-key) WEB_KEY=${2:?--web-key needs a value}; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -73,6 +90,18 @@ if ! printf '%s' "$CONTROLLER_ID" | grep -Eq '^[a-z0-9_-]+$'; then
     echo "controller id '$CONTROLLER_ID' must be lower-case letters, digits, '-' or '_'" >&2
     exit 2
 fi
+
+if { [ -n "$WEB_CERT" ] || [ -n "$WEB_KEY" ]; } && { [ -z "$WEB_CERT" ] || [ -z "$WEB_KEY" ]; }; then
+    echo "--web-cert and --web-key go together" >&2
+    exit 2
+fi
+case "$WEB_HOST" in
+    127.*|localhost|::1) ;;
+    *) if [ -z "$WEB_CERT" ]; then
+           echo "the dashboard serves $WEB_HOST only over HTTPS: give --web-cert and --web-key" >&2
+           exit 2
+       fi ;;
+esac
 
 step() { printf '== %s\n' "$*"; }
 as_service() { runuser -u "$SERVICE_USER" -- "$@"; }
@@ -127,12 +156,29 @@ ca_file = "$DATA/tls/ca.crt"
 cert_file = "$DATA/tls/controller.crt"
 key_file = "$DATA/tls/controller.key"
 share_group = "controllers"
+
+[web]
+# The fleet dashboard, served by this controller (no reverse proxy). Accounts:
+#   sudo -u $SERVICE_USER rekam controller user add NAME --role admin --config $CONFIG
+enabled = true
+host = "$WEB_HOST"
+port = $WEB_PORT
+secret_file = "$DATA/keys/web-session.key"
 EOF
+    if [ -n "$WEB_CERT" ]; then
+        printf 'tls_cert = "%s"\ntls_key = "%s"\n' "$DATA/tls/web.crt" "$DATA/tls/web.key" >>"$tmp"
+    fi
     install -m 0640 -o root -g "$SERVICE_USER" "$tmp" "$CONFIG"
     rm -f "$tmp"
     echo "wrote $CONFIG"
 else
     echo "keeping $CONFIG"
+fi
+
+if [ -n "$WEB_CERT" ]; then
+    step "dashboard certificate"
+    install -m 0644 -o "$SERVICE_USER" -g "$SERVICE_USER" "$WEB_CERT" "$DATA/tls/web.crt"
+    install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" "$WEB_KEY" "$DATA/tls/web.key"
 fi
 
 step "controller keys, store and fleet CA"
@@ -169,3 +215,5 @@ fi
 step "done"
 echo "stations connect to: ${BROKER_HOSTS[1]}:8883"
 echo "provision a station: sudo -u $SERVICE_USER rekam controller provision ST-ID --config $CONFIG --csr FILE --signing-key FILE"
+if [ -n "$WEB_CERT" ]; then scheme=https; else scheme=http; fi
+echo "fleet dashboard: $scheme://$WEB_HOST:$WEB_PORT (add a user: sudo -u $SERVICE_USER rekam controller user add NAME --role admin --config $CONFIG)"

@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--stations", type=int, default=10, help="emulated stations")
     p.add_argument("--days", type=int, default=6, help="schedule days to simulate")
-    p.add_argument("--day-seconds", type=float, default=10.0, help="real seconds per schedule day (15:00-21:00)")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--day-seconds", type=float, default=10.0, help="real seconds per schedule day (15:00-21:00)")
+    pace.add_argument("--speed", type=float, default=None,
+                      help="schedule time runs this many times faster than real time (360: a day in a minute; "
+                           "60: a day in six minutes, to watch it unfold on the dashboard)")
     p.add_argument("--scale", type=int, default=100,
                    help="one synthetic resident stands for this many of Solo's 32,122 (1 = everyone; slow)")
     p.add_argument("--planner", choices=sorted(PLANNERS), default="backlog")
@@ -35,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", action="store_true", help="log what every component does")
     p.add_argument("--no-kiosk", dest="kiosk", action="store_false",
                    help="do not offer the touchscreen kiosk of an extra station in trainer mode")
+    p.add_argument("--web", default="127.0.0.1:8080", metavar="HOST:PORT",
+                   help="where the fleet dashboard listens (port 0: any free port; 'off': no dashboard)")
+    p.add_argument("--exit", action="store_true",
+                   help="end after the schedule days instead of keeping the dashboard and kiosk up until Ctrl-C "
+                        "(they stay up only when run from a terminal)")
     p.set_defaults(func=_run)
 
 
@@ -43,9 +53,21 @@ def _run(args) -> int:
     from rekam.demo.fleet import DemoFleet, DemoOptions
     from rekam.demo.report import progress, summary
 
+    if args.speed is not None:
+        if args.speed <= 0:
+            print("error: --speed must be > 0", file=sys.stderr)
+            return 2
+        args.day_seconds = 6 * 3600 / args.speed  # a schedule day is 15:00-21:00
     if args.stations < 1 or args.days < 1 or args.day_seconds <= 0 or args.scale < 1:
         print("error: --stations, --days and --scale must be >= 1 and --day-seconds > 0", file=sys.stderr)
         return 2
+    web = None
+    if args.web != "off":
+        host, _, port = args.web.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            print(f"error: --web must be HOST:PORT (or off), got {args.web!r}", file=sys.stderr)
+            return 2
+        web = (host.strip("[]"), int(port))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = DemoOptions(stations=args.stations, days=args.days, day_seconds=args.day_seconds, scale=args.scale,
@@ -55,15 +77,21 @@ def _run(args) -> int:
     screen = console()
     fleet = DemoFleet(options, say=lambda text: screen.print(text))
     shown_day = [-1]
+    dashboard = None
+    banner: list[str] = []
 
     def show(f: DemoFleet) -> None:
         if screen.is_terminal:
             screen.clear()
             screen.print(progress(f))
+            for line in banner:
+                screen.print(line)
         elif f.clock.day_index() != shown_day[0]:
             shown_day[0] = f.clock.day_index()
             screen.print(progress(f))
 
+    # Kept up after the schedule days for a person at a terminal; a script or CI just gets the summary.
+    stay_up = (web is not None or args.kiosk) and not args.exit and sys.stdin.isatty()
     t0 = time.monotonic()
     drained = False
     kiosk = None
@@ -71,12 +99,19 @@ def _run(args) -> int:
         print(f"rekam demo: {args.stations} stations, {args.days} days of {args.day_seconds:g} s, "
               f"data in {args.workdir.resolve()}", flush=True)
         fleet.setup()
+        if web is not None:
+            from rekam.demo.dashboard import DEMO_USER, start_dashboard
+
+            dashboard, password = start_dashboard(fleet, *web)
+            banner.append(f"dashboard: {dashboard.url}   login: {DEMO_USER} / {password}")
+            print(banner[-1], flush=True)
         if args.kiosk:
             from rekam.demo.kiosk import ACCOUNTS, start_kiosk
 
             kiosk = start_kiosk(fleet)
-            print(f"kiosk (trainer mode, station st-kiosk): {kiosk.url}  accounts: "
-                  + ", ".join(f"{oid} PIN {pin}" for oid, pin, _ in ACCOUNTS), flush=True)
+            banner.append(f"kiosk (trainer mode, station st-kiosk): {kiosk.url}  accounts: "
+                          + ", ".join(f"{oid} PIN {pin}" for oid, pin, _ in ACCOUNTS))
+            print(banner[-1], flush=True)
         fleet.run(on_progress=show)
         print("schedule days done; every station online to deliver what it holds...", flush=True)
         drained = fleet.drain()
@@ -86,11 +121,18 @@ def _run(args) -> int:
         screen.print(progress(fleet))
         print(summary(fleet, drained))
         print(f"\nfinished in {time.monotonic() - t0:.0f} s")
+        if stay_up:
+            print("\n" + "\n".join(banner) + "\nthese stay up; press Ctrl-C to stop", flush=True)
+            threading.Event().wait()
     except KeyboardInterrupt:
+        if stay_up and drained:
+            return 0  # the way out after the schedule days
         print("\ninterrupted; stopping the fleet", file=sys.stderr)
         return 130
     finally:
         if kiosk is not None:
             kiosk.close()
+        if dashboard is not None:
+            dashboard.stop()
         fleet.close()
     return 0 if drained else 1

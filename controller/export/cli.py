@@ -76,7 +76,7 @@ def _export(args) -> int:
                 report = exporter.run(actor, on_progress=lambda done, total: bar.update(task, completed=done,
                                                                                         total=total),
                                       limit=args.limit)
-            store.audit(actor, "export.run", report.exported, report.batches[-1] if report.batches else None,
+            store.export_audit(actor, "export.run", report.exported, report.batches[-1] if report.batches else None,
                         f"batches {' '.join(report.batches) or '-'}; refused {report.refused}; "
                         f"flagged {report.flagged}")
             print(f"sealed {report.exported} record(s) in {len(report.batches)} batch(es); "
@@ -116,7 +116,7 @@ def _status(args) -> int:
     with Store(_cfg(args).store_path) as store:
         backlog = store.export_backlog()
         batches = store.batches()
-        trail = store.audit_trail(20)
+        trail = store.export_audit_trail(20)
     print(f"stored and not yet in a batch: {backlog}")
     show(table(["batch", "created", "by", "records", "state", "attempts", "last error"],
                [[b.batch_id, _when(b.created_at), b.created_by, b.count, b.state, b.attempts, b.last_error or "-"]

@@ -123,7 +123,7 @@ class Exporter:
                 if on_progress:
                     on_progress(min(done, total), total)
         if report.exported == 0:
-            self.store.audit(actor, "export.nothing", 0, None, f"{report.refused} refused")
+            self.store.export_audit(actor, "export.nothing", 0, None, f"{report.refused} refused")
         return report
 
     def _dedup(self, index, packet_id: str, vec, mask, templates: dict[int, bytes],

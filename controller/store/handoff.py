@@ -74,7 +74,7 @@ class FunnelRow:
 
 
 @dataclass(frozen=True)
-class AuditEntry:
+class ExportAuditEntry:
     id: int
     at: float
     actor: str
@@ -119,7 +119,7 @@ class HandOffTables:
                         batch.next_attempt_at, batch.accepted_at))
             db.executemany("INSERT INTO export_items(packet_id, batch_id, sha256) VALUES (?, ?, ?)",
                            [(pid, batch.batch_id, sha) for pid, sha in items])
-            self._audit(db, actor, "export.sealed", batch.count, batch.batch_id)
+            self._export_audit(db, actor, "export.sealed", batch.count, batch.batch_id)
 
     def batch(self, batch_id: str) -> BatchRow | None:
         with self.transaction() as db:
@@ -149,7 +149,7 @@ class HandOffTables:
                              (self._clock(), batch_id))
             if cur.rowcount:
                 n = db.execute("SELECT count FROM export_batches WHERE batch_id = ?", (batch_id,)).fetchone()[0]
-                self._audit(db, actor, "export.delivered", n, batch_id)
+                self._export_audit(db, actor, "export.delivered", n, batch_id)
             return cur.rowcount == 1
 
     # -- central statuses -------------------------------------------------------------------
@@ -292,18 +292,18 @@ class HandOffTables:
         return out
 
     # -- audit ------------------------------------------------------------------------------------
-    def audit(self, actor: str, action: str, count: int, batch_id: str | None = None, detail: str = "") -> None:
+    def export_audit(self, actor: str, action: str, count: int, batch_id: str | None = None, detail: str = "") -> None:
         with self.transaction() as db:
-            self._audit(db, actor, action, count, batch_id, detail)
+            self._export_audit(db, actor, action, count, batch_id, detail)
 
-    def _audit(self, db: sqlite3.Connection, actor: str, action: str, count: int, batch_id: str | None = None,
+    def _export_audit(self, db: sqlite3.Connection, actor: str, action: str, count: int, batch_id: str | None = None,
                detail: str = "") -> None:
         db.execute("INSERT INTO audit(at, actor, action, count, batch_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
                    (self._clock(), actor, action, count, batch_id, detail))
 
-    def audit_trail(self, limit: int = 200) -> list[AuditEntry]:
+    def export_audit_trail(self, limit: int = 200) -> list[ExportAuditEntry]:
         with self.transaction() as db:
-            return [AuditEntry(*r) for r in db.execute(
+            return [ExportAuditEntry(*r) for r in db.execute(
                 "SELECT id, at, actor, action, count, batch_id, detail FROM audit ORDER BY id DESC LIMIT ?",
                 (limit,))][::-1]
 
@@ -328,7 +328,7 @@ class HandOffTables:
             for pid in packet_ids:
                 n += db.execute("UPDATE packets SET envelope = X'', purged_at = ? WHERE packet_id = ? "
                                 "AND purged_at IS NULL", (self._clock(), pid)).rowcount
-            self._audit(db, actor, "purge", n, None, "sealed payloads deleted after central confirmation")
+            self._export_audit(db, actor, "purge", n, None, "sealed payloads deleted after central confirmation")
         return n
 
     def compact(self, *, vacuum: bool = False) -> None:

@@ -21,15 +21,21 @@ from typing import Callable, ContextManager
 
 from adapters.sqlite import Database, migrations_in
 from controller.errors import StoreError
+from controller.store.alarm_book import AlarmBook
 from controller.store.alarms import AlarmTables
+from controller.store.commands import CommandTables
+from controller.store.dashboard import DashboardTables
 from controller.store.handoff import HandOffTables
+from controller.store.lookup import PacketLookup
 from controller.store.packets import PacketTables
 from controller.store.planning import PlanTables
 from controller.store.quarantine import QuarantineBudget, QuarantineTables
 from controller.store.stations import StationTables
+from controller.store.users import UserTables
 
 
-class Store(StationTables, PacketTables, QuarantineTables, PlanTables, AlarmTables, HandOffTables):
+class Store(StationTables, PacketTables, QuarantineTables, PlanTables, AlarmTables, HandOffTables,
+            AlarmBook, UserTables, CommandTables, PacketLookup, DashboardTables):  # the dashboard's areas
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time, busy_timeout_s: float = 30.0,
                  connect: Callable[..., sqlite3.Connection] = sqlite3.connect,
                  quarantine_budget: QuarantineBudget | None = None):

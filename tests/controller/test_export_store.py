@@ -35,7 +35,7 @@ def test_a_packet_goes_into_one_batch_only(setup):
         store.record_batch(batch("b-2", 2), [(ids[1], "b"), (ids[2], "c")], actor="ana")
     assert store.batch("b-2") is None  # the whole second batch was rolled back
     assert store.packets_to_export() == ids[2:]
-    trail = store.audit_trail()
+    trail = store.export_audit_trail()
     assert [(a.actor, a.action, a.count, a.batch_id) for a in trail] == [("ana", "export.sealed", 2, "b-1")]
 
 
@@ -88,5 +88,5 @@ def test_purge_removes_the_sealed_bytes_from_the_database_file_and_keeps_the_ind
     assert store.purged(ids[0]) and not store.purged(ids[1])
     assert store.packets_by_nik(synthetic_niks(4)[0]) == [ids[0]]  # the index stays
     assert [s for s, *_ in store.status_history(ids[0])] == ["SENT_FOR_ENROLLMENT"]
-    assert store.audit_trail()[-1].action == "purge"
+    assert store.export_audit_trail()[-1].action == "purge"
     assert store.packets_to_export() == []

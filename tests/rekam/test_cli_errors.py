@@ -35,6 +35,10 @@ ARGS = {
     "controller venue remove": ["v-1"],
     "controller provision": ["st-01", "--csr", "st.csr", "--signing-key", "st.pub"],
     "controller export history": ["p-1"],
+    "controller cmd driver-swap": ["st-01", "--kind", "fingerprint", "--driver", "gt521"],
+    "controller user add": ["siti", "--role", "viewer", "--password-stdin"],
+    "controller user passwd": ["siti", "--password-stdin"],
+    "controller user remove": ["siti"],
 }
 
 

@@ -109,7 +109,7 @@ def test_enrollments_reach_the_centre_and_statuses_come_back_to_the_stations(tmp
                 [packets["st-01"][0], packets["st-02"][1]])
             funnel = store.funnel()
             assert [(r.recorded, r.sent, r.enrolled, r.distributed) for r in funnel] == [(4, 4, 4, 4)]
-            assert {a.action for a in store.audit_trail()} >= {"export.sealed", "export.delivered", "purge"}
+            assert {a.action for a in store.export_audit_trail()} >= {"export.sealed", "export.delivered", "purge"}
         counts = central_counts(h.central.path)
         assert counts["records"] == 4 and counts["records_received_twice"] == 0
         # the operator's view on the station
@@ -161,7 +161,7 @@ def test_controller_killed_mid_export_resumes_without_sending_a_record_twice(tmp
             assert all(b.state == "accepted" for b in batches)
             carried = [p for b in batches for p, _ in store.batch_items(b.batch_id)]
             assert sorted(carried) == sorted(ids)  # each packet in exactly one batch
-            runs = [a for a in store.audit_trail() if a.action == "export.run"]
+            runs = [a for a in store.export_audit_trail() if a.action == "export.run"]
             assert runs and runs[-1].actor == "ana" and runs[-1].count == 15 - 3 * half
         files = sorted(p.name.split(".")[0] for p in (h.cfg.export.dir).glob("*.batch"))
         assert files == sorted(b.batch_id for b in batches)  # no orphan left by the killed run

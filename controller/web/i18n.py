@@ -1,0 +1,107 @@
+"""The dashboard's words in Bahasa Indonesia (default) and English.
+
+Templates write ``{{ _("English text") }}``; the catalog maps each English
+text to its Indonesian one. A test checks that every text a template asks
+for has its translation, so nothing shows up half in English.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("id", "en")
+
+ID: dict[str, str] = {
+    # navigation and frame
+    "Fleet": "Armada", "Alarms": "Alarm", "Progress": "Kemajuan", "Schedule": "Jadwal", "Packets": "Paket",
+    "Quarantine": "Karantina", "Reviews": "Tinjauan", "Commands": "Perintah", "Users": "Pengguna",
+    "Audit log": "Log audit", "Log out": "Keluar", "Log in": "Masuk", "User name": "Nama pengguna",
+    "Password": "Kata sandi", "Language": "Bahasa", "fleet dashboard": "dasbor armada",
+    "Wrong user name or password.": "Nama pengguna atau kata sandi salah.",
+    "Too many failed attempts: this account is locked for a while.":
+        "Terlalu banyak percobaan gagal: akun ini dikunci sementara.",
+    "You do not have the right to do this.": "Anda tidak berhak melakukan ini.",
+    "Not found": "Tidak ditemukan", "Back": "Kembali", "Save": "Simpan", "Cancel": "Batal", "Apply": "Terapkan",
+    "Filter": "Saring", "Search": "Cari", "all": "semua", "none": "tidak ada", "yes": "ya", "no": "tidak",
+    "signed in as": "masuk sebagai", "role": "peran", "viewer": "pengamat", "operator": "operator", "admin": "admin",
+    # fleet
+    "Station": "Stasiun", "Stations": "Stasiun", "Status": "Status", "online": "daring", "offline": "luring",
+    "silent": "diam", "revoked": "dicabut", "Last seen": "Terakhir terlihat", "ago": "lalu",
+    "Today's assignment": "Tugas hari ini", "Where it is": "Posisi sebenarnya", "Outbox": "Antrean kirim",
+    "not empty since": "tidak kosong sejak", "Disk free": "Disk bebas", "Temperature": "Suhu",
+    "Devices": "Perangkat", "Version": "Versi", "Enrolled today": "Terekam hari ini",
+    "no assignment": "tanpa tugas", "as planned": "sesuai rencana", "elsewhere": "di tempat lain",
+    "State": "Keadaan", "Sort": "Urutkan", "Find a station": "Cari stasiun", "with alarms": "dengan alarm",
+    "stations": "stasiun", "online now": "daring sekarang", "open alarms": "alarm terbuka",
+    "packets in outboxes": "paket di antrean kirim", "enrolled today": "terekam hari ini",
+    # station page
+    "Telemetry": "Telemetri", "Range": "Rentang", "last hour": "1 jam terakhir", "last 6 hours": "6 jam terakhir",
+    "last 24 hours": "24 jam terakhir", "last 7 days": "7 hari terakhir", "Outbox depth": "Kedalaman antrean",
+    "Disk free (MiB)": "Disk bebas (MiB)", "Temperature (°C)": "Suhu (°C)",
+    "Enrollments per hour": "Perekaman per jam", "No data in this range.": "Tidak ada data pada rentang ini.",
+    "Registered": "Terdaftar", "Key": "Kunci", "Drivers": "Driver", "Packets stored": "Paket tersimpan",
+    "Recent commands": "Perintah terakhir", "Send a command": "Kirim perintah",
+    # alarms
+    "Open alarms": "Alarm terbuka", "History": "Riwayat", "Severity": "Tingkat", "Kind": "Jenis",
+    "Text": "Keterangan", "Started": "Mulai", "Ended": "Selesai", "Acknowledged": "Diakui",
+    "Acknowledge": "Akui", "Note": "Catatan", "still open": "masih terbuka", "No open alarms.": "Tidak ada alarm terbuka.",
+    "by": "oleh", "Webhook": "Webhook", "delivered": "terkirim", "pending": "menunggu", "failed": "gagal",
+    "Alarm acknowledged.": "Alarm diakui.", "Already acknowledged.": "Sudah diakui.",
+    # progress
+    "Recorded against target": "Terekam dibanding target", "Kecamatan": "Kecamatan", "Kelurahan": "Kelurahan",
+    "Wajib KTP": "Wajib KTP", "Recorded": "Terekam", "Remaining": "Sisa", "Today's recordings": "Perekaman hari ini",
+    "by station": "per stasiun", "by hour": "per jam", "Forecast finish": "Perkiraan selesai",
+    "from the current plan": "menurut rencana saat ini", "No plan yet.": "Belum ada rencana.",
+    "No targets yet: import them with": "Belum ada target: impor dengan", "recorded this campaign":
+        "terekam dalam kampanye ini", "Total": "Jumlah",
+    # schedule
+    "View": "Tampilan", "By station": "Per stasiun", "By kelurahan": "Per kelurahan", "From": "Dari", "Days": "Hari",
+    "Re-plans": "Perencanaan ulang", "Why": "Alasan", "Planner": "Perencana", "Made": "Dibuat",
+    "active": "aktif", "new plan": "rencana baru", "Venues": "Lokasi jemput bola", "Add a venue": "Tambah lokasi",
+    "Edit": "Ubah", "Remove": "Hapus", "Name": "Nama", "Address": "Alamat", "Date": "Tanggal",
+    "Expected people": "Perkiraan orang", "Venue id": "Id lokasi", "kelurahan code": "kode kelurahan",
+    "school": "sekolah", "market": "pasar", "hospital": "rumah sakit", "home_visit": "kunjungan rumah",
+    "community_meeting": "pertemuan warga", "Venue saved; the controller re-plans around it.":
+        "Lokasi disimpan; pengendali menyusun ulang rencana.", "Venue removed.": "Lokasi dihapus.",
+    "No assignments in these days.": "Tidak ada tugas pada hari-hari ini.",
+    "stations needed (empty: decided by the planner)": "stasiun diperlukan (kosong: diputuskan perencana)",
+    "Remove this venue?": "Hapus lokasi ini?",
+    # packets
+    "Find a packet": "Cari paket", "Packet id": "Id paket", "Sequence": "Nomor urut", "NIK (16 digits)": "NIK (16 digit)",
+    "The NIK is used for this search only and is shown masked.": "NIK hanya dipakai untuk pencarian ini dan ditampilkan tersamar.",
+    "Packet": "Paket", "Timeline": "Riwayat paket", "sealed": "disegel", "stored": "disimpan",
+    "quarantined": "dikarantina", "requeued": "diantre ulang", "deleted": "dihapus", "exported": "diekspor",
+    "review": "tinjauan",
+    "No packet found.": "Paket tidak ditemukan.", "Captured": "Direkam", "Sealed": "Disegel", "Received": "Diterima",
+    "Operator": "Operator", "Assignment": "Tugas", "Size": "Ukuran", "Stored by": "Disimpan oleh",
+    "Reveal the full NIK": "Tampilkan NIK lengkap", "This view is recorded in the audit log.":
+        "Tampilan ini dicatat di log audit.", "Reason": "Alasan", "Requeue": "Antre ulang", "Delete": "Hapus",
+    "handled": "ditangani", "Show handled too": "Tampilkan yang sudah ditangani",
+    "Delete this quarantined packet for good?": "Hapus paket karantina ini untuk selamanya?",
+    "Biometrics are never shown here: packets stay sealed.": "Biometrik tidak pernah ditampilkan: paket tetap tersegel.",
+    "Nothing in quarantine.": "Karantina kosong.", "payload kept": "isi disimpan",
+    # reviews
+    "NIKs enrolled twice": "NIK terekam dua kali", "Earlier packet": "Paket sebelumnya", "Later packet": "Paket berikutnya",
+    "Decision": "Keputusan", "Resolve": "Selesaikan", "Resolved": "Diselesaikan", "keep_earlier": "pertahankan yang pertama",
+    "keep_later": "pertahankan yang kedua", "different_persons": "orang berbeda (NIK salah)",
+    "escalated": "diteruskan ke Dukcapil", "No NIK waiting for review.": "Tidak ada NIK yang menunggu tinjauan.",
+    "Review resolved.": "Tinjauan diselesaikan.", "Show resolved too": "Tampilkan yang sudah selesai",
+    "Index data only, no biometrics.": "Hanya data indeks, tanpa biometrik.",
+    # commands
+    "Command": "Perintah", "Send": "Kirim", "to": "ke", "Issued": "Dikirim", "Reply": "Balasan",
+    "sent": "terkirim", "not_sent": "tidak terkirim", "replied": "dibalas", "timeout": "habis waktu", "late": "terlambat",
+    "self_test": "uji mandiri", "driver_swap": "ganti driver", "config_reload": "muat ulang konfigurasi",
+    "requeue_quarantine": "antre ulang karantina", "Device kind": "Jenis perangkat", "Driver": "Driver",
+    "Options (JSON)": "Opsi (JSON)", "Packet id (empty: all)": "Id paket (kosong: semua)",
+    "Choose stations": "Pilih stasiun", "Command sent.": "Perintah dikirim.", "ok": "berhasil", "error": "galat",
+    "waiting": "menunggu", "Viewers cannot send commands.": "Pengamat tidak dapat mengirim perintah.",
+    # users and audit
+    "Add a user": "Tambah pengguna", "Role": "Peran", "New password": "Kata sandi baru", "Change": "Ganti",
+    "Created": "Dibuat", "When": "Waktu", "Who": "Siapa", "Action": "Tindakan", "Target": "Sasaran",
+    "Detail": "Rincian", "User saved.": "Pengguna disimpan.", "User removed.": "Pengguna dihapus.",
+    "Password changed.": "Kata sandi diganti.", "Remove this user?": "Hapus pengguna ini?",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    if lang == "en":
+        return text
+    return ID.get(text, text)

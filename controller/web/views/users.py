@@ -1,0 +1,77 @@
+"""Users (admin only) and the audit log."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from controller import accounts
+from controller.errors import StoreError
+from controller.web.i18n import translate
+from controller.web.pages import audit, dash, field, flash, form, guard, language, redirect, render
+
+
+@guard("admin")
+def users_page(request: Request) -> Response:
+    return render(request, "users.html", {"users": dash(request).store.users(), "roles": accounts.ROLES})
+
+
+@guard("admin")
+def add_user(request: Request) -> Response:
+    name, role = field(request, "username"), field(request, "role")
+    try:
+        accounts.add_user(dash(request).store, name, role, str(form(request).get("password", "")))
+    except (accounts.AccountError, StoreError) as exc:
+        flash(request, str(exc), "err")
+        return redirect("/users")
+    audit(request, "user.add", name, f"role {role}")
+    flash(request, translate("User saved.", language(request)))
+    return redirect("/users")
+
+
+@guard("admin")
+def change_password(request: Request) -> Response:
+    name = request.path_params["username"]
+    try:
+        accounts.change_password(dash(request).store, name, str(form(request).get("password", "")))
+    except accounts.AccountError as exc:
+        flash(request, str(exc), "err")
+        return redirect("/users")
+    audit(request, "user.passwd", name)
+    flash(request, translate("Password changed.", language(request)))
+    if name == request.state.user.username:
+        request.session["e"] = dash(request).store.user(name).epoch  # keep one's own session
+    return redirect("/users")
+
+
+@guard("admin")
+def remove_user(request: Request) -> Response:
+    name = request.path_params["username"]
+    if name == request.state.user.username:
+        flash(request, "an admin cannot remove their own account here; use `rekam controller user remove`", "err")
+        return redirect("/users")
+    try:
+        accounts.remove_user(dash(request).store, name)
+    except accounts.AccountError as exc:
+        flash(request, str(exc), "err")
+        return redirect("/users")
+    audit(request, "user.remove", name)
+    flash(request, translate("User removed.", language(request)))
+    return redirect("/users")
+
+
+@guard("admin")
+def audit_page(request: Request) -> Response:
+    q = request.query_params
+    entries = dash(request).store.audit_log(username=q.get("user") or None, action=q.get("action") or None)
+    return render(request, "audit.html", {"entries": entries, "who": q.get("user"), "action": q.get("action")})
+
+
+routes = [
+    Route("/users", users_page, methods=["GET"]),
+    Route("/users", add_user, methods=["POST"]),
+    Route("/users/{username}/password", change_password, methods=["POST"]),
+    Route("/users/{username}/delete", remove_user, methods=["POST"]),
+    Route("/audit", audit_page, methods=["GET"]),
+]

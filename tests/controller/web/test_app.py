@@ -1,0 +1,325 @@
+"""The dashboard's plain requests through Starlette's TestClient: sessions, CSRF, roles, audit, lookups, actions."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.web import fmt
+from protocol import packet, topics
+from protocol.keys import SigningKey
+from tests.controller.web.conftest import World
+from tests.fixtures.records import make_record, sample_niks
+
+NIKS = sample_niks(20)
+
+
+def send_packet(world: World, sid: str, key: SigningKey, nik: str, seq: int) -> str:
+    env = packet.seal(make_record(nik, station_id=sid).to_cbor(), station_id=sid, seq=seq,
+                      controller_key=world.ctl.keys.public.keys[0], station_key=key)
+    world.mqtt.route(topics.station(sid, topics.Leaf.PACKETS), env.to_bytes(), 1, False)
+    assert world.service.wait_idle(10)
+    return env.packet_id
+
+
+def register(world: World, sid: str) -> SigningKey:
+    key = SigningKey.generate()
+    world.store.add_station(sid, key.public.to_pem(), key.public.kid)
+    return key
+
+
+def post(client, url: str, data: dict | None = None, **kw):
+    return client.post(url, data={**(data or {}), "csrf_token": World.token(client)}, **kw)
+
+
+# -- sessions and login ----------------------------------------------------------------------------
+def test_pages_need_a_login_and_the_cookie_is_httponly_secure_strict(world):
+    c = world.client()
+    r = c.get("/fleet", headers={"accept": "text/html"})
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/fleet"
+    assert c.get("/live").status_code == 401
+    r = c.post("/login", data={"username": "opa", "password": world.password, "csrf_token": World.token(c),
+                               "next": "/alarms"})
+    assert r.status_code == 303 and r.headers["location"] == "/alarms"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+    assert c.get("/fleet").status_code == 200
+    assert [e.action for e in world.store.audit_log(username="opa")] == ["login"]
+
+
+def test_login_redirect_stays_on_this_site(world):
+    c = world.client()
+    r = c.post("/login", data={"username": "opa", "password": world.password, "csrf_token": World.token(c),
+                               "next": "//evil.example/x"})
+    assert r.headers["location"] == "/fleet"
+
+
+def test_lockout_after_repeated_failures_even_with_the_right_password(world):
+    c = world.client()
+    for i in range(3):  # lockout_failures = 3 in this world; the third failure locks
+        r = c.post("/login", data={"username": "opa", "password": "wrong password!", "csrf_token": World.token(c)})
+        assert r.status_code == 401 and ("dikunci" if i == 2 else "salah") in r.text
+    r = c.post("/login", data={"username": "opa", "password": world.password, "csrf_token": World.token(c)})
+    assert r.status_code == 401 and "dikunci" in r.text
+    assert c.get("/fleet", headers={"accept": "text/html"}).status_code == 303
+    actions = [e.action for e in world.store.audit_log(username="opa")]
+    assert actions.count("login.failed") == 2 and actions.count("login.locked") == 2
+    world.clock.t += 15 * 60 + 1  # the window has passed
+    r = c.post("/login", data={"username": "opa", "password": world.password, "csrf_token": World.token(c)})
+    assert r.status_code == 303
+
+
+def test_unknown_user_gets_the_same_answer_as_a_wrong_password(world):
+    c = world.client()
+    r1 = c.post("/login", data={"username": "nobody", "password": "whatever-123", "csrf_token": World.token(c)})
+    r2 = c.post("/login", data={"username": "opa", "password": "whatever-123", "csrf_token": World.token(c)})
+    assert r1.status_code == r2.status_code == 401
+    assert "Nama pengguna atau kata sandi salah." in r1.text and "Nama pengguna atau kata sandi salah." in r2.text
+
+
+def test_password_change_ends_the_users_other_sessions(world):
+    opa = world.client("opa")
+    admin = world.client("ana")
+    assert opa.get("/fleet").status_code == 200
+    r = post(admin, "/users/opa/password", {"password": "another long password"})
+    assert r.status_code == 303
+    assert opa.get("/fleet", headers={"accept": "text/html"}).status_code == 303
+    assert any(e.action == "user.passwd" and e.target == "opa" for e in world.store.audit_log(username="ana"))
+
+
+def test_logout_ends_the_session(world):
+    c = world.client("vic")
+    assert post(c, "/logout").status_code == 303
+    assert c.get("/fleet", headers={"accept": "text/html"}).status_code == 303
+
+
+# -- CSRF --------------------------------------------------------------------------------------------
+def test_state_changes_without_the_token_or_from_another_site_are_refused(world):
+    register(world, "st-01")
+    c = world.client("opa")
+    token = World.token(c)
+    data = {"station": "st-01", "name": "self_test"}
+    assert c.post("/commands", data=data).status_code == 403
+    assert c.post("/commands", data={**data, "csrf_token": token + "x"}).status_code == 403
+    assert c.post("/commands", data={**data, "csrf_token": token},
+                  headers={"origin": "https://evil.example"}).status_code == 403
+    assert c.post("/commands", data={**data, "csrf_token": token},
+                  headers={"sec-fetch-site": "cross-site"}).status_code == 403
+    assert world.store.commands() == []
+    r = c.post("/commands", data={**data, "csrf_token": token},
+               headers={"origin": "https://testserver", "sec-fetch-site": "same-origin"})
+    assert r.status_code == 303
+    assert len(world.store.commands()) == 1
+
+
+def test_the_header_token_works_for_scripts(world):
+    register(world, "st-01")
+    c = world.client("opa")
+    r = c.post("/commands", data={"station": "st-01", "name": "config_reload"},
+               headers={"x-csrf-token": World.token(c)})
+    assert r.status_code == 303
+
+
+# -- roles -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("user, url, data, allowed", [
+    ("vic", "/commands", {"station": "st-01", "name": "self_test"}, False),
+    ("opa", "/commands", {"station": "st-01", "name": "self_test"}, True),
+    ("vic", "/alarms/1/ack", {}, False),
+    ("opa", "/quarantine/1/delete", {}, False),
+    ("opa", "/users", {"username": "x1", "role": "viewer", "password": "long enough pw"}, False),
+    ("ana", "/users", {"username": "x1", "role": "viewer", "password": "long enough pw"}, True),
+    ("vic", "/schedule/venues", {}, False),
+    ("vic", "/reviews/resolve", {}, False),
+])
+def test_roles(world, user, url, data, allowed):
+    register(world, "st-01")
+    c = world.client(user)
+    r = post(c, url, data)
+    assert (r.status_code != 403) is allowed, (r.status_code, r.text[:200])
+    if not allowed:
+        assert "Anda tidak berhak" in r.text
+
+
+def test_viewer_pages_offer_no_actions(world):
+    c = world.client("vic")
+    assert 'id="command-form"' not in c.get("/commands").text
+    assert c.get("/users").status_code == 403 and c.get("/audit").status_code == 403
+
+
+def test_viewer_cannot_send_a_command_and_nothing_is_recorded(world):
+    register(world, "st-01")
+    c = world.client("vic")
+    assert post(c, "/commands", {"station": "st-01", "name": "self_test"}).status_code == 403
+    assert world.store.commands() == []
+
+
+# -- packets, NIK, quarantine, reviews -------------------------------------------------------------------
+def test_packet_by_nik_is_masked_audited_and_found_by_id_and_sequence(world):
+    key = register(world, "st-01")
+    pid = send_packet(world, "st-01", key, NIKS[0], 1)
+    c = world.client("vic")
+    r = post(c, "/packets/nik", {"nik": NIKS[0]})
+    assert r.status_code == 200 and pid in r.text and fmt.mask_nik(NIKS[0]) in r.text
+    assert NIKS[0] not in r.text
+    [entry] = [e for e in world.store.audit_log() if e.action == "packet.lookup_nik"]
+    assert entry.username == "vic" and entry.target == fmt.mask_nik(NIKS[0]) and NIKS[0] not in entry.detail
+    assert c.get(f"/packets?id={pid}").headers["location"] == f"/packets/{pid}"
+    assert pid in c.get("/packets?station=st-01&seq=1").text
+    detail = c.get(f"/packets/{pid}").text
+    assert NIKS[0] not in detail and fmt.mask_nik(NIKS[0]) in detail
+
+
+def test_a_wrong_nik_is_refused_without_echoing_it(world):
+    c = world.client("vic")
+    bad = "3372054512909999"[:15] + "x"
+    r = post(c, "/packets/nik", {"nik": "3372059913900001"})  # day 99 does not exist
+    assert r.status_code == 200 and "3372059913900001" not in r.text and 'role="alert"' in r.text
+    assert bad not in r.text
+
+
+def test_only_an_admin_reveals_a_nik_and_it_is_audited(world):
+    key = register(world, "st-01")
+    pid = send_packet(world, "st-01", key, NIKS[1], 1)
+    assert post(world.client("opa"), f"/packets/{pid}/reveal").status_code == 403
+    r = post(world.client("ana"), f"/packets/{pid}/reveal")
+    assert r.status_code == 200 and NIKS[1] in r.text
+    [entry] = [e for e in world.store.audit_log() if e.action == "nik.reveal"]
+    assert entry.username == "ana" and entry.target == pid
+
+
+def test_quarantined_packet_requeued_once_the_controller_can_open_it_and_its_timeline(world):
+    # Sealed to a controller key this controller did not load (a key restored from an old backup, say):
+    # the signature verifies, so the whole packet is kept and the station is told it was rejected.
+    from protocol.keys import ControllerKeys
+
+    key = register(world, "st-09")
+    newer = ControllerKeys.generate()
+    env = packet.seal(make_record(NIKS[2], station_id="st-09").to_cbor(), station_id="st-09", seq=1,
+                      controller_key=newer.public.keys[0], station_key=key)
+    world.mqtt.route(topics.station("st-09", topics.Leaf.PACKETS), env.to_bytes(), 1, False)
+    assert world.service.wait_idle(10)
+    [entry] = world.store.quarantine_rows()
+    assert entry.payload_kept and world.store.packet_info(env.packet_id) is None
+    world.service.ingest.keys = ControllerKeys(world.ctl.keys.keys + newer.keys)  # the right key is back
+    world.clock.t += 1
+    c = world.client("opa")
+    assert post(c, f"/quarantine/{entry.id}/requeue").status_code == 303
+    assert world.store.packet_info(env.packet_id) is not None
+    assert world.store.quarantine_row(entry.id).handled == "requeued"
+    page = c.get(f"/packets/{env.packet_id}").text
+    kinds = [e.kind for e in world.store.packet_timeline(env.packet_id)]
+    assert kinds == ["sealed", "quarantined", "stored", "requeued"]
+    assert entry.reason_id in page and 'data-kind="requeued"' in page
+    assert any(e.action == "quarantine.requeue" for e in world.store.audit_log(username="opa"))
+
+
+def test_an_unverified_packet_is_not_requeued_from_its_first_bytes(world):
+    # From a station not (yet) registered: only a prefix is kept, and the station, never acknowledged,
+    # still holds the packet; a requeue must say so rather than feed the prefix back in.
+    key = SigningKey.generate()
+    env = packet.seal(make_record(NIKS[3], station_id="st-08").to_cbor(), station_id="st-08", seq=1,
+                      controller_key=world.ctl.keys.public.keys[0], station_key=key)
+    world.mqtt.route(topics.station("st-08", topics.Leaf.PACKETS), env.to_bytes(), 1, False)
+    assert world.service.wait_idle(10)
+    [entry] = world.store.quarantine_rows()
+    assert entry.reason_id == "unknown_station" and not entry.payload_kept
+    world.store.add_station("st-08", key.public.to_pem(), key.public.kid)
+    r = post(world.client("opa"), f"/quarantine/{entry.id}/requeue", follow_redirects=True)
+    assert "only its first bytes were kept" in r.text or "hanya byte awalnya" in r.text
+    assert world.store.quarantine_row(entry.id).handled is None
+    assert world.store.packet_info(env.packet_id) is None
+
+
+def test_delete_from_quarantine_is_admin_only_drops_the_bytes_and_is_logged(world):
+    world.mqtt.route(topics.station("st-01", topics.Leaf.PACKETS), b"\xff" * 40, 1, False)
+    assert world.service.wait_idle(10)
+    [entry] = world.store.quarantine_rows()
+    assert world.store.quarantined_payload(entry.id) is not None
+    assert post(world.client("opa"), f"/quarantine/{entry.id}/delete").status_code == 403
+    assert post(world.client("ana"), f"/quarantine/{entry.id}/delete", {"reason": "junk"}).status_code == 303
+    assert world.store.quarantined_payload(entry.id) is None
+    assert world.store.quarantine_row(entry.id).handled == "deleted"
+    [log] = [e for e in world.store.audit_log() if e.action == "quarantine.delete"]
+    assert log.username == "ana" and "junk" in log.detail
+
+
+def test_review_side_by_side_and_resolved_with_decision_and_reason(world):
+    k1, k2 = register(world, "st-01"), register(world, "st-02")
+    first = send_packet(world, "st-01", k1, NIKS[3], 1)
+    second = send_packet(world, "st-02", k2, NIKS[3], 1)
+    c = world.client("opa")
+    page = c.get("/reviews").text
+    assert first in page and second in page and NIKS[3] not in page and fmt.mask_nik(NIKS[3]) in page
+    r = post(c, "/reviews/resolve", {"packet_id": second, "other_packet_id": first, "decision": "keep_earlier",
+                                     "reason": ""})
+    assert r.status_code == 303 and world.store.review_pairs()  # no reason: not resolved
+    post(c, "/reviews/resolve", {"packet_id": second, "other_packet_id": first, "decision": "keep_earlier",
+                                 "reason": "same person came twice"})
+    assert world.store.review_pairs() == []
+    [pair] = world.store.review_pairs(unresolved_only=False)
+    assert (pair.decision, pair.resolved_by, pair.reason) == ("keep_earlier", "opa", "same person came twice")
+    assert any(e.action == "review.resolve" for e in world.store.audit_log())
+
+
+def test_no_view_reads_a_sealed_envelope(world, monkeypatch):
+    key = register(world, "st-01")
+    pid = send_packet(world, "st-01", key, NIKS[4], 1)
+    send_packet(world, "st-01", key, NIKS[4], 2)
+    envelope = world.store.packet_envelope(pid)
+
+    def forbidden(*a, **kw):
+        raise AssertionError("a view read a sealed envelope")
+
+    monkeypatch.setattr(type(world.store), "packet_envelope", forbidden)
+    c = world.client("ana")
+    for url in ["/fleet", "/stations/st-01", "/alarms", "/progress", "/schedule", f"/packets/{pid}",
+                "/packets?station=st-01&seq=1", "/quarantine", "/reviews", "/commands", "/audit", "/metrics"]:
+        r = c.get(url)
+        assert r.status_code == 200, url
+        assert envelope[40:72] not in r.content and b"\xff\xd8" not in r.content, url
+
+
+# -- schedule, language, alarms ------------------------------------------------------------------------------
+def test_venues_added_edited_and_removed_from_the_schedule_page(world):
+    c = world.client("opa")
+    venue = {"venue_id": "sma1", "kind": "school", "name": "SMA 1", "address": "Jl. Monginsidi", "date": "2030-01-07",
+             "kelurahan_code": "33.72.05.1001", "expected_people": "120"}
+    assert post(c, "/schedule/venues", venue).status_code == 303
+    assert world.store.venue("sma1")["expected_people"] == 120
+    post(c, "/schedule/venues/sma1", {**venue, "expected_people": "150"})
+    assert world.store.venue("sma1")["expected_people"] == 150
+    r = post(c, "/schedule/venues", {**venue, "venue_id": "tiny", "expected_people": "5"})
+    assert world.store.venue("tiny") is None
+    assert "20" in c.get(r.headers["location"]).text  # the venue rule's reason is shown
+    post(c, "/schedule/venues/sma1/delete")
+    assert world.store.venue("sma1") is None
+    assert [e.action for e in world.store.audit_log(action="venue")] == ["venue.remove", "venue.edit", "venue.add"]
+
+
+def test_language_switch(world):
+    c = world.client("vic")
+    assert "Armada" in c.get("/fleet").text
+    post(c, "/lang", {"lang": "en", "next": "/fleet"})
+    page = c.get("/fleet").text
+    assert "Fleet" in page and "Armada" not in page
+
+
+def test_acknowledge_records_the_user_once(world):
+    register(world, "st-01")
+    alarm_id = world.store.open_alarm_full("st-01", "disk_low", "warning", {"free_mib": 12}, "st-01 has 12 MiB")
+    c = world.client("opa")
+    assert "Ruang disk st-01 tinggal 12 MiB" in c.get("/alarms").text
+    post(c, f"/alarms/{alarm_id}/ack", {"note": "disk diganti"})
+    a = world.store.alarm(alarm_id)
+    assert (a.acked_by, a.ack_note) == ("opa", "disk diganti")
+    post(world.client("ana"), f"/alarms/{alarm_id}/ack")
+    assert world.store.alarm(alarm_id).acked_by == "opa"
+
+
+def test_station_telemetry_json_and_unknown_pages(world):
+    register(world, "st-01")
+    c = world.client("vic")
+    r = c.get("/stations/st-01/telemetry.json?range=1h&metric=outbox")
+    assert r.status_code == 200 and r.json()["x"] == []
+    assert c.get("/stations/st-01/telemetry.json?metric=nope").status_code == 400
+    assert c.get("/stations/nope", headers={"accept": "text/html"}).status_code == 404
+    assert c.get("/packets/nope").status_code == 404
