@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 
+import paho.mqtt.client as mqtt
 import pytest
 from PIL import Image, ImageStat
 from playwright.sync_api import expect
 
 from controller.web import fmt
+from protocol import topics
 from tests.controller.web.conftest import SCREENSHOTS, login
 from tests.controller.web.harness import NIKS, PASSWORD, LiveController
 from tests.fixtures.mqtt import wait_until
@@ -160,6 +162,16 @@ VIEWS = ["/fleet", "/stations/st-01?range=1h", "/alarms", "/progress", "/schedul
 
 def test_every_view_screenshot_at_1366x768_is_not_blank(live, page_for, browser):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Something to show on the reviews and quarantine pages: one resident recorded at two stations,
+    # and a packet no controller can read.
+    first, again = live.stations[0].seal([NIKS[50]])[0], live.stations[2].seal([NIKS[50]])[0]
+    junk = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="junk")
+    junk.connect(live.broker.host, live.broker.port)
+    junk.loop_start()
+    junk.publish(topics.station("st-03", topics.Leaf.PACKETS), b"\x00 not a sealed packet", qos=1).wait_for_publish(5)
+    junk.loop_stop()
+    assert wait_until(lambda: live.store.review_pairs() and live.store.quarantine_rows(), 20)
+    assert {first, again} <= {p for pair in live.store.review_pairs() for p in (pair.packet_id, pair.other_packet_id)}
     page = page_for("ana")
     for path in VIEWS:
         page.goto(live.url + path)
