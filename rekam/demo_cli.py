@@ -18,6 +18,8 @@ from pathlib import Path
 
 from controller.scheduler import PLANNERS
 
+DEFAULT_WEB = "127.0.0.1:8080"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a demo fleet: broker, controller and emulated stations",
@@ -40,8 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", action="store_true", help="log what every component does")
     p.add_argument("--no-kiosk", dest="kiosk", action="store_false",
                    help="do not offer the touchscreen kiosk of an extra station in trainer mode")
-    p.add_argument("--web", default="127.0.0.1:8080", metavar="HOST:PORT",
-                   help="where the fleet dashboard listens (port 0: any free port; 'off': no dashboard)")
+    p.add_argument("--web", default=None, metavar="HOST:PORT",
+                   help=f"where the fleet dashboard listens (default {DEFAULT_WEB}, or a free port when that one "
+                        "is taken; port 0: any free port; 'off': no dashboard)")
     p.add_argument("--exit", action="store_true",
                    help="end after the schedule days instead of keeping the dashboard and kiosk up until Ctrl-C "
                         "(they stay up only when run from a terminal)")
@@ -63,7 +66,7 @@ def _run(args) -> int:
         return 2
     web = None
     if args.web != "off":
-        host, _, port = args.web.rpartition(":")
+        host, _, port = (args.web or DEFAULT_WEB).rpartition(":")
         if not host or not port.isdigit() or int(port) > 65535:
             print(f"error: --web must be HOST:PORT (or off), got {args.web!r}", file=sys.stderr)
             return 2
@@ -102,6 +105,8 @@ def _run(args) -> int:
         if web is not None:
             from rekam.demo.dashboard import DEMO_USER, start_dashboard
 
+            if args.web is None and not _can_listen(*web):  # the default is taken: any free port will do
+                web = (web[0], 0)
             dashboard, password = start_dashboard(fleet, *web)
             banner.append(f"dashboard: {dashboard.url}   login: {DEMO_USER} / {password}")
             print(banner[-1], flush=True)
@@ -136,3 +141,15 @@ def _run(args) -> int:
             dashboard.stop()
         fleet.close()
     return 0 if drained else 1
+
+
+def _can_listen(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

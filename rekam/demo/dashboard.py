@@ -28,7 +28,7 @@ def start_dashboard(fleet: DemoFleet, host: str = "127.0.0.1", port: int = 8080)
                                               secret_file=fleet.workdir / "controller" / "keys" / "web-session.key"),
                       fleet.workdir / "controller", error=DemoError)
     runtime = DashboardRuntime(fleet.service, planning=fleet.planning, today=fleet.clock.today, web=web)
+    runtime.start()  # first: a port that is taken leaves nothing behind
     password = secrets.token_urlsafe(9)
     accounts.add_user(fleet.store, DEMO_USER, "admin", password)
-    runtime.start()
     return runtime, password

@@ -47,3 +47,27 @@ def test_demo_command_prints_the_dashboard_and_a_login_and_ends_with_exit(tmp_pa
     bad = subprocess.run([sys.executable, "-m", "rekam.cli", "demo", "--web", "nowhere"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and "--web must be HOST:PORT" in bad.stderr
+
+
+def test_demo_without_a_terminal_ends_and_takes_a_free_port_when_the_default_is_taken(tmp_path):
+    import socket
+
+    from rekam.demo_cli import DEFAULT_WEB
+
+    host, _, port = DEFAULT_WEB.rpartition(":")
+    holder = socket.socket()
+    try:
+        holder.bind((host, int(port)))  # taken by this test, or already by someone else: the same for the demo
+        holder.listen(1)
+    except OSError:
+        pass
+    try:
+        out = subprocess.run([sys.executable, "-m", "rekam.cli", "demo", "--stations", "1", "--days", "1", "--speed",
+                              "10800", "--no-kiosk", "--offline-station", "0", "--workdir", str(tmp_path / "demo")],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240)
+    finally:
+        holder.close()
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    url = re.search(r"dashboard: http://127\.0\.0\.1:(\d+)", out.stdout)
+    assert url and url.group(1) != port
+    assert "press Ctrl-C" not in out.stdout

@@ -123,6 +123,8 @@ class LiveController:
             "fleet": {"check_interval_s": 0.2, "offline_alarm_s": offline_alarm_s, "silent_after_s": 5},
             "web": {"enabled": True, "port": 0, "command_timeout_s": 5},
             "notify": {"webhook_url": webhook, "backoff_s": 0.2, "timeout_s": 2},
+            # Today is planned whatever day the tests run on, however few residents the scaled targets leave.
+            "schedule": {"weekly_days_off": [], "holidays": False, "cuti_bersama": False, "min_per_station_day": 1},
         })
         cfg = self.ctl.config
         self.store = self.ctl.store().open()
