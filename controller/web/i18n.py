@@ -98,8 +98,21 @@ ID: dict[str, str] = {
     "Created": "Dibuat", "When": "Waktu", "Who": "Siapa", "Action": "Tindakan", "Target": "Sasaran",
     "Detail": "Rincian", "User saved.": "Pengguna disimpan.", "User removed.": "Pengguna dihapus.",
     "Password changed.": "Kata sandi diganti.", "Remove this user?": "Hapus pengguna ini?",
-}
+    # errors shown after a form
+    "No such entry waiting in the quarantine.": "Tidak ada entri itu yang menunggu di karantina.",
+    "No such entry in the quarantine.": "Tidak ada entri itu di karantina.",
+    "Entry #{id}: only its first bytes were kept; the station still holds the packet and sends it again "
+    "(or ask it to: command requeue_quarantine).":
+        "Entri #{id}: hanya byte awalnya yang disimpan; stasiun masih memegang paketnya dan mengirimnya lagi "
+        "(atau minta dengan perintah antre ulang karantina).",
+    "Choose a decision.": "Pilih keputusan.", "Give the reason for the decision.": "Tuliskan alasan keputusan.",
+    "That pair is unknown or already resolved.": "Pasangan itu tidak dikenal atau sudah diselesaikan.",
+    "Driver options must be JSON, e.g. {example}.": "Opsi driver harus JSON, mis. {example}.",
+    "An admin cannot remove their own account here; use {command}.":
+        "Admin tidak dapat menghapus akunnya sendiri di sini; gunakan {command}.",
+    "No venue {venue}.": "Tidak ada lokasi {venue}.",
 
+}
 
 def translate(text: str, lang: str) -> str:
     if lang == "en":

@@ -47,7 +47,8 @@ def send(request: Request) -> Response:
                                   options=options, packet_id=field(request, "packet_id"))
         batch = d.tracker.send(stations, name, args, request.state.user.username)
     except json.JSONDecodeError:
-        flash(request, "driver options must be JSON, e.g. {\"timeout\": 5}", "err")
+        flash(request, translate("Driver options must be JSON, e.g. {example}.", language(request)).format(
+            example='{"timeout": 5}'), "err")
         return redirect(back)
     except CommandError as exc:
         flash(request, str(exc), "err")

@@ -108,14 +108,15 @@ def requeue(request: Request) -> Response:
     d = dash(request)
     entry = _entry(request)
     if entry is None or entry.handled:
-        flash(request, "no such entry waiting in the quarantine", "err")
+        flash(request, translate("No such entry waiting in the quarantine.", language(request)), "err")
         return redirect("/quarantine")
     # Only a verified packet is kept whole; of anything else only the first bytes are (a budget no
     # sender can exhaust). Such a packet was never acknowledged, so its station still holds it.
     payload = d.store.quarantined_payload(entry.id) if entry.payload_kept else None
     if payload is None or d.reingest is None:
-        flash(request, f"entry #{entry.id}: only its first bytes were kept; the station still holds the packet "
-                       "and sends it again (or ask it to: command requeue_quarantine)", "err")
+        flash(request, translate("Entry #{id}: only its first bytes were kept; the station still holds the packet "
+                                 "and sends it again (or ask it to: command requeue_quarantine).",
+                                 language(request)).format(id=entry.id), "err")
         return redirect("/quarantine")
     [result] = d.reingest(entry.topic, payload) or [None]
     if result is not None and result.outcome in ("stored", "duplicate"):
@@ -136,7 +137,7 @@ def delete(request: Request) -> Response:
     d = dash(request)
     entry = _entry(request)
     if entry is None:
-        flash(request, "no such entry in the quarantine", "err")
+        flash(request, translate("No such entry in the quarantine.", language(request)), "err")
         return redirect("/quarantine")
     user = request.state.user.username
     reason = field(request, "reason")[:300]

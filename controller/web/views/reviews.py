@@ -36,15 +36,15 @@ def resolve(request: Request) -> Response:
     decision, reason = field(request, "decision"), field(request, "reason")[:500]
     packet_id, other = field(request, "packet_id"), field(request, "other_packet_id")
     if decision not in DECISIONS:
-        flash(request, f"decision must be one of {', '.join(DECISIONS)}", "err")
+        flash(request, translate("Choose a decision.", language(request)), "err")
         return redirect("/reviews")
     if not reason:
-        flash(request, "give the reason for the decision", "err")
+        flash(request, translate("Give the reason for the decision.", language(request)), "err")
         return redirect("/reviews")
     d = dash(request)
     info = d.store.packet_info(packet_id)
     if not d.store.resolve_review(packet_id, other, decision, reason, request.state.user.username):
-        flash(request, "that pair is unknown or already resolved", "err")
+        flash(request, translate("That pair is unknown or already resolved.", language(request)), "err")
         return redirect("/reviews")
     for pid in (packet_id, other):
         d.store.add_packet_event(pid, "review", f"{decision}: {reason}", request.state.user.username)

@@ -124,7 +124,7 @@ def remove_venue(request: Request) -> Response:
         audit(request, "venue.remove", venue_id)
         flash(request, translate("Venue removed.", language(request)))
     else:
-        flash(request, f"no venue {venue_id}", "err")
+        flash(request, translate("No venue {venue}.", language(request)).format(venue=venue_id), "err")
     return redirect("/schedule#venues")
 
 

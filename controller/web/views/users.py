@@ -49,7 +49,8 @@ def change_password(request: Request) -> Response:
 def remove_user(request: Request) -> Response:
     name = request.path_params["username"]
     if name == request.state.user.username:
-        flash(request, "an admin cannot remove their own account here; use `rekam controller user remove`", "err")
+        flash(request, translate("An admin cannot remove their own account here; use {command}.", language(request)).format(
+            command="`rekam controller user remove`"), "err")
         return redirect("/users")
     try:
         accounts.remove_user(dash(request).store, name)

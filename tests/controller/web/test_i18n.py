@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from controller.web.i18n import ID
 WEB = Path(controller.web.__file__).parent
 CALL = re.compile(r"""_\(\s*(["'])(.+?)\1\s*\)""")
 LISTED = re.compile(r"""\(\s*["'][^"']*["']\s*,\s*["']([^"']+)["']\s*\)""")  # ("/fleet", "Fleet") pairs in templates
-TRANSLATED = re.compile(r"""translate\(\s*["']([^"']+)["']""")
+
+
+def translated_literals(source: str) -> set[str]:
+    """The literal first arguments of translate(...) calls, implicit concatenations joined."""
+    return {n.args[0].value for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "translate"
+            and n.args and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str)}
 
 
 def test_every_template_and_view_text_has_an_indonesian_translation():
@@ -22,7 +29,7 @@ def test_every_template_and_view_text_has_an_indonesian_translation():
         for block in re.findall(r"\{%\s*for .*? in \[(.*?)\]\s*%\}", text, re.S):
             wanted |= set(LISTED.findall(block))
     for f in (WEB / "views").glob("*.py"):
-        wanted |= set(TRANSLATED.findall(f.read_text()))
+        wanted |= translated_literals(f.read_text())
     assert len(wanted) > 100
     missing = sorted(w for w in wanted if w not in ID)
     assert missing == []
@@ -38,3 +45,8 @@ def test_values_shown_through_translation_are_translated_too():
               "quarantined", "requeued", "deleted", "exported", "review", *DECISIONS, *ROLES,
               *(k.value for k in VenueKind), *(c.value for c in CommandName)}
     assert sorted(v for v in values if v not in ID) == []
+
+
+def test_translations_keep_their_placeholders():
+    fields = re.compile(r"\{(\w*)\}")
+    assert [k for k, v in ID.items() if sorted(fields.findall(k)) != sorted(fields.findall(v))] == []
