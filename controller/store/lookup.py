@@ -4,8 +4,8 @@ Nothing here reads an envelope: the sealed bytes stay in the store, and no
 method returns them. The timeline of a packet is the union of its packet row
 (sealed, received and stored), its quarantine entries (with the reason and
 how each was handled) and ``packet_events``: the open list where other parts
-add rows (requeued, deleted, and, from the hand-off to the central system,
-exported and each central status such as BIO_CAPTURED).
+add rows (requeued, deleted, reviews), and the hand-off's own tables: the
+batch it was exported in, its payload purged, each status the centre sent back.
 """
 
 from __future__ import annotations
@@ -120,17 +120,18 @@ class PacketLookup:
 
     def packet_timeline(self, packet_id: str) -> list[PacketEvent]:
         """Everything known about one packet, oldest first."""
-        with self.transaction():
+        with self.transaction() as db:
             info = self.packet_info(packet_id)
             quarantined = self.quarantine_for_packet(packet_id)
             extra = self.packet_events(packet_id)
+            handoff = _handoff_events(db, packet_id)
         out: list[PacketEvent] = []
         if info is not None:
             out.append(PacketEvent(info.sealed_at, "sealed", "", info.station_id))
             out.append(PacketEvent(info.received_at, "stored", "", info.stored_by or ""))
         for q in quarantined:
             out.append(PacketEvent(q.received_at, "quarantined", f"{q.reason_id}: {q.reason}", q.station_id or ""))
-        out += extra
+        out += extra + handoff
         return sorted(out, key=lambda e: e.at)
 
     # -- the quarantine -------------------------------------------------------------------------
@@ -180,3 +181,18 @@ class PacketLookup:
                 "UPDATE duplicate_enrollments SET resolved = ?, resolved_reason = ?, resolved_by = ?, resolved_at = ? "
                 "WHERE packet_id = ? AND other_packet_id = ? AND resolved IS NULL",
                 (decision, reason, by, self._clock(), packet_id, other_packet_id)).rowcount == 1
+
+
+def _handoff_events(db: sqlite3.Connection, packet_id: str) -> list[PacketEvent]:
+    """From the hand-off's tables (controller/store/handoff.py): exported, central statuses, purged."""
+    out = [PacketEvent(at, "exported", batch_id, by) for batch_id, at, by in db.execute(
+        "SELECT b.batch_id, b.created_at, b.created_by FROM export_items i JOIN export_batches b "
+        "ON b.batch_id = i.batch_id WHERE i.packet_id = ?", (packet_id,))]
+    out += [PacketEvent(at, f"central:{status}", reason, "central") for status, reason, at in db.execute(
+        "SELECT status, reason, received_at FROM central_status_history WHERE packet_id = ? ORDER BY at, id",
+        (packet_id,))]
+    purged = db.execute("SELECT purged_at FROM packets WHERE packet_id = ? AND purged_at IS NOT NULL",
+                        (packet_id,)).fetchone()
+    if purged:
+        out.append(PacketEvent(purged[0], "purged"))
+    return out

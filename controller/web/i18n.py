@@ -69,6 +69,7 @@ ID: dict[str, str] = {
     "The NIK is used for this search only and is shown masked.": "NIK hanya dipakai untuk pencarian ini dan ditampilkan tersamar.",
     "Packet": "Paket", "Timeline": "Riwayat paket", "sealed": "disegel", "stored": "disimpan",
     "quarantined": "dikarantina", "requeued": "diantre ulang", "deleted": "dihapus", "exported": "diekspor",
+    "purged": "isi tersegel dihapus", "central system": "sistem pusat",
     "review": "tinjauan",
     "No packet found.": "Paket tidak ditemukan.", "Captured": "Direkam", "Sealed": "Disegel", "Received": "Diterima",
     "Operator": "Operator", "Assignment": "Tugas", "Size": "Ukuran", "Stored by": "Disimpan oleh",

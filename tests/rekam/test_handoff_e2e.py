@@ -110,6 +110,12 @@ def test_enrollments_reach_the_centre_and_statuses_come_back_to_the_stations(tmp
             funnel = store.funnel()
             assert [(r.recorded, r.sent, r.enrolled, r.distributed) for r in funnel] == [(4, 4, 4, 4)]
             assert {a.action for a in store.export_audit_trail()} >= {"export.sealed", "export.delivered", "purge"}
+            # the dashboard's packet timeline tells the whole story
+            kinds = [e.kind for e in store.packet_timeline(all_ids[0])]
+            assert kinds[:3] == ["sealed", "stored", "exported"]
+            assert kinds.index("purged") > kinds.index("central:SENT_FOR_ENROLLMENT")  # purged once confirmed
+            assert [k for k in kinds if k.startswith("central:")] == [
+                "central:SENT_FOR_ENROLLMENT", "central:PRINT_READY_RECORD", "central:PRINTED", "central:DISTRIBUTED"]
         counts = central_counts(h.central.path)
         assert counts["records"] == 4 and counts["records_received_twice"] == 0
         # the operator's view on the station

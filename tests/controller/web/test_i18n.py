@@ -42,7 +42,7 @@ def test_values_shown_through_translation_are_translated_too():
     from protocol.messages import CommandName
 
     values = {"online", "offline", "silent", "revoked", "sent", "not_sent", "replied", "timeout", "sealed", "stored",
-              "quarantined", "requeued", "deleted", "exported", "review", *DECISIONS, *ROLES,
+              "quarantined", "requeued", "deleted", "exported", "purged", "review", *DECISIONS, *ROLES,
               *(k.value for k in VenueKind), *(c.value for c in CommandName)}
     assert sorted(v for v in values if v not in ID) == []
 
