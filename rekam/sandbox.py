@@ -25,6 +25,7 @@ from controller.store import Store
 from drivers.registry import DriverContext
 from drivers.scene import Scene
 from protocol import nik as nik_mod
+from protocol import packet
 from protocol.keys import ControllerKeys, SigningKey
 from protocol.record import (
     ChainBuilder,
@@ -38,6 +39,7 @@ from protocol.record import (
     pack_samples,
 )
 from station import config as station_config
+from station.outbox import Outbox
 from station.runtime import StationRuntime
 
 Tables = dict[str, dict[str, Any]]
@@ -175,3 +177,17 @@ def synthetic_record(nik: str, *, station_id: str = "st-01", kelurahan_code: str
                             assignment_id="a-1", started_at=started, finished_at=started + 4, face=face,
                             fingers=tuple(fingers), signature=sig,
                             devices=(DeviceInfo("camera", "emulated", "rekam", "emulated camera", "cam-1", "1.0"),))
+
+
+def seal_backlog(outbox_path: Path, station_id: str, station_key: SigningKey, controller: ControllerKeys,
+                 niks: list[str]) -> list[str]:
+    """Seal one small valid record per NIK into a station outbox (durably, before this returns): packet ids."""
+    ids = []
+    with Outbox(outbox_path, recover_in_flight=False) as ob:
+        for nik in niks:
+            record = synthetic_record(nik, station_id=station_id, face_bytes=2_000, finger_bytes=1_000)
+            env = packet.seal(record.to_cbor(), station_id=station_id, seq=ob.next_seq(),
+                              controller_key=controller.public.keys[0], station_key=station_key)
+            ob.add(env)
+            ids.append(env.packet_id)
+    return ids

@@ -15,7 +15,10 @@ Threads and their jobs:
 Other rules:
 
 * The session is persistent (clean session false), so acks and commands
-  published while the station is away are waiting when it returns.
+  published while the station is away are waiting when it returns. The
+  controllers' status is taken at QoS 0 so that session queues none of its
+  history: a return sees the retained present, and replaying old ups and
+  downs would send whole windows again.
 * Each connection carries a number, counted on disk. The retained state and
   the last will both carry it, so a will the broker delivers after the
   station has reconnected can be told apart, and the station re-asserts its
@@ -145,7 +148,10 @@ class Uplink:
             self.link.subscribe([(topics.station(self.station_id, leaf), 1)
                                  for leaf in (topics.Leaf.ACKS, topics.Leaf.ASSIGNMENT, topics.Leaf.CMD,
                                               topics.Leaf.STATE, topics.Leaf.CERTIFICATE, topics.Leaf.STATUS)]
-                                + [(topics.ALL_CONTROLLER_STATUS, 1)])
+                                # QoS 0: a persistent session queues no history of
+                                # it while away, so a reconnect sees only the retained
+                                # present, not stale ups and downs that resend the window
+                                + [(topics.ALL_CONTROLLER_STATUS, 0)])
         except LinkError as exc:
             self.stop()
             raise UplinkError(f"cannot start the uplink to {self.settings.host}:{self.settings.port}: {exc}") \

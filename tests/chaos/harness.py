@@ -22,9 +22,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from protocol import packet
 from protocol.keys import ControllerKeys, SigningKey
-from rekam.sandbox import ControllerDir, synthetic_niks, synthetic_record
+from rekam.sandbox import ControllerDir, seal_backlog, synthetic_niks
 from station.config import MqttSettings
 from station.outbox import Outbox
 from station.uplink import Uplink
@@ -39,16 +38,7 @@ class ChaosStation:
     uplink: Uplink | None = None
 
     def seal(self, controller: ControllerKeys, niks: list[str]) -> list[str]:
-        """Seal one small valid record per NIK (durably, before this returns)."""
-        ids = []
-        with Outbox(self.outbox_path, recover_in_flight=False) as ob:
-            for nik in niks:
-                record = synthetic_record(nik, station_id=self.station_id, face_bytes=2_000, finger_bytes=1_000)
-                env = packet.seal(record.to_cbor(), station_id=self.station_id, seq=ob.next_seq(),
-                                  controller_key=controller.public.keys[0], station_key=self.key)
-                ob.add(env)
-                ids.append(env.packet_id)
-        return ids
+        return seal_backlog(self.outbox_path, self.station_id, self.key, controller, niks)
 
     def online(self, host: str, port: int, **settings) -> "ChaosStation":
         self.outbox = Outbox(self.outbox_path).open()

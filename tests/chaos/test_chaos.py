@@ -126,20 +126,28 @@ def test_station_kill_9_mid_seal_and_mid_send(tmp_path, broker, ctl):
     assert len(extra) <= 4  # at most one per kill
 
 
-def _drain_rate(fleet: list[ChaosStation], broker, store) -> float:
+def _drain(fleet: list[ChaosStation], broker, store) -> tuple[float, int]:
+    """Bring the fleet online until its outboxes are empty: (stored per second, publishes it took)."""
     start = store.packet_count()
     t0 = time.monotonic()
     for st in fleet:
         st.online(broker.host, broker.port)
     assert wait_until(lambda: drained(fleet), 120)
     rate = (store.packet_count() - start) / (time.monotonic() - t0)
+    published = sum(st.uplink.status.published for st in fleet)
     for st in fleet:
         st.offline()
-    return rate
+    return rate, published
 
 
-def test_one_of_two_replicas_dead_costs_less_than_a_fifth_of_the_rate(tmp_path, broker, ctl):
-    """Before, a dead replica's persistent session kept half the stream: 51.6 s instead of 0.7 s."""
+def test_one_of_two_replicas_dead_takes_no_share_of_the_stream(tmp_path, broker, ctl):
+    """Before, a dead replica's persistent session kept half the stream: 120 sends and 51.6 s for 60 packets.
+
+    The proof that holds on any machine is the send count: with one replica
+    killed and left down, every packet is published once and acked by the live
+    one (nothing routed to the dead one, nothing waiting out an ack timeout).
+    The rates are printed; bench/replicas.py measures their ratio over repeats.
+    """
     fleet = stations(ctl, tmp_path, 4)
     sealed: set[str] = set()
     for i, st in enumerate(fleet):
@@ -147,27 +155,31 @@ def test_one_of_two_replicas_dead_costs_less_than_a_fifth_of_the_rate(tmp_path, 
     single = ctl.spawn("controller-a")
     with ctl.store() as store:
         try:
-            assert wait_until(lambda: ControllerOnline(broker, "controller-a").wait(), 20)
-            rate_single = _drain_rate(fleet, broker, store)
+            assert ControllerStatus(broker, "controller-a").wait(online=True)
+            rate_single, _ = _drain(fleet, broker, store)
         finally:
             single.terminate()
             single.wait(30)
+        second = set()
         for i, st in enumerate(fleet):
-            sealed |= set(st.seal(ctl.keys, niks(40, 160 + i * 40)))
+            second |= set(st.seal(ctl.keys, niks(40, 160 + i * 40)))
+        sealed |= second
         pair = [ctl.spawn("controller-a"), ctl.spawn("controller-b")]
         try:
-            assert ControllerOnline(broker, "controller-b").wait() and ControllerOnline(broker, "controller-a").wait()
+            assert ControllerStatus(broker, "controller-b").wait(online=True)
+            assert ControllerStatus(broker, "controller-a").wait(online=True)
             pair[1].send_signal(signal.SIGKILL)  # and left down
             pair[1].wait(10)
-            rate_with_dead = _drain_rate(fleet, broker, store)
+            assert ControllerStatus(broker, "controller-b").wait(online=False)  # the broker saw it go
+            rate_with_dead, published = _drain(fleet, broker, store)
         finally:
             pair[0].terminate()
             pair[0].wait(30)
     v = verdict("two replicas, one killed and left down", ctl, sealed)
     print(f"drain rate: one live replica {rate_single:.1f}/s; one live + one dead {rate_with_dead:.1f}/s "
-          f"({rate_with_dead / rate_single:.2f}x)")
+          f"({rate_with_dead / rate_single:.2f}x); {published} publishes for {len(second)} packets")
     assert (v.lost, v.stored_twice) == (0, 0)
-    assert rate_with_dead >= 0.8 * rate_single
+    assert published == len(second)
 
 
 def test_offline_drain_of_2000_packets(tmp_path, broker, ctl):
@@ -187,19 +199,19 @@ def test_offline_drain_of_2000_packets(tmp_path, broker, ctl):
     assert (v.lost, v.stored_twice) == (0, 0)
 
 
-class ControllerOnline:
-    """Waits for a controller replica's retained status to say online."""
+class ControllerStatus:
+    """Waits for a controller replica's retained status to say online (or offline: its will)."""
 
     def __init__(self, broker, controller_id: str) -> None:
         self.broker, self.controller_id = broker, controller_id
 
-    def wait(self, timeout: float = 20.0) -> bool:
+    def wait(self, *, online: bool, timeout: float = 20.0) -> bool:
         from protocol import messages, topics
         from tests.fixtures.mqtt import Recorder
 
-        def online(m) -> bool:
-            return bool(m) and messages.decode(messages.ControllerStatus, m[-1].payload).online
+        def says(m) -> bool:
+            return bool(m) and messages.decode(messages.ControllerStatus, m[-1].payload).online is online
 
         with Recorder(self.broker, f"watch-{self.controller_id}-{time.monotonic_ns()}",
                       [topics.controller_status(self.controller_id)]) as rec:
-            return rec.wait_for(online, timeout)
+            return rec.wait_for(says, timeout)

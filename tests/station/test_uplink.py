@@ -126,6 +126,22 @@ def test_broker_restart_mid_stream_loses_nothing(broker, outbox):
         assert up.status.connection >= 2  # it really did reconnect
 
 
+def test_controller_ups_and_downs_while_away_resend_nothing_on_return(broker, outbox):
+    """Only the retained present counts: the history a persistent session would queue sent whole windows again."""
+    with Uplink(SID, settings(broker), outbox) as up:  # the session exists from here on
+        assert up.wait_connected(10)
+    with Recorder(broker, "replica-b", ["rekam-test/nothing"]) as other:  # another replica comes and goes, over and over
+        for online in (True, False, True, False, True, False):
+            other.client.publish(topics.controller_status("replica-b"),
+                                 messages.encode(messages.ControllerStatus("replica-b", online, 1.0 + online)),
+                                 qos=1, retain=True).wait_for_publish(10)
+    ids = fill(outbox, 4)
+    with Controller(broker) as ctl, Uplink(SID, settings(broker), outbox) as up:
+        assert wait_until(lambda: outbox.stats().depth == 0, 15)
+        assert ctl.seen == {i: 1 for i in ids}
+        assert up.status.published == 4
+
+
 def test_duplicate_ack_from_controller_removes_and_is_counted(broker, outbox):
     fill(outbox, 2)
     with Controller(broker, lambda env, n: AckStatus.DUPLICATE), Uplink(SID, settings(broker), outbox) as up:
