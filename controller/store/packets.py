@@ -47,10 +47,12 @@ class PacketTables:
     @staticmethod
     def _store_one(db: sqlite3.Connection, index: PacketIndex, envelope: bytes, stored_by: str,
                    now: float) -> StoreOutcome:
+        # Only a packet id already held is a duplicate (and lets the station delete its copy);
+        # any other refusal (INSERT OR IGNORE would swallow a NOT NULL one) must raise.
         cur = db.execute(
-            "INSERT OR IGNORE INTO packets(packet_id, station_id, seq, nik, kelurahan_code, assignment_id, "
+            "INSERT INTO packets(packet_id, station_id, seq, nik, kelurahan_code, assignment_id, "
             "operator_id, captured_at, sealed_at, received_at, size, envelope, stored_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(packet_id) DO NOTHING",
             (index.packet_id, index.station_id, index.seq, index.nik, index.kelurahan_code, index.assignment_id,
              index.operator_id, index.captured_at, index.sealed_at, now, len(envelope), envelope, stored_by))
         if cur.rowcount == 0:

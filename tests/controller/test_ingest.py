@@ -279,7 +279,7 @@ def test_a_packet_the_database_refuses_fails_alone_and_is_rejected_with_a_reason
 
     class Refusing(sqlite3.Connection):
         def execute(self, sql, *a):
-            if sql.startswith("INSERT OR IGNORE INTO packets") and a and a[0][0] == victim:
+            if sql.startswith("INSERT INTO packets") and a and a[0][0] == victim:
                 raise sqlite3.IntegrityError("CHECK constraint failed")
             return super().execute(sql, *a)
 
@@ -289,6 +289,22 @@ def test_a_packet_the_database_refuses_fails_alone_and_is_rejected_with_a_reason
         assert [r.outcome for r in results] == ["stored", "rejected", "stored"]
         assert (results[1].ack.status, results[1].ack.reason_id) == (AckStatus.REJECTED, "store_refused")
         assert store.packet_count() == 2 and store.counters()["ack.stored"] == 2
+
+
+def test_only_a_packet_id_already_held_counts_as_a_duplicate(store):
+    """INSERT OR IGNORE swallowed a NOT NULL failure as "duplicate": the station would have deleted its packet."""
+    from controller.store.rows import PacketIndex
+
+    def index(pid: str, nik: str | None) -> PacketIndex:
+        return PacketIndex(pid, "st-01", 1, nik, "33.72.05.1001", None, "op-1", 1.0, 2.0)
+
+    first, again, broken = store.store_packets([(index("p-1", "3372050101800001"), b"sealed"),
+                                                (index("p-1", "3372050101800001"), b"sealed"),
+                                                (index("p-2", None), b"sealed")])
+    assert (first.duplicate, first.refused) == (False, None)
+    assert again.duplicate is True
+    assert broken.duplicate is False and broken.refused == "IntegrityError"
+    assert store.packet_count() == 1
 
 
 def test_a_batch_is_one_write_transaction_with_its_counters_and_refusals(tmp_path):
