@@ -13,9 +13,10 @@ def operator_errors() -> tuple[type[BaseException], ...]:
     from controller.errors import ControllerError
     from drivers.errors import DeviceError
     from protocol.errors import ProtocolError
+    from rekam.brokers import BrokerError
     from station.errors import StationError
 
-    return (AdapterError, ProtocolError, StationError, ControllerError, DeviceError, DemoError, OSError)
+    return (AdapterError, ProtocolError, StationError, ControllerError, DeviceError, DemoError, BrokerError, OSError)
 
 
 def one_line(exc: BaseException) -> str:

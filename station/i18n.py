@@ -139,6 +139,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "e.enrollment_aborted": {"id": "Perekaman dihentikan; tidak ada data yang disimpan", "en": "Enrollment stopped; nothing was stored"},
     "e.low_disk_space": {"id": "Ruang disk tinggal {free_mib} MiB (perlu {need_mib} MiB): kirim data dulu sebelum merekam",
                          "en": "Only {free_mib} MiB of disk left (need {need_mib} MiB): upload before recording more"},
+    "e.outbox_state": {"id": "Paket ini tidak dapat diproses begitu (tidak ada atau keadaannya lain)",
+                       "en": "That packet cannot take this action (not there, or in another state)"},
     "e.outbox_error": {"id": "Penyimpanan lokal bermasalah; hubungi teknisi", "en": "Local storage failed; call a technician"},
     "e.login_failed": {"id": "ID atau PIN salah (sisa percobaan: {left})", "en": "Wrong id or PIN ({left} tries left)"},
     "e.login_locked": {"id": "Terkunci karena PIN salah berulang kali; coba lagi dalam {minutes} menit atau minta supervisor membuka",

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from station.errors import OutboxError
+
 
 class State(str, Enum):
     PENDING = "pending"
@@ -47,8 +49,10 @@ class Event(str, Enum):
     REQUEUE = "requeue"
 
 
-class OutboxStateError(RuntimeError):
-    pass
+class OutboxStateError(OutboxError):
+    """A move the outbox's state table does not allow (or a packet it does not hold)."""
+
+    reason_id = "outbox_state"
 
 
 TRANSITIONS: dict[tuple[State, Event], State] = {

@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
+from controller.errors import ControllerError
+
 #: Residents free to come, by hour of the day (0-23), relative to the late
 #: afternoon and evening. Prior: most wajib KTP work or study in office hours
 #: (the reason Solo moved to 15:00-21:00), so mornings reach about a third.
@@ -35,7 +37,7 @@ HOUR_PROFILE: tuple[float, ...] = (
 )
 
 
-class ParameterError(ValueError):
+class ParameterError(ControllerError, ValueError):
     """A turnout parameter outside its meaningful range; names the parameter."""
 
 

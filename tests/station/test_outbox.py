@@ -35,9 +35,10 @@ def test_only_acks_remove_and_nothing_else_deletes():
     assert {e for _, e in removing} == {Event.ACK_STORED, Event.ACK_DUPLICATE}
 
 
-def test_illegal_move_raises():
-    with pytest.raises(OutboxStateError):
+def test_illegal_move_raises_inside_the_station_family():
+    with pytest.raises(OutboxStateError) as err:
         next_state(State.QUARANTINED, Event.PUBLISH)
+    assert isinstance(err.value, OutboxError) and err.value.reason_id == "outbox_state"  # one line in `rekam`
     with pytest.raises(OutboxStateError):
         next_state(State.PENDING, Event.PUT_BACK)
 
