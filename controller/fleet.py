@@ -97,6 +97,10 @@ class Fleet:
         self.store.record_telemetry(station_id, t.at, body, received_at=received_at)
         return t
 
+    def accepts(self, station_id: str) -> bool:
+        """A registered station that is not revoked: the only kind whose reports count."""
+        return self._revoked(station_id) is False
+
     def _revoked(self, station_id: str) -> bool | None:
         """True for a revoked station (whose reports are ignored), None for an unknown one."""
         st = self.store.station(station_id)

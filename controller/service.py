@@ -340,6 +340,9 @@ class ControllerService:
             if tel is not None:
                 _tell(self.fleet_listeners, t.station_id, "telemetry", tel)
         elif t.leaf is topics.Leaf.CMD_REPLY:
+            if not self.fleet.accepts(t.station_id):
+                log.warning("ignoring a command reply from %s: not a registered, unrevoked station", t.station_id)
+                return
             _tell(self.reply_listeners, t.station_id, payload, received_at)
             try:
                 reply = messages.decode(messages.CommandReply, payload)

@@ -30,7 +30,9 @@ class StationTables:
     def revoke_station(self, station_id: str, reason: str) -> None:
         with self.transaction() as db:
             cur = db.execute(
-                "UPDATE stations SET status = 'revoked', revoked_reason = ?, revoked_at = ? WHERE station_id = ?",
+                # offline too: its reports are ignored from now on, so no later will could say so
+                "UPDATE stations SET status = 'revoked', online = 0, revoked_reason = ?, revoked_at = ? "
+                "WHERE station_id = ?",
                 (reason, self._clock(), station_id),
             )
             if cur.rowcount == 0:

@@ -118,9 +118,26 @@ def test_one_bad_report_costs_only_itself_in_the_fleet_batch(tmp_path):
             "st-02", 100.0 + i, 1, i, 0, 0, 10**9, 0)), 100.0 + i) for i in range(20)]
         bad = (topics.station("st-01", topics.Leaf.STATE),
                b'{"v":1,"type":"state","station_id":"st-01","online":true,"connection":' + b"9" * 5000 + b"}", 99.0)
-        service.apply_fleet_batch(good[:10] + [bad] + good[10:])
+        assert service.apply_fleet_batch(good[:10] + [bad] + good[10:]) == 0  # refused at decoding
         assert len(store.telemetry_history("st-02")) == 20
         assert store.station("st-01").online is False
+        # a report the database itself refuses (a real SQLite error, mid-batch) costs only itself too
+        with store.transaction() as db:
+            db.execute("CREATE TRIGGER refuse_st01 BEFORE UPDATE ON stations WHEN NEW.station_id = 'st-01' "
+                       "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        fine = (topics.station("st-01", topics.Leaf.STATE), messages.encode(messages.State(
+            "st-01", True, 1, "1.0", {})), 130.0)
+        more = [(t, p, at + 30) for t, p, at in good]
+        assert service.apply_fleet_batch(more[:10] + [fine] + more[10:]) == 1
+        assert len(store.telemetry_history("st-02")) == 40
+        assert store.station("st-01").online is False
+        # and a revoked station's command replies reach no one
+        heard = []
+        service.reply_listeners.append(lambda sid, payload, at: heard.append(sid))
+        reply = messages.encode(messages.CommandReply("c-1", "st-02", True))
+        store.revoke_station("st-02", "stolen")
+        service.apply_fleet_batch([(topics.station("st-02", topics.Leaf.CMD_REPLY), reply, 150.0)])
+        assert heard == []
 
 
 def test_a_revoked_station_is_not_brought_online_by_its_reports(world):
@@ -129,3 +146,12 @@ def test_a_revoked_station_is_not_brought_online_by_its_reports(world):
     assert fleet.on_state("st-01", state(True, 1), 10.0) is False
     assert fleet.on_telemetry("st-01", telemetry(), 10.0) is None
     assert store.station("st-01").online is False and store.telemetry_history("st-01") == []
+
+
+def test_a_station_online_when_revoked_is_offline_from_then_on(world):
+    fleet, store, clock = world
+    assert fleet.on_state("st-01", state(True, 1), 10.0) is True
+    store.revoke_station("st-01", "stolen")
+    assert store.station("st-01").online is False
+    assert fleet.on_state("st-01", state(False, 1), 11.0) is False  # its will is ignored like the rest
+    assert store.station("st-01").online is False
