@@ -46,7 +46,14 @@ class NIK:
 
     def masked(self) -> str:
         """For logs and screens where the full number is not needed: 3372********0001."""
-        return self.value[:4] + "*" * 8 + self.value[12:]
+        return mask(self.value)
+
+
+def mask(text: str) -> str:
+    """Any NIK-like text masked the same way, valid or not (a stored index, a typed search)."""
+    if len(text) <= 8:
+        return "*" * len(text)
+    return text[:4] + "*" * (len(text) - 8) + text[-4:]
 
 
 def parse(text: str, *, today: _dt.date | None = None) -> NIK:

@@ -10,8 +10,10 @@ from typing import Any, Callable, ContextManager
 
 from controller.errors import StoreError
 from controller.store.rows import _STATION_COLS, AssignmentRow, Station, _station
+from protocol.wib import WIB
 
-WIB_OFFSET_S = 7 * 3600  # Indonesia (WIB) has no daylight saving
+#: For SQL that buckets by the WIB hour (Indonesia keeps no daylight saving).
+WIB_OFFSET_S = int(WIB.utcoffset(None).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+from protocol import nik as nik_mod
+from protocol.wib import WIB
 
 
 def mask_nik(nik: str | None) -> str:
-    if not nik:
-        return "-"
-    return nik[:4] + "*" * max(0, len(nik) - 8) + nik[-4:] if len(nik) > 8 else "*" * len(nik)
+    return nik_mod.mask(nik) if nik else "-"
 
 
 def wib(ts: float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
