@@ -107,6 +107,8 @@ def explain(exc: msgspec.ValidationError, raw: Mapping[str, Any], type_: Any, pr
         known = sorted(f.name for f in _fields(_type_at(type_, parts)))
         where = path or "the config"
         return f"{where} has unknown entries [{name!r}]; expected some of {known}"
+    if path and text.startswith(f"{path}."):  # a table's own check (__post_init__) already names its field
+        return text
     info = _type_at(type_, parts)
     form = _form(info) if info is not None else text.replace("`", "")
     found, value = _value_at(raw, parts)

@@ -18,6 +18,7 @@ from msgspec import Meta
 
 from adapters import configfile
 from controller.errors import ConfigError
+from protocol.wib import weekday_number
 from controller.web_settings import EXAMPLE as _WEB_EXAMPLE
 from controller.web_settings import NotifySettings, WebSettings, check_notify, resolve_web
 
@@ -97,6 +98,10 @@ class ScheduleSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                     _dt.date.fromisoformat(value)
                 except ValueError:
                     raise ValueError(f"schedule.{name} must be a date YYYY-MM-DD, got {value!r}") from None
+        for day in self.weekly_days_off:
+            if weekday_number(day) is None:
+                raise ValueError(f"schedule.weekly_days_off: {day!r} is not a day of the week "
+                                 "(0-6, or a name such as 'sunday' or 'minggu')")
 
 
 class ExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

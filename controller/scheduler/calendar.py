@@ -23,21 +23,17 @@ from functools import lru_cache
 import holidays as holidays_lib
 from lokal import holidays as lokal_holidays
 
-from .model import PlanningError
+from protocol.wib import weekday_number
 
-_WEEKDAYS = {
-    "monday": 0, "senin": 0, "tuesday": 1, "selasa": 1, "wednesday": 2, "rabu": 2, "thursday": 3, "kamis": 3,
-    "friday": 4, "jumat": 4, "jum'at": 4, "saturday": 5, "sabtu": 5, "sunday": 6, "minggu": 6, "ahad": 6,
-}
+from .model import PlanningError
 
 
 def parse_weekday(value: str | int) -> int:
     """0-6, or a day's name in English or Indonesian (``"minggu"`` -> 6)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
-        return value
-    if isinstance(value, str) and value.strip().lower() in _WEEKDAYS:
-        return _WEEKDAYS[value.strip().lower()]
-    raise PlanningError(f"{value!r} is not a day of the week (0-6, or a name such as 'sunday' or 'minggu')")
+    day = weekday_number(value)
+    if day is None:
+        raise PlanningError(f"{value!r} is not a day of the week (0-6, or a name such as 'sunday' or 'minggu')")
+    return day
 
 
 @lru_cache(maxsize=64)

@@ -87,7 +87,7 @@ class Planning:
     # -- plans -----------------------------------------------------------------------
     def calendar(self) -> Calendar:
         s = self.settings
-        return Calendar(weekdays_off=frozenset(map(str, s.weekly_days_off)), holidays=s.holidays,
+        return Calendar(weekdays_off=frozenset(s.weekly_days_off), holidays=s.holidays,
                         cuti_bersama=s.cuti_bersama)
 
     def model(self) -> TurnoutModel:

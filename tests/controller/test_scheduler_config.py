@@ -45,6 +45,9 @@ def test_the_schedule_fields_are_read():
     ("[schedule]\nweekly_days_off = \"sunday\"", "schedule.weekly_days_off"),
     ("[schedule]\nmin_per_station_day = 0", "schedule.min_per_station_day"),
     ("[schedule.home_areas]\nst-01 = 3372", "schedule.home_areas"),
+    ('[schedule]\nweekly_days_off = ["someday"]', "schedule.weekly_days_off"),
+    ("[schedule]\nweekly_days_off = [7]", "schedule.weekly_days_off"),
+    ('[schedule]\ncampaign_start = "2013-02-30"', "schedule.campaign_start"),
 ])
 def test_bad_schedule_fields_are_named(text, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
@@ -66,3 +69,10 @@ def test_the_controller_passes_everything_to_the_planner(tmp_path):
     assert not plan.on(dt.date(2013, 10, 13))  # a Sunday
     assert plan.homes == {"st-01": "33.72.01", "st-02": "33.72"}
     assert all(a.kelurahan.startswith("33.72.01") or a.reason for a in plan.for_station("st-01"))
+
+
+@pytest.mark.parametrize("days_off", [[6], ["6"], ["sunday"], ["Minggu"]])
+def test_a_day_off_by_number_or_by_name_reaches_the_calendar(days_off):
+    s = settings(f"[schedule]\nweekly_days_off = {days_off!r}".replace("'", '"'))
+    with Store(":memory:") as store:
+        assert Planning(store, s).calendar().weekdays_off == {6}
