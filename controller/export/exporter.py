@@ -19,9 +19,12 @@ centre confirms it.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,6 +34,7 @@ from controller.config import ExportSettings
 from controller.dedup.descriptor import record_vector
 from controller.dedup.sealed import index_key, load_index, open_templates, seal_row
 from controller.dedup.verify import same_resident
+from controller.errors import ControllerError
 from controller.export.convert import Converter, Job
 from controller.export.sealing import seal_batch
 from controller.store import Store
@@ -41,6 +45,10 @@ from protocol.packet import uuid7
 log = logging.getLogger(__name__)
 #: Candidates from the 1:N index verified per new record (best first).
 CANDIDATES = 5
+
+
+class ExportBusy(ControllerError):
+    """Another export run (the controller's hand-off worker or `rekam controller export`) holds the directory."""
 
 
 @dataclass
@@ -75,9 +83,27 @@ class Exporter:
                 n += 1
         return n
 
+    @contextmanager
+    def _exclusive(self):
+        """One run at a time per export directory: another run's fresh files would look like orphans."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / ".export.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ExportBusy(f"another export is running on {self.dir} (the running controller's hand-off, "
+                                 "or another `rekam controller export`); try again when it has finished") from None
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def run(self, actor: str, *, on_progress: Callable[[int, int], None] | None = None,
             limit: int | None = None) -> ExportReport:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        with self._exclusive():
+            return self._run(actor, on_progress, limit)
+
+    def _run(self, actor: str, on_progress: Callable[[int, int], None] | None, limit: int | None) -> ExportReport:
         self.remove_orphans()
         report = ExportReport()
         total = self.store.export_backlog()

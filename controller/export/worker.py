@@ -17,7 +17,7 @@ from controller.errors import ControllerError
 from controller.export import keys as export_keys
 from controller.export.client import CentralClient
 from controller.export.delivery import HandOff
-from controller.export.exporter import Exporter
+from controller.export.exporter import ExportBusy, Exporter
 from controller.store import Store
 from protocol.keys import ControllerKeys
 
@@ -64,7 +64,10 @@ class HandOffWorker:
         while not self._stop.is_set():
             try:
                 if self.exporter.store.export_backlog():
-                    self.exporter.run(self.handoff.actor)
+                    try:
+                        self.exporter.run(self.handoff.actor)
+                    except ExportBusy as exc:  # an operator's export run has it; this cycle only sends
+                        log.info("%s", exc)
                 self.handoff.cycle(self._publish)
             except ControllerError as exc:
                 log.error("hand-off cycle failed: %s", exc)

@@ -212,3 +212,31 @@ def test_central_killed_mid_batch_loses_nothing_and_counts_nothing_twice(tmp_pat
         finally:
             handoff.client.close()
             stop(central)
+
+
+def test_a_second_export_run_is_refused_while_one_runs_and_takes_none_of_its_files(tmp_path):
+    """Two runs on one directory: the second took the first's fresh batch files for orphans and deleted them."""
+    from controller.export.exporter import ExportBusy
+
+    h = make_handoff(tmp_path)
+    with h.ctl.store() as store:
+        ids = h.store_records(store, _records(4))
+        settings = h.settings(batch_size=2)
+
+        def exporter() -> Exporter:
+            return Exporter(store, h.ctl.keys, settings, origin=h.cfg.controller_id, central_key=h.central_key,
+                            signing_key=h.signing_key)
+
+        first, second, refusals = exporter(), exporter(), []
+
+        def meanwhile(done: int, total: int) -> None:
+            if done == 2:  # the first batch is written and recorded; the second run starts now
+                with pytest.raises(ExportBusy, match="another export is running") as err:
+                    second.run("budi")
+                refusals.append(err.value)
+
+        report = first.run("ana", on_progress=meanwhile)
+        assert report.exported == 4 and len(refusals) == 1
+        assert sorted(p.name for p in settings.dir.glob("*.batch")) == sorted(f"{b}.batch" for b in report.batches)
+        assert store.packets_to_export() == [] and len(ids) == 4
+        assert second.run("budi").exported == 0  # free again once the first has finished
