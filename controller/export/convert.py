@@ -66,6 +66,9 @@ def convert_one(job: Job, origin: str, now: float, keys: ControllerKeys | None =
         tx = nist.build(record, job.packet_id, origin=origin, now=now)
     except (packet.PacketError, RecordError, nist.ExportError) as exc:
         return Converted(job.packet_id, None, error=f"{getattr(exc, 'reason_id', 'export_error')}: {exc}")
+    except Exception as exc:  # a codec or library failure costs this record only, never the run
+        # only the class name: a library's message may quote the data it choked on
+        return Converted(job.packet_id, None, error=f"export_error: {exc.__class__.__name__} while converting")
     templates = tuple((f.position, bytes(f.template)) for f in record.fingers
                       if with_templates and f.template) if with_templates else ()
     return Converted(job.packet_id, tx.data, templates)

@@ -99,14 +99,17 @@ class Exporter:
             os.close(fd)  # closing releases the lock
 
     def run(self, actor: str, *, on_progress: Callable[[int, int], None] | None = None,
-            limit: int | None = None) -> ExportReport:
+            limit: int | None = None, retry_refused: bool = True) -> ExportReport:
+        """Export the backlog. A record once refused (under review) is tried again only with
+        ``retry_refused``: an operator's run after a fix, not every cycle of the running controller."""
         with self._exclusive():
-            return self._run(actor, on_progress, limit)
+            return self._run(actor, on_progress, limit, retry_refused)
 
-    def _run(self, actor: str, on_progress: Callable[[int, int], None] | None, limit: int | None) -> ExportReport:
+    def _run(self, actor: str, on_progress: Callable[[int, int], None] | None, limit: int | None,
+             retry_refused: bool) -> ExportReport:
         self.remove_orphans()
         report = ExportReport()
-        total = self.store.export_backlog()
+        total = self.store.export_backlog(retry_refused=retry_refused)
         if limit is not None:
             total = min(total, limit)
         if on_progress:
@@ -118,7 +121,8 @@ class Exporter:
         with Converter(self.keys, self.origin, self.settings.workers) as converter:
             while limit is None or done < limit:
                 want = self.settings.batch_size if limit is None else min(self.settings.batch_size, limit - done)
-                ids = [p for p in self.store.packets_to_export(want + len(refused)) if p not in refused][:want]
+                ids = [p for p in self.store.packets_to_export(want + len(refused), retry_refused=retry_refused)
+                       if p not in refused][:want]
                 if not ids:
                     break
                 jobs = [Job(*row) for row in self.store.export_jobs(ids)]

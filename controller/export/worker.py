@@ -63,9 +63,9 @@ class HandOffWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.exporter.store.export_backlog():
+                if self.exporter.store.export_backlog(retry_refused=False):
                     try:
-                        self.exporter.run(self.handoff.actor)
+                        self.exporter.run(self.handoff.actor, retry_refused=False)
                     except ExportBusy as exc:  # an operator's export run has it; this cycle only sends
                         log.info("%s", exc)
                 self.handoff.cycle(self._publish)

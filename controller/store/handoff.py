@@ -96,18 +96,22 @@ class HandOffTables:
     _db: Database
 
     # -- what is left to export -------------------------------------------------------
-    def packets_to_export(self, limit: int = 1000) -> list[str]:
-        """Stored packets in no batch yet, oldest first."""
+    _HELD = ("AND NOT EXISTS (SELECT 1 FROM handoff_reviews r WHERE r.packet_id = p.packet_id "
+             "AND r.kind = 'export_refused' AND r.resolved IS NULL) ")
+
+    def packets_to_export(self, limit: int = 1000, *, retry_refused: bool = True) -> list[str]:
+        """Stored packets in no batch yet, oldest first (without those once refused, unless ``retry_refused``)."""
         with self.transaction() as db:
             return [r[0] for r in db.execute(
                 "SELECT p.packet_id FROM packets p LEFT JOIN export_items e ON e.packet_id = p.packet_id "
-                "WHERE e.packet_id IS NULL AND p.purged_at IS NULL ORDER BY p.received_at, p.rowid LIMIT ?",
-                (limit,))]
+                "WHERE e.packet_id IS NULL AND p.purged_at IS NULL " + ("" if retry_refused else self._HELD)
+                + "ORDER BY p.received_at, p.rowid LIMIT ?", (limit,))]
 
-    def export_backlog(self) -> int:
+    def export_backlog(self, *, retry_refused: bool = True) -> int:
         with self.transaction() as db:
             return db.execute("SELECT COUNT(*) FROM packets p LEFT JOIN export_items e ON e.packet_id = p.packet_id "
-                              "WHERE e.packet_id IS NULL AND p.purged_at IS NULL").fetchone()[0]
+                              "WHERE e.packet_id IS NULL AND p.purged_at IS NULL "
+                              + ("" if retry_refused else self._HELD)).fetchone()[0]
 
     # -- batches ---------------------------------------------------------------------------
     def record_batch(self, batch: BatchRow, items: Iterable[tuple[str, str]], *, actor: str) -> None:

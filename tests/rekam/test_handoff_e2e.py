@@ -240,3 +240,32 @@ def test_a_second_export_run_is_refused_while_one_runs_and_takes_none_of_its_fil
         assert sorted(p.name for p in settings.dir.glob("*.batch")) == sorted(f"{b}.batch" for b in report.batches)
         assert store.packets_to_export() == [] and len(ids) == 4
         assert second.run("budi").exported == 0  # free again once the first has finished
+
+
+def test_a_library_failure_on_one_record_costs_that_record_only(tmp_path, monkeypatch):
+    from controller.export import convert, nist
+
+    h = make_handoff(tmp_path)
+    with h.ctl.store() as store:
+        ids = h.store_records(store, _records(3))
+        real_build = nist.build
+
+        def build(record, packet_id, **kw):
+            if packet_id == ids[1]:  # what a codec might raise, quoting what it choked on
+                raise ValueError(f"cannot pack {record.nik}")
+            return real_build(record, packet_id, **kw)
+
+        monkeypatch.setattr(convert.nist, "build", build)
+        report = Exporter(store, h.ctl.keys, h.settings(batch_size=3), origin=h.cfg.controller_id,
+                          central_key=h.central_key, signing_key=h.signing_key).run("ana")
+        assert (report.exported, report.refused) == (2, 1)
+        [review] = [r for r in store.handoff_reviews() if r.packet_id == ids[1]]
+        assert "ValueError" in review.detail and store.packet_niks([ids[1]])[ids[1]] not in review.detail
+        # the running controller leaves it to its review instead of converting it again every cycle;
+        # an operator's deliberate run tries it again
+        assert store.export_backlog(retry_refused=False) == 0 and store.export_backlog() == 1
+        exporter = Exporter(store, h.ctl.keys, h.settings(), origin=h.cfg.controller_id,
+                            central_key=h.central_key, signing_key=h.signing_key)
+        assert exporter.run("controller", retry_refused=False).refused == 0
+        monkeypatch.setattr(convert.nist, "build", real_build)
+        assert exporter.run("ana").exported == 1
