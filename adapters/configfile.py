@@ -161,6 +161,9 @@ def _fields(info: mi.Type | None) -> list[mi.Field]:
 
 
 def _form(info: mi.Type) -> str:
+    if isinstance(info, mi.Metadata):  # Meta(description=...) says the form in words
+        described = (info.extra_json_schema or {}).get("description")
+        return described or _form(info.type)
     if isinstance(info, mi.BoolType):
         return "true or false"
     if isinstance(info, mi.IntType):

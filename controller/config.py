@@ -108,7 +108,7 @@ class ExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``[export]``: the hand-off to the central system (controller/export)."""
 
     #: The central system's HTTPS endpoint; "" = none configured (batches are sealed and wait).
-    central_url: str = ""
+    central_url: Annotated[str, Meta(pattern=r"^(https://\S+)?$", description='an https:// address (or "")')] = ""
     central_public_key: Path | None = None  # default keys/central.pub
     #: CA certificate (or the centre's own certificate) to trust for HTTPS; None = the system's CAs.
     central_ca_file: Path | None = None

@@ -33,6 +33,8 @@ def test_example_parses_with_every_path_absolute():
     ('[controller]\nid = "Controller 1"\n', "controller.id must be lower-case letters"),
     ('[mqtt]\nshare_group = "a/b"\n', "mqtt.share_group must be a string matching ^[a-z0-9_-]{1,64}$, got 'a/b'"),
     ('[[ingest]]\n', "ingest must be a table"),
+    ('[export]\ncentral_url = "http://centre.example"\n',
+     "export.central_url must be an https:// address (or \"\"), got 'http://centre.example'"),
 ])
 def test_errors_name_the_field_the_form_and_the_value(text, message):
     with pytest.raises(ConfigError) as err:
