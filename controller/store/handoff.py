@@ -323,7 +323,8 @@ class HandOffTables:
                 "AND h.received_at <= ?) ORDER BY p.packet_id", (cutoff,))]
 
     def purge_payloads(self, packet_ids: list[str], *, actor: str) -> int:
-        """Empty the sealed envelopes (zeroing the freed pages); index and statuses stay."""
+        """Empty the sealed envelopes and drop the sealed finger templates (zeroing the freed pages);
+        the index and the statuses stay."""
         if not packet_ids:
             return 0
         with self.transaction() as db:
@@ -332,6 +333,8 @@ class HandOffTables:
             for pid in packet_ids:
                 n += db.execute("UPDATE packets SET envelope = X'', purged_at = ? WHERE packet_id = ? "
                                 "AND purged_at IS NULL", (self._clock(), pid)).rowcount
+                # its finger templates too: the centre's own matching holds the resident from now on
+                db.execute("DELETE FROM dedup_vectors WHERE packet_id = ?", (pid,))
             self._export_audit(db, actor, "purge", n, None, "sealed payloads deleted after central confirmation")
         return n
 

@@ -152,12 +152,17 @@ class PacketLookup:
             r = db.execute(f"SELECT {_Q} FROM quarantine WHERE id = ?", (entry_id,)).fetchone()
         return _q(r) if r else None
 
-    def handle_quarantined(self, entry_id: int, handled: str, by: str, note: str = "") -> bool:
-        """Mark an entry requeued (its outcome in ``note``); False if unknown or already handled."""
+    def handle_quarantined(self, entry_id: int, handled: str, by: str, note: str = "", *,
+                           drop_payload: bool = False) -> bool:
+        """Mark an entry requeued (its outcome in ``note``); False if unknown or already handled.
+
+        ``drop_payload``: the packet is stored now, so this sealed copy is one too many.
+        """
+        keep = "" if not drop_payload else "payload = NULL, payload_kept = 0, "
         with self.transaction() as db:
-            return db.execute("UPDATE quarantine SET handled = ?, handled_by = ?, handled_at = ?, handled_note = ? "
-                              "WHERE id = ? AND handled IS NULL", (handled, by, self._clock(), note, entry_id)
-                              ).rowcount == 1
+            return db.execute(f"UPDATE quarantine SET {keep}handled = ?, handled_by = ?, handled_at = ?, "
+                              "handled_note = ? WHERE id = ? AND handled IS NULL",
+                              (handled, by, self._clock(), note, entry_id)).rowcount == 1
 
     def delete_quarantined(self, entry_id: int, by: str, note: str = "") -> bool:
         """Drop the kept bytes for good; the entry stays as the record that they existed and who deleted them."""

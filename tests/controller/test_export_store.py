@@ -78,7 +78,9 @@ def test_purge_removes_the_sealed_bytes_from_the_database_file_and_keeps_the_ind
     store.apply_statuses([(ids[0], "SENT_FOR_ENROLLMENT", "", 10.0), (ids[1], "DUPLICATE_RECORD", "nik", 10.0)])
     assert store.purgeable(3600) == []  # inside the grace period
     assert store.purgeable(0, now=store._clock() + 1) == [ids[0]]  # a duplicate is not a confirmation
+    store.add_dedup_rows([(ids[0], b"n" * 12, b"TEMPLATES-0"), (ids[1], b"n" * 12, b"TEMPLATES-1")])
     assert store.purge_payloads([ids[0]], actor="ana") == 1
+    assert [r[0] for r in store.dedup_rows()] == [ids[1]]  # its sealed finger templates went with it
     store.compact()
     files = db_file.read_bytes() + (db_file.with_name(db_file.name + "-wal").read_bytes()
                                     if db_file.with_name(db_file.name + "-wal").exists() else b"")

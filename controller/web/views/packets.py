@@ -124,7 +124,7 @@ def requeue(request: Request) -> Response:
     else:
         note = f"refused again: {result.reason_id if result else 'unknown'}"
     user = request.state.user.username
-    d.store.handle_quarantined(entry.id, "requeued", user, note)
+    d.store.handle_quarantined(entry.id, "requeued", user, note, drop_payload=note in ("stored", "duplicate"))
     if entry.packet_id:
         d.store.add_packet_event(entry.packet_id, "requeued", f"#{entry.id}: {note}", user)
     audit(request, "quarantine.requeue", f"#{entry.id}", f"{entry.station_id} {entry.packet_id or ''}: {note}")

@@ -205,6 +205,7 @@ def test_quarantined_packet_requeued_once_the_controller_can_open_it_and_its_tim
     assert post(c, f"/quarantine/{entry.id}/requeue").status_code == 303
     assert world.store.packet_info(env.packet_id) is not None
     assert world.store.quarantine_row(entry.id).handled == "requeued"
+    assert world.store.quarantined_payload(entry.id) is None  # stored now: the quarantine's copy goes
     page = c.get(f"/packets/{env.packet_id}").text
     kinds = [e.kind for e in world.store.packet_timeline(env.packet_id)]
     assert kinds == ["sealed", "quarantined", "stored", "requeued"]
