@@ -19,7 +19,7 @@ from controller import keyfiles
 from controller.errors import ControllerError
 from controller.scheduler.service import Planning
 from controller.provisioning.ca import CaPaths
-from controller.provisioning.renewal import renew_due
+from controller.provisioning.renewal import refresh_crl, renew_due
 from controller.service import ControllerService
 from controller.store import Store
 
@@ -27,7 +27,8 @@ log = logging.getLogger("rekam.controller")
 
 
 class Renewals:
-    """Renews station certificates that are due, at most once an hour (it reads the CA's files)."""
+    """Renews station certificates that are due, and the revocation list before it expires, at most
+    once an hour (it reads the CA's files)."""
 
     EVERY_S = 3600.0
 
@@ -40,6 +41,7 @@ class Renewals:
             return 0
         self._next = self._clock() + self.EVERY_S
         try:
+            refresh_crl(self.paths)
             due = renew_due(self.paths, self.store)
         except ControllerError as exc:
             log.error("certificate renewal failed: %s", exc)

@@ -38,6 +38,8 @@ Sets up this Debian host as the rekam controller:
   * the rekam-controller systemd unit, enabled and started; it serves the fleet
     dashboard itself (no reverse proxy): on 127.0.0.1:$WEB_PORT by default, or
     on --web-host over TLS with the certificate you give
+  * rekam-crl.path: a rewritten revocation list is installed for Mosquitto and
+    the broker reloaded
 
 Options:
   --broker-host HOST  name or address stations use to reach this broker (repeatable;
@@ -193,7 +195,7 @@ install -d -m 0750 -o root -g mosquitto "$MOSQUITTO_CERTS"
 install -m 0644 -o root -g mosquitto "$DATA/tls/ca.crt" "$MOSQUITTO_CERTS/ca.crt"
 install -m 0644 -o root -g mosquitto "$DATA/tls/broker.crt" "$MOSQUITTO_CERTS/broker.crt"
 install -m 0640 -o root -g mosquitto "$DATA/tls/broker.key" "$MOSQUITTO_CERTS/broker.key"
-# The revocation list; after `rekam controller ca revoke`, install it again and reload mosquitto.
+# The revocation list; rekam-crl.path installs it again and reloads mosquitto whenever it changes.
 install -m 0644 -o root -g mosquitto "$DATA/tls/crl.pem" "$MOSQUITTO_CERTS/crl.pem"
 install -m 0644 "$DEPLOY_DIR/mosquitto/rekam.conf" /etc/mosquitto/conf.d/rekam.conf
 acl=$(mktemp)
@@ -206,7 +208,11 @@ systemctl restart mosquitto.service
 
 step "systemd unit"
 install -m 0644 "$DEPLOY_DIR/systemd/rekam-controller.service" /etc/systemd/system/rekam-controller.service
+# a rewritten revocation list (a revoked station, a CRL re-signed before it expires) reaches Mosquitto
+install -m 0644 "$DEPLOY_DIR/systemd/rekam-crl.path" /etc/systemd/system/rekam-crl.path
+install -m 0644 "$DEPLOY_DIR/systemd/rekam-crl.service" /etc/systemd/system/rekam-crl.service
 systemctl daemon-reload
+systemctl enable --now rekam-crl.path
 if [ "$ENABLE" -eq 1 ]; then
     systemctl enable rekam-controller.service
     systemctl restart rekam-controller.service

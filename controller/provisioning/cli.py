@@ -39,8 +39,9 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
     rev = casub.add_parser(
         "revoke", help="revoke a station: its packets are refused and its certificates go on the CRL",
         description="Mark the station revoked (its packets are rejected, its reports ignored) and put every "
-                    "certificate issued to it on the fleet CA's revocation list; then reload the broker "
-                    "(systemctl reload mosquitto) so its TLS handshake fails.")
+                    "certificate issued to it on the fleet CA's revocation list. The broker must then reread the "
+                    "list (deploy/systemd/rekam-crl.path does it: install and systemctl reload mosquitto) so its "
+                    "TLS handshake fails. The running controller signs the list again before it expires.")
     rev.add_argument("station_id")
     rev.add_argument("--reason", default="revoked by operator", help="recorded, and sent in rejections")
     rev.add_argument("--config", type=Path, default=None, help="controller TOML")
@@ -127,7 +128,8 @@ def revoke_command(args) -> int:
     print(f"revoked {r.station_id}: its packets are rejected with reason 'station_revoked'")
     if r.serials:
         print(f"  {len(r.serials)} certificate(s) on the revocation list {r.crl}")
-        print("  now give the broker the new list and reload it, so their TLS handshakes fail:")
+        print("  where deploy/controller-setup.sh set this host up, rekam-crl.path now hands the list to the")
+        print("  broker and reloads it; elsewhere do it yourself, so their TLS handshakes fail:")
         print(f"    sudo install -m 0644 -g mosquitto {r.crl} /etc/mosquitto/certs/rekam/crl.pem "
               "&& sudo systemctl reload mosquitto")
     else:

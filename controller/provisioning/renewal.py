@@ -27,6 +27,9 @@ from protocol.messages import CertificateUpdate
 log = logging.getLogger(__name__)
 
 RENEW_DAYS = 45
+#: The revocation list is signed again this long before its next-update: an expired CRL makes
+#: OpenSSL refuse every certificate of the fleet, stations and controllers alike.
+CRL_REFRESH_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,22 @@ def renew_due(paths: ca_mod.CaPaths, store: Store, *, within_days: int = RENEW_D
         log.info("renewed the certificate of %s until %s", station.station_id, cert.not_valid_after_utc.date())
         out.append(Renewal(station.station_id, cert))
     return out
+
+
+def refresh_crl(paths: ca_mod.CaPaths, *, within_days: int = CRL_REFRESH_DAYS,
+                now: dt.datetime | None = None) -> bool:
+    """Sign the revocation list again (same serials) once it comes within ``within_days`` of its
+    next-update; True if it was rewritten (deploy/systemd/rekam-crl.path hands it to Mosquitto)."""
+    if not paths.ca_key.exists() or not paths.crl.exists():
+        return False
+    now = now or dt.datetime.now(dt.timezone.utc)
+    try:
+        crl = x509.load_pem_x509_crl(paths.crl.read_bytes())
+    except ValueError:
+        raise ca_mod.CertificateError(f"{paths.crl} is not a PEM certificate revocation list") from None
+    if crl.next_update_utc is not None and crl.next_update_utc - now > dt.timedelta(days=within_days):
+        return False
+    ca_mod.write_crl(paths, ca_mod.FleetCA.load(paths), {r.serial_number for r in crl}, now=now)
+    log.info("signed the revocation list again (%d revoked) until %s", len(list(crl)),
+             (now + dt.timedelta(days=ca_mod.CRL_DAYS)).date())
+    return True

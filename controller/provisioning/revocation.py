@@ -9,7 +9,10 @@ handshake of a revoked station fails. A connection already open stays open
 until it drops, but the controller ignores everything on it.
 
 The CRL is rewritten whole each time, signed by the CA, with a next-update a
-year out so OpenSSL never treats it as stale in the field.
+year out; the running controller signs it again well before that
+(:func:`controller.provisioning.renewal.refresh_crl`), because OpenSSL refuses
+every certificate once the list is stale. deploy/systemd/rekam-crl.path hands
+each new list to Mosquitto and reloads it.
 """
 
 from __future__ import annotations

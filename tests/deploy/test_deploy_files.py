@@ -30,19 +30,20 @@ def unit(name: str) -> dict[str, list[str]]:
 
 
 def _systemd_root(tmp_path: Path) -> Path:
-    """A filesystem root with the host's system units, ours, and a stand-in for the rekam executable."""
+    """A filesystem root with the host's system units, ours, and stand-ins for the executables ours run."""
     root = tmp_path / "root"
     for d in ("/usr/lib/systemd/system", "/lib/systemd/system"):
         if Path(d).is_dir():
             shutil.copytree(d, root / "usr/lib/systemd/system", symlinks=True)
             break
     (root / "etc/systemd/system").mkdir(parents=True)
-    for f in UNITS.glob("*.service"):
+    for f in [*UNITS.glob("*.service"), *UNITS.glob("*.path")]:
         shutil.copy(f, root / "etc/systemd/system" / f.name)
-    exe = root / "opt/rekam/venv/bin/rekam"
-    exe.parent.mkdir(parents=True)
-    exe.write_text("#!/bin/sh\n")
-    exe.chmod(0o755)
+    for path in ("opt/rekam/venv/bin/rekam", "usr/bin/install", "bin/systemctl"):
+        exe = root / path
+        exe.parent.mkdir(parents=True, exist_ok=True)
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
     return root
 
 
@@ -54,8 +55,8 @@ needs_systemd_analyze = pytest.mark.skipif(
 @needs_systemd_analyze
 def test_units_pass_systemd_analyze_verify_without_warnings(tmp_path):
     root = _systemd_root(tmp_path)
-    names = sorted(f.name for f in UNITS.glob("*.service"))
-    assert names == ["rekam-controller.service", "rekam-station.service"]
+    names = sorted(f.name for f in [*UNITS.glob("*.service"), *UNITS.glob("*.path")])
+    assert names == ["rekam-controller.service", "rekam-crl.path", "rekam-crl.service", "rekam-station.service"]
     r = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *names], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and r.stderr.strip() == "" and r.stdout.strip() == "", r.stderr + r.stdout
@@ -79,6 +80,18 @@ def test_station_unit_runs_the_station_with_watchdog_and_device_groups():
     allowed = {v.split()[0] for v in u["DeviceAllow"]}
     assert {"char-ttyUSB", "char-gpiochip", "char-video4linux", "char-media", "char-dma_heap"} <= allowed
     assert "PrivateDevices" not in u  # would hide the serial ports, GPIO and camera
+
+
+def test_a_changed_revocation_list_reaches_mosquitto():
+    path, service = unit("rekam-crl.path"), unit("rekam-crl.service")
+    assert path["PathChanged"] == ["/var/lib/rekam/tls/crl.pem"] and path["Unit"] == ["rekam-crl.service"]
+    install, reload = service["ExecStart"]
+    assert install.split()[-2:] == ["/var/lib/rekam/tls/crl.pem", "/etc/mosquitto/certs/rekam/crl.pem"]
+    assert reload.endswith("reload-or-restart mosquitto.service")
+    conf = CONF.read_text()
+    assert conf.count("crlfile /etc/mosquitto/certs/rekam/crl.pem") == 2  # both listeners read that copy
+    setup = (DEPLOY / "controller-setup.sh").read_text()
+    assert "systemctl enable --now rekam-crl.path" in setup
 
 
 def test_controller_unit_has_time_to_finish_in_flight_packets():

@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from controller.provisioning import ca as ca_mod
 from controller.provisioning import stations as prov
-from controller.provisioning.renewal import RENEW_DAYS, renew_due
+from controller.provisioning.renewal import CRL_REFRESH_DAYS, RENEW_DAYS, refresh_crl, renew_due
 from controller.provisioning.revocation import revoke
 from controller.runtime import Renewals
 from controller.service import ControllerService
@@ -87,6 +88,21 @@ def test_only_active_stations_near_their_end_are_renewed(tmp_path, fleet):
     revoke(fleet.ctl.config, "st-03", "stolen")
     with fleet.ctl.store() as store:
         assert [r.station_id for r in renew_due(fleet.paths, store)] == ["st-02"]
+
+
+def test_the_revocation_list_is_signed_again_before_it_expires_with_the_same_serials(tmp_path, fleet):
+    """Nothing rewrote it: a year after `ca init` every handshake of the fleet would have failed."""
+    provisioned(tmp_path, fleet, "st-03", days=10)
+    revoke(fleet.ctl.config, "st-03", "stolen")
+    before = x509.load_pem_x509_crl(fleet.paths.crl.read_bytes())
+    assert not refresh_crl(fleet.paths)  # a year out: nothing to do
+    assert fleet.paths.crl.read_bytes() == before.public_bytes(serialization.Encoding.PEM)
+    later = before.next_update_utc - dt.timedelta(days=CRL_REFRESH_DAYS - 1)
+    assert refresh_crl(fleet.paths, now=later)
+    after = x509.load_pem_x509_crl(fleet.paths.crl.read_bytes())
+    assert {r.serial_number for r in after} == {r.serial_number for r in before} != set()
+    assert after.next_update_utc - later > dt.timedelta(days=300)
+    assert after.is_signature_valid(fleet.ca.cert.public_key())
 
 
 def test_a_station_refuses_a_renewal_for_another_key_another_station_or_an_older_one(tmp_path, fleet):
