@@ -43,6 +43,8 @@ from protocol.keys import ControllerKeys
 from protocol.messages import AssignmentUpdate, ControllerStatus
 
 log = logging.getLogger(__name__)
+#: Fleet reports (state, telemetry, command replies) waiting for the fleet worker at most.
+FLEET_BACKLOG = 20_000
 
 
 @dataclass
@@ -51,6 +53,10 @@ class IngestCounts:
     duplicate: int = 0
     rejected: int = 0
     dropped: int = 0
+    #: Not taken at all: a packet at QoS 0 (outside the protocol, and beyond the receive
+    #: window's reach), or telemetry while the fleet worker is far behind.
+    refused_qos0: int = 0
+    telemetry_shed: int = 0
 
 
 def link_settings(config: ControllerConfig) -> LinkSettings:
@@ -101,7 +107,9 @@ class ControllerService:
         self._intake: Intake[Inbound] = Intake(IntakeSettings(cfg.batch_size, cfg.batch_wait_s, cfg.workers))
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._work: queue.Queue[Process | None] = queue.Queue()
-        self._fleet_q: queue.Queue[tuple[str, bytes, float] | None] = queue.Queue()
+        # Bounded: when the fleet worker is this far behind, telemetry is shed and the rest waits
+        # (the network thread stops reading, and the broker holds what comes).
+        self._fleet_q: queue.Queue[tuple[str, bytes, float] | None] = queue.Queue(maxsize=FLEET_BACKLOG)
         self._accepting = True
         self._started = False
         self._idle = threading.Condition()
@@ -217,10 +225,23 @@ class ControllerService:
 
     def _on_message(self, msg: Inbound) -> None:
         if msg.topic.endswith("/" + topics.Leaf.PACKETS.value):
+            if msg.qos == 0:  # stations publish packets at QoS 1: only those the receive window bounds
+                self.counts.refused_qos0 += 1
+                if self.counts.refused_qos0 == 1 or self.counts.refused_qos0 % 1000 == 0:
+                    log.warning("ignored %d packet(s) published at QoS 0 (latest on %s)",
+                                self.counts.refused_qos0, msg.topic)
+                return
             self._events.put(("packet", msg))
+            return
+        report = (msg.topic, msg.payload, self._clock())
+        if msg.topic.endswith("/" + topics.Leaf.TELEMETRY.value):
+            try:
+                self._fleet_q.put_nowait(report)
+            except queue.Full:
+                self.counts.telemetry_shed += 1  # QoS 0 by design: the next report replaces it
         else:
-            self._fleet_q.put((msg.topic, msg.payload, self._clock()))
-            self.link.ack(msg)
+            self._fleet_q.put(report)
+        self.link.ack(msg)
 
     # -- the intake thread: owns the machine ---------------------------------------
     def _intake_loop(self) -> None:

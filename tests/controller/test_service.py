@@ -108,12 +108,14 @@ def test_bad_packets_quarantined_while_good_ones_flow_and_revoked_station(tmp_pa
     pub.loop_start()
     try:
         t = topics.station("st-01", topics.Leaf.PACKETS)
+        pub.publish(t, b"\x00" * 300_000, qos=0)  # outside the receive window's reach: not taken at all
         for junk in (b"", b"\xff" * 10, b"not cbor at all", b"\x00" * 300_000):
             pub.publish(t, junk, qos=1)
         a.seal(3, 0)
         assert wait_until(lambda: a.drained(), 20)
         assert wait_until(lambda: len(store.quarantined("st-01")) == 4)
         assert {q.reason_id for q in store.quarantined("st-01")} == {"malformed"}
+        assert service.counts.refused_qos0 == 1
 
         store.revoke_station("st-02", "reported stolen")
         b.seal(2, 200)
