@@ -46,19 +46,19 @@ def at_least(role: str, needed: str) -> bool:
 
 def check_username(name: str) -> str:
     if not _NAME.match(name or ""):
-        raise AccountError(f"user name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'")
+        raise AccountError("user name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'", name=name)
     return name
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        raise AccountError("role must be one of {roles}, got {role!r}", roles=", ".join(ROLES), role=role)
     return role
 
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise AccountError("a password needs at least {count} characters", count=MIN_PASSWORD)
     return password
 
 
@@ -72,12 +72,12 @@ def add_user(store: Store, username: str, role: str, password: str) -> None:
 
 def change_password(store: Store, username: str, password: str) -> None:
     if not store.set_password(username, hash_password(password)):
-        raise AccountError(f"no user {username}")
+        raise AccountError("no user {name}", name=username)
 
 
 def remove_user(store: Store, username: str) -> None:
     if not store.remove_user(username):
-        raise AccountError(f"no user {username}")
+        raise AccountError("no user {name}", name=username)
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,13 @@ def command_args(name: str, *, kind: str = "", driver: str = "", options: dict[s
     try:
         cmd = CommandName(name)
     except ValueError:
-        raise CommandError(f"command must be one of {', '.join(c.value for c in CommandName)}, got {name!r}") \
+        raise CommandError("command must be one of {commands}, got {name!r}",
+                           commands=", ".join(c.value for c in CommandName), name=name) \
             from None
     if cmd is CommandName.DRIVER_SWAP:
         if kind not in DEVICE_KINDS:
-            raise CommandError(f"driver_swap needs a device kind ({', '.join(DEVICE_KINDS)}), got {kind!r}")
+            raise CommandError("driver_swap needs a device kind ({kinds}), got {kind!r}",
+                               kinds=", ".join(DEVICE_KINDS), kind=kind)
         if not driver or len(driver) > 100:
             raise CommandError("driver_swap needs the name of the new driver (see `rekam drivers list`)")
         return cmd, {"kind": kind, "driver": driver, "options": dict(options or {})}
@@ -70,7 +72,7 @@ class CommandTracker:
         known = {s.station_id for s in self.store.stations()}
         unknown = [s for s in ids if s not in known]
         if unknown:
-            raise CommandError(f"no such station: {', '.join(unknown[:5])}")
+            raise CommandError("no such station: {stations}", stations=", ".join(unknown[:5]))
         batch = uuid.uuid4().hex[:12]
         now = self._clock()
         commands = []

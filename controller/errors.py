@@ -6,6 +6,15 @@ from __future__ import annotations
 class ControllerError(Exception):
     reason_id = "controller_error"
 
+    def __init__(self, *args: object, **params: object) -> None:
+        """``ControllerError("no user {name}", name=n)``: the English text keeps its template and
+        values apart, so the dashboard can say it in the operator's language (controller.web.i18n)."""
+        self.template = str(args[0]) if len(args) == 1 else ""
+        self.params = params
+        if params and len(args) == 1:
+            args = (self.template.format(**params),)
+        super().__init__(*args)
+
 
 class ConfigError(ControllerError, ValueError):
     reason_id = "config_error"

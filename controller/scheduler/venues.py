@@ -87,33 +87,39 @@ class Venue:
     end: time | None = None
 
     def __post_init__(self) -> None:
-        label = f"venue {self.venue_id!r} ({self.name})"
+        label = f"{self.venue_id!r} ({self.name})"
         if not self.venue_id or is_kelurahan_code(self.venue_id):
-            raise VenueError(f"{label}: the id must be non-empty and must not look like a kelurahan code")
+            raise VenueError("venue {label}: the id must be non-empty and must not look like a kelurahan code",
+                             label=label)
         try:
             object.__setattr__(self, "kind", VenueKind(self.kind))
         except ValueError:
             kinds = ", ".join(k.value for k in VenueKind)
-            raise VenueError(f"{label}: kind {self.kind!r} is not one of {kinds}") from None
+            raise VenueError("venue {label}: kind {kind!r} is not one of {kinds}", label=label, kind=self.kind,
+                             kinds=kinds) from None
         try:
             object.__setattr__(self, "kelurahan_code", normalize(self.kelurahan_code))
         except RegionError as exc:
-            raise VenueError(f"{label}: {exc}") from None
+            raise VenueError("venue {label}: {problem}", label=label, problem=str(exc)) from None
         if not is_kelurahan_code(self.kelurahan_code):
-            raise VenueError(f"{label}: {self.kelurahan_code} is not a kelurahan code (10 digits)")
+            raise VenueError("venue {label}: {code} is not a kelurahan code (10 digits)", label=label,
+                             code=self.kelurahan_code)
         if not isinstance(self.expected_people, int) or self.expected_people < 1:
-            raise VenueError(f"{label}: expected_people must be a positive whole number, got {self.expected_people!r}")
+            raise VenueError("venue {label}: expected_people must be a positive whole number, got {people!r}",
+                             label=label, people=self.expected_people)
         if self.kind.is_group and self.expected_people < MIN_GROUP_PEOPLE:
             raise VenueError(
-                f"{label}: a {self.kind.value} visit needs at least {MIN_GROUP_PEOPLE} expected people, "
-                f"got {self.expected_people}; plan a home visit or join a larger event"
-            )
+                "venue {label}: a {kind} visit needs at least {least} expected people, got {people}; "
+                "plan a home visit or join a larger event",
+                label=label, kind=self.kind.value, least=MIN_GROUP_PEOPLE, people=self.expected_people)
         if self.stations is not None and (not isinstance(self.stations, int) or self.stations < 1):
-            raise VenueError(f"{label}: stations must be a positive whole number or None, got {self.stations!r}")
+            raise VenueError("venue {label}: stations must be a positive whole number or None, got {stations!r}",
+                             label=label, stations=self.stations)
         if (self.start is None) != (self.end is None):
-            raise VenueError(f"{label}: give both start and end hours, or neither")
+            raise VenueError("venue {label}: give both start and end hours, or neither", label=label)
         if self.start is not None and hours_between(self.start, self.end) <= 0:
-            raise VenueError(f"{label}: hours {self.start:%H:%M}-{self.end:%H:%M} do not make a working day")
+            raise VenueError("venue {label}: hours {start}-{end} do not make a working day", label=label,
+                             start=f"{self.start:%H:%M}", end=f"{self.end:%H:%M}")
 
     @property
     def hours(self) -> tuple[time, time]:

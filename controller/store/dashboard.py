@@ -117,7 +117,7 @@ class DashboardTables:
         """Edit a venue (its id may change) in one transaction."""
         with self.transaction() as db:
             if db.execute("DELETE FROM venues WHERE venue_id = ?", (venue_id,)).rowcount != 1:
-                raise StoreError(f"no venue {venue_id}")
+                raise StoreError("no venue {venue}", venue=venue_id)
             self.add_venue(venue)  # type: ignore[attr-defined]
 
     def venue(self, venue_id: str) -> dict[str, Any] | None:

@@ -77,7 +77,7 @@ class PlanTables:
     def add_venue(self, venue: dict[str, Any]) -> None:
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM venues WHERE venue_id = ?", (venue["venue_id"],)).fetchone():
-                raise StoreError(f"venue {venue['venue_id']} already exists")
+                raise StoreError("venue {venue} already exists", venue=venue['venue_id'])
             db.execute(
                 "INSERT INTO venues(venue_id, kind, name, address, kelurahan_code, date, expected_people, stations, "
                 "start, end_, added_at) VALUES (:venue_id, :kind, :name, :address, :kelurahan_code, :date, "

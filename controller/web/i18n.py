@@ -112,10 +112,61 @@ ID: dict[str, str] = {
     "An admin cannot remove their own account here; use {command}.":
         "Admin tidak dapat menghapus akunnya sendiri di sini; gunakan {command}.",
     "No venue {venue}.": "Tidak ada lokasi {venue}.",
-
+    "A NIK has only digits.": "NIK hanya berisi angka.",
+    "A NIK has 16 digits.": "NIK terdiri dari 16 angka.",
+    "The NIK's region (first 6 digits) is not a known kecamatan.":
+        "Kode wilayah NIK (6 angka pertama) bukan kecamatan yang dikenal.",
+    "The birth date in the NIK cannot be (women: day + 40).":
+        "Tanggal lahir dalam NIK tidak mungkin (perempuan: tanggal + 40).",
+    "The NIK's serial (last 4 digits) starts at 0001.": "Nomor urut NIK (4 angka terakhir) dimulai dari 0001.",
+    "That is not a valid NIK.": "Itu bukan NIK yang sah.",
+    "The sequence number must be a whole number.": "Nomor urut harus bilangan bulat.",
+    # the controller's own errors after a form (ControllerError templates; see error_text)
+    "user name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'":
+        "nama pengguna {name!r} harus 1-64 huruf kecil, angka, '.', '_' atau '-'",
+    "role must be one of {roles}, got {role!r}": "peran harus salah satu dari {roles}, bukan {role!r}",
+    "a password needs at least {count} characters": "kata sandi paling sedikit {count} karakter",
+    "no user {name}": "tidak ada pengguna {name}",
+    "command must be one of {commands}, got {name!r}": "perintah harus salah satu dari {commands}, bukan {name!r}",
+    "driver_swap needs a device kind ({kinds}), got {kind!r}":
+        "ganti driver perlu jenis perangkat ({kinds}), bukan {kind!r}",
+    "driver_swap needs the name of the new driver (see `rekam drivers list`)":
+        "ganti driver perlu nama driver baru (lihat `rekam drivers list`)",
+    "choose at least one station": "pilih paling sedikit satu stasiun",
+    "no such station: {stations}": "stasiun tidak dikenal: {stations}",
+    "no venue {venue}": "tidak ada lokasi {venue}",
+    "venue {venue} already exists": "lokasi {venue} sudah ada",
+    "venue {label}: the id must be non-empty and must not look like a kelurahan code":
+        "lokasi {label}: id wajib diisi dan tidak boleh berbentuk kode kelurahan",
+    "venue {label}: kind {kind!r} is not one of {kinds}": "lokasi {label}: jenis {kind!r} bukan salah satu dari {kinds}",
+    "venue {label}: {problem}": "lokasi {label}: {problem}",
+    "venue {label}: {code} is not a kelurahan code (10 digits)": "lokasi {label}: {code} bukan kode kelurahan (10 angka)",
+    "venue {label}: expected_people must be a positive whole number, got {people!r}":
+        "lokasi {label}: perkiraan warga harus bilangan bulat positif, bukan {people!r}",
+    "venue {label}: a {kind} visit needs at least {least} expected people, got {people}; "
+    "plan a home visit or join a larger event":
+        "lokasi {label}: kunjungan {kind} perlu paling sedikit {least} warga, bukan {people}; "
+        "rencanakan kunjungan rumah atau gabung ke acara yang lebih besar",
+    "venue {label}: stations must be a positive whole number or None, got {stations!r}":
+        "lokasi {label}: jumlah stasiun harus bilangan bulat positif atau kosong, bukan {stations!r}",
+    "venue {label}: give both start and end hours, or neither":
+        "lokasi {label}: isi jam mulai dan jam selesai, atau kosongkan keduanya",
+    "venue {label}: hours {start}-{end} do not make a working day":
+        "lokasi {label}: jam {start}-{end} bukan hari kerja",
 }
 
 def translate(text: str, lang: str) -> str:
     if lang == "en":
         return text
     return ID.get(text, text)
+
+
+def error_text(exc: Exception, lang: str) -> str:
+    """A controller error in the operator's language: its template translated, then its values."""
+    template, params = getattr(exc, "template", ""), getattr(exc, "params", {})
+    if lang != "en" and template in ID:
+        try:
+            return ID[template].format(**params)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return str(exc)

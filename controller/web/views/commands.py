@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from controller.commands import DEVICE_KINDS, CommandError, command_args
-from controller.web.i18n import translate
+from controller.web.i18n import error_text, translate
 from controller.web.pages import audit, dash, field, flash, form, guard, language, redirect, render, safe_next
 from protocol.messages import CommandName
 
@@ -51,7 +51,7 @@ def send(request: Request) -> Response:
             example='{"timeout": 5}'), "err")
         return redirect(back)
     except CommandError as exc:
-        flash(request, str(exc), "err")
+        flash(request, error_text(exc, language(request)), "err")
         return redirect(back)
     audit(request, "command.send", ", ".join(stations[:20]) + (" ..." if len(stations) > 20 else ""),
           f"{name.value} {json.dumps(args, sort_keys=True)} batch {batch}")

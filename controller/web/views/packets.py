@@ -41,9 +41,20 @@ def packets_page(request: Request) -> Response:
         try:
             seq = int(q["seq"])
         except ValueError:
-            return _results_page(request, [], "", "seq must be a whole number")
+            return _results_page(request, [], "", translate("The sequence number must be a whole number.",
+                                                            language(request)))
         return _results_page(request, d.store.packet_at(q["station"].strip(), seq), f"{q['station']} #{seq}")
     return _results_page(request, None, "")
+
+
+#: What a NIK search says when the NIK itself is wrong (never echoing the digits).
+NIK_REASONS = {
+    "not_digits": "A NIK has only digits.",
+    "length": "A NIK has 16 digits.",
+    "unknown_region": "The NIK's region (first 6 digits) is not a known kecamatan.",
+    "birth_date": "The birth date in the NIK cannot be (women: day + 40).",
+    "serial": "The NIK's serial (last 4 digits) starts at 0001.",
+}
 
 
 @guard("viewer")
@@ -52,7 +63,8 @@ def packets_by_nik(request: Request) -> Response:
     try:
         nik_mod.parse(raw)
     except nik_mod.NIKError as exc:
-        return _results_page(request, [], fmt.mask_nik(raw), str(exc).replace(raw, fmt.mask_nik(raw)))
+        why = NIK_REASONS.get(exc.reason_id, "That is not a valid NIK.")
+        return _results_page(request, [], fmt.mask_nik(raw), translate(why, language(request)))
     found = dash(request).store.packet_infos_by_nik(raw)
     audit(request, "packet.lookup_nik", fmt.mask_nik(raw), f"{len(found)} packet(s)")
     return _results_page(request, found, fmt.mask_nik(raw))

@@ -18,7 +18,7 @@ from controller.errors import StoreError
 from controller.scheduler import Venue, VenueError, VenueKind
 from controller.scheduler.codec import venue_to_json
 from controller.web.context import kelurahan_name
-from controller.web.i18n import translate
+from controller.web.i18n import error_text, translate
 from controller.web.pages import audit, dash, field, flash, guard, language, redirect, render
 
 
@@ -109,7 +109,7 @@ def save_venue(request: Request) -> Response:
         else:
             d.store.add_venue(venue_to_json(venue))
     except (VenueError, StoreError) as exc:
-        flash(request, str(exc), "err")
+        flash(request, error_text(exc, language(request)), "err")
         return redirect("/schedule" + (f"?edit={old}" if old else "") + "#venues")
     audit(request, "venue.edit" if old else "venue.add", venue.venue_id,
           f"{venue.kind.value} {venue.name!r} {venue.date} {venue.kelurahan_code} ({venue.expected_people} people)")

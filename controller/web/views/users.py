@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from controller import accounts
 from controller.errors import StoreError
-from controller.web.i18n import translate
+from controller.web.i18n import error_text, translate
 from controller.web.pages import audit, dash, field, flash, form, guard, language, redirect, render
 
 
@@ -23,7 +23,7 @@ def add_user(request: Request) -> Response:
     try:
         accounts.add_user(dash(request).store, name, role, str(form(request).get("password", "")))
     except (accounts.AccountError, StoreError) as exc:
-        flash(request, str(exc), "err")
+        flash(request, error_text(exc, language(request)), "err")
         return redirect("/users")
     audit(request, "user.add", name, f"role {role}")
     flash(request, translate("User saved.", language(request)))
@@ -36,7 +36,7 @@ def change_password(request: Request) -> Response:
     try:
         accounts.change_password(dash(request).store, name, str(form(request).get("password", "")))
     except accounts.AccountError as exc:
-        flash(request, str(exc), "err")
+        flash(request, error_text(exc, language(request)), "err")
         return redirect("/users")
     audit(request, "user.passwd", name)
     flash(request, translate("Password changed.", language(request)))
@@ -55,7 +55,7 @@ def remove_user(request: Request) -> Response:
     try:
         accounts.remove_user(dash(request).store, name)
     except accounts.AccountError as exc:
-        flash(request, str(exc), "err")
+        flash(request, error_text(exc, language(request)), "err")
         return redirect("/users")
     audit(request, "user.remove", name)
     flash(request, translate("User removed.", language(request)))

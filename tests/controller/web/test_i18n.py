@@ -50,3 +50,35 @@ def test_values_shown_through_translation_are_translated_too():
 def test_translations_keep_their_placeholders():
     fields = re.compile(r"\{(\w*)\}")
     assert [k for k, v in ID.items() if sorted(fields.findall(k)) != sorted(fields.findall(v))] == []
+
+
+def test_errors_the_dashboard_shows_after_a_form_are_translated():
+    """The controller's own errors (accounts, commands, venues, venue store) keep a template the
+    dashboard translates; a NIK search's reasons likewise."""
+    import controller.accounts
+    import controller.commands
+    import controller.scheduler.venues
+    import controller.store.dashboard
+    import controller.store.planning
+    from controller.web.views.packets import NIK_REASONS
+
+    templates = set()
+    for mod in (controller.accounts, controller.commands, controller.scheduler.venues,
+                controller.store.dashboard, controller.store.planning):
+        for n in ast.walk(ast.parse(Path(mod.__file__).read_text())):
+            if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call) and n.exc.keywords and n.exc.args \
+                    and isinstance(n.exc.args[0], ast.Constant):
+                templates.add(n.exc.args[0].value)
+    assert len(templates) >= 15
+    assert sorted(t for t in templates | set(NIK_REASONS.values()) if t not in ID) == []
+
+
+def test_an_error_reads_in_the_operators_language_with_its_values():
+    from controller.accounts import AccountError
+    from controller.web.i18n import error_text
+
+    err = AccountError("a password needs at least {count} characters", count=12)
+    assert str(err) == "a password needs at least 12 characters" and err.params == {"count": 12}
+    assert error_text(err, "id") == "kata sandi paling sedikit 12 karakter"
+    assert error_text(err, "en") == str(err)
+    assert error_text(AccountError("something new"), "id") == "something new"  # untranslated: as written
