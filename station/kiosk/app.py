@@ -18,13 +18,16 @@ from starlette.websockets import WebSocket
 
 from station.kiosk.core import Kiosk
 from station.kiosk.guard import LocalOnly
+from station.kiosk.session import COOKIE
 from station.kiosk.screens import enroll, home, login, operators, outbox, technician, trainer
 from station.kiosk.web import HERE
 
 
 def build_app(kiosk: Kiosk) -> Starlette:
     async def live(ws: WebSocket) -> None:
-        await kiosk.hub.serve(ws)
+        token = ws.cookies.get(COOKIE)
+        # asked again at each frame or stroke: a logout or idle timeout ends what this page sees
+        await kiosk.hub.serve(ws, may_see=lambda: kiosk.sessions.get(token, touch=False) is not None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

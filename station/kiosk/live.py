@@ -11,7 +11,9 @@ to the browser. Rules:
   enrollment screen changed: fetch it again), ``stroke`` (pen samples),
   ``logout``. Binary messages are preview frames: 8 bytes of capture time
   (ms since the epoch, float64 little-endian), then the JPEG.
-* Frames and strokes live only in these queues and in the page's memory.
+* Frames and strokes live only in these queues and in the page's memory, and
+  go only to a page of the logged-in operator (``may_see``): the login page's
+  channel gets the station's status, never a face or a signature.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ import logging
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 log = logging.getLogger(__name__)
 
 _FRAME_HEAD = struct.Struct("<d")
+#: Live messages that carry biometrics (besides the binary preview frames).
+PRIVATE_KINDS = frozenset({"stroke"})
 
 
 @dataclass(eq=False)
@@ -36,6 +41,8 @@ class _Client:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=256))
     frame: bytes | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Is this page the logged-in operator's (asked at each private message)?
+    may_see: Callable[[], bool] = lambda: False
 
 
 class Hub:
@@ -53,7 +60,8 @@ class Hub:
 
     # -- from any thread ------------------------------------------------------
     def publish(self, kind: str, **data: object) -> None:
-        self._call(self._fan_text, json.dumps({"kind": kind, **data}, separators=(",", ":")))
+        text = json.dumps({"kind": kind, **data}, separators=(",", ":"))
+        self._call(self._fan_text, (text, kind in PRIVATE_KINDS))
 
     def publish_frame(self, jpeg: bytes, captured_at: float | None = None) -> None:
         head = _FRAME_HEAD.pack((captured_at if captured_at is not None else time.time()) * 1000.0)
@@ -69,8 +77,11 @@ class Hub:
             pass
 
     # -- on the loop ------------------------------------------------------------
-    def _fan_text(self, text: str) -> None:
+    def _fan_text(self, message: tuple[str, bool]) -> None:
+        text, private = message
         for c in list(self._clients):
+            if private and not c.may_see():
+                continue
             try:
                 c.queue.put_nowait(text)
             except asyncio.QueueFull:
@@ -79,12 +90,14 @@ class Hub:
 
     def _fan_frame(self, data: bytes) -> None:
         for c in list(self._clients):
+            if not c.may_see():
+                continue
             c.frame = data  # the newest frame wins
             c.wake.set()
 
-    async def serve(self, ws: WebSocket) -> None:
+    async def serve(self, ws: WebSocket, may_see: Callable[[], bool] = lambda: False) -> None:
         await ws.accept()
-        client = _Client(ws)
+        client = _Client(ws, may_see=may_see)
         self._clients.add(client)
         receiver = asyncio.create_task(self._drain(ws))
         try:

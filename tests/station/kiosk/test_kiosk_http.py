@@ -76,3 +76,27 @@ def test_every_nik_error_is_said_in_words_and_the_nik_stays_out_of_urls(kiosk, t
         assert k.enrollment.view.question.kind == "nik"  # still asking: a typo does not end the enrollment
         c.post("/enroll/cancel")
     assert k.enrollment.view.outcome is None
+
+
+def test_the_live_channel_gives_faces_and_strokes_only_to_the_logged_in_operators_page(kiosk):
+    """Before, any local page (no login) received the preview frames and the pen strokes."""
+    _, k = kiosk
+    with client(k) as c:
+        with c.websocket_connect("ws://127.0.0.1:8780/live") as stranger:
+            k.hub.publish_frame(b"\xff\xd8FACE")
+            k.hub.publish("stroke", points=[[1, 2]])
+            k.hub.publish("status", online=True)
+            assert stranger.receive_json()["kind"] == "status"  # the first thing it gets: no frame, no stroke
+        c.post("/login", data={"operator_id": OPERATOR[0], "pin": OPERATOR[1]})
+        with c.websocket_connect("ws://127.0.0.1:8780/live") as page:
+            k.hub.publish_frame(b"\xff\xd8FACE")
+            assert page.receive_bytes()[8:] == b"\xff\xd8FACE"
+            k.hub.publish("stroke", points=[[1, 2]])
+            assert page.receive_json()["kind"] == "stroke"
+            c.post("/logout")
+            k.hub.publish("stroke", points=[[3, 4]])
+            k.hub.publish("status", online=False)
+            after = []
+            while not after or after[-1]["kind"] != "status":
+                after.append(page.receive_json())
+            assert "stroke" not in [m["kind"] for m in after]  # logged out: no more strokes
