@@ -30,15 +30,15 @@ def enroll(scanner: FingerprintScanner, *, timeout: float = 10.0) -> int:
         capacity = scanner.sys_para.capacity if scanner.sys_para else scanner.spec.capacity
         slot = next((s for s in range(capacity - 1, -1, -1) if s not in used), None)
         if slot is None:
-            raise OperatorError("the scanner's finger library is full", field="finger")
+            raise OperatorError("the scanner's finger library is full", why="finger_full")
         return scanner.enroll(slot, timeout=timeout)
     if isinstance(scanner, GT521Scanner):
         for slot in range((scanner.capacity or 200) - 1, -1, -1):
             if not scanner.is_enrolled(slot):
                 scanner.enroll(slot, timeout)
                 return slot
-        raise OperatorError("the scanner's finger library is full", field="finger")
-    raise OperatorError("this fingerprint scanner cannot keep operator fingers", field="finger")
+        raise OperatorError("the scanner's finger library is full", why="finger_full")
+    raise OperatorError("this fingerprint scanner cannot keep operator fingers", why="no_finger_scanner")
 
 
 def verify(scanner: FingerprintScanner, slot: int, *, timeout: float = 10.0) -> bool:
@@ -50,7 +50,7 @@ def verify(scanner: FingerprintScanner, slot: int, *, timeout: float = 10.0) -> 
         return scanner.compare() > 0
     if isinstance(scanner, GT521Scanner):
         return scanner.verify(slot, timeout)
-    raise OperatorError("this fingerprint scanner cannot keep operator fingers", field="finger")
+    raise OperatorError("this fingerprint scanner cannot keep operator fingers", why="no_finger_scanner")
 
 
 def forget(scanner: FingerprintScanner, slot: int) -> None:

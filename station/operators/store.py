@@ -63,9 +63,17 @@ _PIN = re.compile(r"^[0-9]{4,12}$")
 
 
 class OperatorError(StationError):
-    """An account could not be made, changed or used; ``reason_id`` says why in the operator's words."""
+    """An account could not be made, changed or used; ``reason_id`` says why in the operator's words.
+
+    ``why`` names the case (``e.operator_<why>`` in :mod:`station.i18n`); the English message is for logs.
+    """
 
     reason_id = "operator_error"
+
+    def __init__(self, message: str, *, why: str = "", **params: object) -> None:
+        super().__init__(message, **params)
+        if why:
+            self.reason_id = f"operator_{why}"
 
 
 class LoginFailed(OperatorError):
@@ -156,14 +164,14 @@ class OperatorStore:
             if by is None:
                 if self.count() > 0:
                     raise OperatorError("a supervisor must make new accounts (give their id and PIN)",
-                                        need="supervisor")
+                                        why="supervisor_needed")
                 if Role.SUPERVISOR not in role_set:
-                    raise OperatorError("the first account on a station must be a supervisor", need="supervisor")
+                    raise OperatorError("the first account on a station must be a supervisor", why="first_supervisor")
                 creator = None
             else:
                 creator = self.verify(by[0], by[1], role=Role.SUPERVISOR).operator_id
             if self.get(operator_id) is not None:
-                raise OperatorError(f"operator {operator_id} already exists", operator=operator_id)
+                raise OperatorError(f"operator {operator_id} already exists", why="exists", operator=operator_id)
             now = self._clock()
             with self._db.transaction() as db:
                 db.execute("INSERT INTO operators(operator_id, name, roles, pin_hash, created_by, created_at) "
@@ -174,10 +182,10 @@ class OperatorStore:
     def remove(self, operator_id: str, *, by: tuple[str, str]) -> None:
         supervisor = self.verify(by[0], by[1], role=Role.SUPERVISOR)
         if supervisor.operator_id == operator_id and self.count(Role.SUPERVISOR) == 1:
-            raise OperatorError("the last supervisor cannot remove themself", need="supervisor")
+            raise OperatorError("the last supervisor cannot remove themself", why="last_supervisor")
         with self._db.transaction() as db:
             if db.execute("DELETE FROM operators WHERE operator_id = ?", (operator_id,)).rowcount == 0:
-                raise OperatorError(f"no operator {operator_id}", operator=operator_id)
+                raise OperatorError(f"no operator {operator_id}", why="unknown", operator=operator_id)
 
     def set_pin(self, operator_id: str, pin: str, *, by: tuple[str, str]) -> None:
         """A supervisor sets a new PIN (a forgotten one, or the operator's own change with their old PIN)."""
@@ -189,7 +197,7 @@ class OperatorStore:
         with self._db.transaction() as db:
             if db.execute("UPDATE operators SET pin_hash = ? WHERE operator_id = ?",
                           (self._hasher.hash(pin), operator_id)).rowcount == 0:
-                raise OperatorError(f"no operator {operator_id}", operator=operator_id)
+                raise OperatorError(f"no operator {operator_id}", why="unknown", operator=operator_id)
 
     def unlock(self, operator_id: str, *, by: tuple[str, str]) -> None:
         self.verify(by[0], by[1], role=Role.SUPERVISOR)
@@ -225,13 +233,14 @@ class OperatorStore:
         if not ok:
             self._failed(operator_id)
             raise LoginFailed("wrong operator id or PIN", left=self._left(operator_id))
+        account = self.get(operator_id)
+        assert account is not None
         with self._db.transaction() as db:
-            db.execute("DELETE FROM login_failures WHERE operator_id = ?", (operator_id,))
+            if account.finger_slot is None or role is not None:  # else the finger still has to pass
+                db.execute("DELETE FROM login_failures WHERE operator_id = ?", (operator_id,))
             if self._hasher.check_needs_rehash(stored):
                 db.execute("UPDATE operators SET pin_hash = ? WHERE operator_id = ?",
                            (self._hasher.hash(pin), operator_id))
-        account = self.get(operator_id)
-        assert account is not None
         if role is not None and not account.has(role):
             raise NotAllowed(f"operator {operator_id} is not a {role.value}", role=role.value)
         return account
@@ -247,6 +256,11 @@ class OperatorStore:
     def record_failure(self, operator_id: str) -> None:
         """A failed second factor (the finger) counts like a wrong PIN."""
         self._failed(operator_id)
+
+    def record_success(self, operator_id: str) -> None:
+        """The second factor passed too: the failures so far are forgiven (a right PIN alone does not)."""
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM login_failures WHERE operator_id = ?", (operator_id,))
 
     def _failed(self, operator_id: str) -> None:
         with self._db.transaction() as db:
@@ -267,13 +281,13 @@ class OperatorStore:
 
 def check_id(operator_id: str) -> str:
     if not _ID.match(operator_id or ""):
-        raise OperatorError("an operator id is 1-40 lower-case letters, digits, '.', '_' or '-'", field="id")
+        raise OperatorError("an operator id is 1-40 lower-case letters, digits, '.', '_' or '-'", why="bad_id")
     return operator_id
 
 
 def check_pin(pin: str) -> str:
     if not _PIN.match(pin or ""):
-        raise OperatorError("a PIN is 4 to 12 digits", field="pin")
+        raise OperatorError("a PIN is 4 to 12 digits", why="bad_pin")
     return pin
 
 

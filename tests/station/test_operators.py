@@ -73,6 +73,46 @@ def test_lockout_after_repeated_failures_survives_a_restart_and_ends(tmp_path, s
     again.close()
 
 
+def test_a_right_pin_does_not_forgive_wrong_fingers(store):
+    """The PIN once cleared the failures before the finger was checked: wrong fingers never locked."""
+    store.add("op-1", "Budi", "1357", [Role.OPERATOR], by=("sup-1", "2468"))
+    store.set_finger_slot("op-1", 7)
+    for _ in range(3):  # right PIN, wrong finger, three times
+        store.verify("op-1", "1357")
+        store.record_failure("op-1")
+    with pytest.raises(LockedOut):
+        store.verify("op-1", "1357")
+    store.clock.now += 61
+    store.verify("op-1", "1357")
+    store.record_failure("op-1")
+    store.verify("op-1", "1357")
+    store.record_success("op-1")  # the finger passed: now the slate is clean
+    for _ in range(2):
+        store.verify("op-1", "1357")
+        store.record_failure("op-1")
+    store.verify("op-1", "1357")  # 2 of 3: not locked
+
+
+def test_every_account_error_has_words_in_both_languages():
+    import ast
+    from pathlib import Path
+
+    import station.operators
+    from station import i18n
+
+    whys = set()
+    for f in Path(station.operators.__file__).parent.glob("*.py"):
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, ast.keyword) and n.arg == "why" and isinstance(n.value, ast.Constant):
+                whys.add(n.value.value)
+    assert len(whys) >= 8
+    for why in whys:
+        assert {"id", "en"} <= set(i18n.MESSAGES[f"e.operator_{why}"]), why
+    err = OperatorError("operator op-1 already exists", why="exists", operator="op-1")
+    assert err.reason_id == "operator_exists"
+    assert i18n.t("id", f"e.{err.reason_id}", **err.params) == "Petugas op-1 sudah ada"
+
+
 def test_unknown_ids_are_counted_too_and_roles_are_enforced(store):
     for _ in range(3):
         with pytest.raises(LoginFailed):

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from drivers.errors import DeviceError
 from station.kiosk.session import COOKIE
 from station.kiosk.web import kiosk, redirect, render, session
-from station.operators import LoginFailed, finger
+from station.operators import LoginFailed, OperatorError, finger
 
 
 async def login_page(request: Request):
@@ -57,11 +57,14 @@ async def finger_check(request: Request):
                                      timeout=k.settings.finger_timeout_s)
     except DeviceError as exc:
         return render(request, "login_finger.html", error=k.t(f"e.{exc.reason_id}", device=k.t("device.fingerprint")))
+    except OperatorError as exc:  # a scanner that cannot keep operator fingers: a supervisor must re-enrol
+        return render(request, "login_finger.html", error=k.t(f"e.{exc.reason_id}", **exc.params))
     if not ok:
         k.sessions.end()
         await run_in_threadpool(k.runtime.operators.record_failure, s.operator_id)
         return render(request, "login.html", status_code=401, operator_id=s.operator_id,
                       error=k.t("k.finger_mismatch"))
+    await run_in_threadpool(k.runtime.operators.record_success, s.operator_id)
     k.sessions.finger_done(token or "")
     return redirect("/home")
 

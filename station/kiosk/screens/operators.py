@@ -55,8 +55,7 @@ async def change(request: Request):
         else:
             return _page(request, error=k.t("k.bad_answer"), status_code=404)
     except OperatorError as exc:
-        detail = str(exc)
-        return _page(request, error=k.t(f"e.{exc.reason_id}", detail=detail, **exc.params), status_code=422)
+        return _page(request, error=k.t(f"e.{exc.reason_id}", **exc.params), status_code=422)
     except DeviceError as exc:
         return _page(request, error=k.t(f"e.{exc.reason_id}", device=k.t("device.fingerprint")), status_code=422)
     return _page(request, message=k.t("k.saved", who=target))
