@@ -121,6 +121,15 @@ class Kiosk:
             except Exception:  # the ticker must outlive a disk hiccup
                 log.exception("kiosk status tick failed")
 
+    def central_text(self, code: str | None) -> str | None:
+        """A central status in the operator's words (the code itself if it is a new one)."""
+        if not code:
+            return None
+        if code.startswith("ENROLL_FAILURE_"):
+            return self.t("central.ENROLL_FAILURE", reason=code.removeprefix("ENROLL_FAILURE_").lower())
+        text = self.t(f"central.{code}")
+        return code if text == f"central.{code}" else text
+
     def status_text(self, s: Status) -> str:
         if s.online:
             return self.t("k.online")

@@ -177,6 +177,10 @@ class EnrollmentSession:
                 with self._cv:
                     self.view.question = None
                     self.view.finished = True
+                    # sealed (or abandoned): the resident's face and signature leave memory now,
+                    # before a next operator could be shown them
+                    self.view.photo = None
+                    self.view.strokes.clear()
                     self._cv.notify_all()
                 self.changed()
 

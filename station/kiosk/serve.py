@@ -35,7 +35,11 @@ def make_kiosk(runtime: StationRuntime, *, trainer: bool, scene: Scene | None = 
             t = Trainer(scene or runtime.context.scene, runtime.devices)
         except TrainerUnavailable as exc:
             raise ConfigError(f"--trainer: {exc}; set every [devices.*] driver to its emulated one") from None
-    return Kiosk(runtime, trainer=t)
+    def central(packet_id: str) -> str | None:
+        known = runtime.central_statuses.status(packet_id)
+        return known.status if known is not None else None
+
+    return Kiosk(runtime, trainer=t, central_status=central)
 
 
 def _config(kiosk: Kiosk, host: str, port: int) -> uvicorn.Config:

@@ -28,7 +28,7 @@ async def outbox(request: Request):
     since = dt.datetime.combine(today, dt.time(0), tzinfo=wib.WIB).timestamp()
     rows = await run_in_threadpool(k.runtime.outbox.listing, since)
     central = k.central_status or (lambda packet_id: None)
-    items = [(r, central(r.packet_id)) for r in rows]
+    items = [(r, k.central_text(central(r.packet_id))) for r in rows]
     return render(request, "outbox.html", items=items, error=request.query_params.get("error"))
 
 

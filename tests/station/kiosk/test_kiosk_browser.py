@@ -160,6 +160,9 @@ def test_whole_enrollment_by_touch_in_trainer_mode_ends_sealed_in_the_outbox(pag
     record = EnrollmentRecord.from_cbor(packet.open_packet(items[0].payload, rt.sealer.signing_key.public, CK)[1])
     assert record.operator_id == OPERATOR[0] and record.nik == SAMPLE_NIK
     assert record.face.image and all(f.image for f in record.fingers)
+    # sealed: the face and the signature are gone from the kiosk's memory and its pages
+    assert kiosk.enrollment.view.photo is None and kiosk.enrollment.view.strokes == []
+    assert pg.request.get(server.url + "/enroll/photo").status == 404
     pg.goto(server.url + "/outbox")
     assert outcome.packet_id[:8] in pg.inner_text("main")
     shoot(pg, shots, "10-outbox")

@@ -100,3 +100,26 @@ def test_the_live_channel_gives_faces_and_strokes_only_to_the_logged_in_operator
             while not after or after[-1]["kind"] != "status":
                 after.append(page.receive_json())
             assert "stroke" not in [m["kind"] for m in after]  # logged out: no more strokes
+
+
+def test_the_outbox_screen_shows_what_the_centre_said_in_words(kiosk):
+    import time
+
+    from protocol import packet
+    from protocol.messages import CentralStatuses, PacketStatus
+    from tests.station.kiosk.stations import CK
+
+    rt, k = kiosk
+    ids = []
+    for _ in range(2):
+        env = packet.seal(b"record", station_id=rt.config.station_id, seq=rt.outbox.next_seq(),
+                          controller_key=CK.public.keys[0], station_key=rt.sealer.signing_key)
+        rt.outbox.add(env)
+        ids.append(env.packet_id)
+    now = time.time()
+    rt.central_statuses.apply(CentralStatuses(rt.config.station_id, [
+        PacketStatus(ids[0], "PRINT_READY_RECORD", now), PacketStatus(ids[1], "ENROLL_FAILURE_BLURRED_FACE", now)]))
+    with client(k) as c:
+        c.post("/login", data={"operator_id": OPERATOR[0], "pin": OPERATOR[1]})
+        page = c.get("/outbox").text
+    assert "Siap cetak" in page and "Ditolak pusat (blurred_face)" in page
