@@ -169,6 +169,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
 }
 
 
+def known(msg_id: str) -> bool:
+    return msg_id in MESSAGES or msg_id in KIOSK_MESSAGES
+
+
 def t(language: str, msg_id: str, **params: object) -> str:
     entry = MESSAGES.get(msg_id) or KIOSK_MESSAGES.get(msg_id)
     if entry is None:

@@ -251,3 +251,13 @@ def test_missing_cascades_are_a_clear_station_error(monkeypatch, tmp_path) -> No
     with pytest.raises(detector.DetectorUnavailable, match="opencv-python-headless 4.x") as caught:
         check_face(image, THRESHOLDS, expected_background="red")
     assert isinstance(caught.value, StationError) and caught.value.reason_id == "station_error"
+
+
+def test_every_face_measure_has_a_name_in_both_languages_for_the_kiosk():
+    from station import i18n
+
+    person = Person("resident-1", "F", 1990)
+    result = gate(jpeg(portrait_of(person, FaceCondition.GOOD, 1)), person)
+    assert len(result.measures) >= 10
+    for name in result.measures:
+        assert {"id", "en"} <= set(i18n.KIOSK_MESSAGES[f"measure.{name}"]), name

@@ -39,7 +39,7 @@ def _rows(request: Request):
         try:
             identity = devices.get(kind).identity.describe()
         except DeviceError as exc:
-            identity = str(exc)
+            identity = kiosk(request).t(f"e.{exc.reason_id}", device=kiosk(request).t(f"device.{kind.value}"))
         h = health.get(kind.value)
         rows.append((kind.value, names.get(kind.value, "-"), identity, h.ok if h else False,
                      [d.name for d in registry.available(kind)]))
@@ -71,10 +71,13 @@ async def self_test(request: Request):
     if not _granted(request):
         return redirect("/technician")
     k = kiosk(request)
+    if k.enrollment is not None and k.enrollment.running:
+        return render(request, "technician.html", rows=_rows(request), results=None, message=k.t("k.busy_enrolling"))
     try:
         results = await run_in_threadpool(k.self_test)
     except DeviceError as exc:
-        return render(request, "technician.html", rows=_rows(request), results=None, message=str(exc))
+        return render(request, "technician.html", rows=_rows(request), results=None,
+                      message=k.t(f"e.{exc.reason_id}", device=(exc.device or "").split(" ")[0] or "-"))
     return render(request, "technician.html", rows=_rows(request), results=results, message=None)
 
 
@@ -88,14 +91,17 @@ async def swap(request: Request):
     if k.enrollment is not None and k.enrollment.running:
         message = k.t("k.busy_enrolling")
     else:
-        options = dict(k.runtime.config.devices[kind].options) if k.runtime.devices.driver_names().get(
-            kind.value) == driver else {}
+        configured = k.runtime.config.devices[kind]
+        options = dict(configured.options) if configured.driver == driver else {}  # back to the configured one
         try:
             result = await run_in_threadpool(k.runtime.devices.swap, kind, driver, options)
             message = k.t("k.swapped", device=k.t(f"device.{kind.value}"), driver=driver,
                           identity=result.identity.describe())
         except DeviceError as exc:
-            message = k.t("k.swap_failed", device=k.t(f"device.{kind.value}"), driver=driver, detail=str(exc))
+            device = k.t(f"device.{kind.value}")
+            # the reason in words, then the driver's own detail (in English) for the technician
+            message = k.t("k.swap_failed", device=device, driver=driver,
+                          detail=f"{k.t(f'e.{exc.reason_id}', device=device)} ({exc})")
     return render(request, "technician.html", rows=_rows(request), results=None, message=message)
 
 

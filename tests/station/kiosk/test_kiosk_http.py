@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from station.kiosk.app import build_app
-from tests.station.kiosk.stations import OPERATOR, kiosk_station
+from tests.station.kiosk.stations import OPERATOR, SUPERVISOR, kiosk_station
 
 LOCAL = ("127.0.0.1", 50000)
 
@@ -123,3 +123,11 @@ def test_the_outbox_screen_shows_what_the_centre_said_in_words(kiosk):
         c.post("/login", data={"operator_id": OPERATOR[0], "pin": OPERATOR[1]})
         page = c.get("/outbox").text
     assert "Siap cetak" in page and "Ditolak pusat (blurred_face)" in page
+
+
+def test_the_operators_screen_names_roles_in_the_operators_language(kiosk):
+    _, k = kiosk
+    with client(k) as c:
+        c.post("/login", data={"operator_id": SUPERVISOR[0], "pin": SUPERVISOR[1]})
+        page = c.get("/operators").text
+    assert "petugas" in page and "teknisi" in page and ">technician<" not in page
