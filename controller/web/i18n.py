@@ -121,6 +121,10 @@ ID: dict[str, str] = {
     "The NIK's serial (last 4 digits) starts at 0001.": "Nomor urut NIK (4 angka terakhir) dimulai dari 0001.",
     "That is not a valid NIK.": "Itu bukan NIK yang sah.",
     "The sequence number must be a whole number.": "Nomor urut harus bilangan bulat.",
+    "from (empty: the kind's usual hours)": "mulai (kosong: jam biasa untuk jenisnya)",
+    "until": "sampai",
+    "date must be YYYY-MM-DD, hours HH:MM, expected people and stations whole numbers":
+        "tanggal harus TTTT-BB-HH, jam JJ:MM, perkiraan warga dan stasiun bilangan bulat",
     # the controller's own errors after a form (ControllerError templates; see error_text)
     "user name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'":
         "nama pengguna {name!r} harus 1-64 huruf kecil, angka, '.', '_' atau '-'",

@@ -92,10 +92,11 @@ def _venue_from_form(request: Request) -> Venue:
         people = int(field(request, "expected_people") or "0")
         n = int(stations) if stations else None
         day = dt.date.fromisoformat(field(request, "date"))
+        start, end = (dt.time.fromisoformat(field(request, h)) if field(request, h) else None for h in ("start", "end"))
     except ValueError:
-        raise VenueError("date must be YYYY-MM-DD, expected people and stations whole numbers") from None
+        raise VenueError("date must be YYYY-MM-DD, hours HH:MM, expected people and stations whole numbers") from None
     return Venue(field(request, "venue_id"), field(request, "kind"), field(request, "name"), field(request, "address"),
-                 field(request, "kelurahan_code"), day, people, n)
+                 field(request, "kelurahan_code"), day, people, n, start, end)
 
 
 @guard("operator")

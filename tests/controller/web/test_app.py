@@ -286,8 +286,10 @@ def test_venues_added_edited_and_removed_from_the_schedule_page(world):
              "kelurahan_code": "33.72.05.1001", "expected_people": "120"}
     assert post(c, "/schedule/venues", venue).status_code == 303
     assert world.store.venue("sma1")["expected_people"] == 120
-    post(c, "/schedule/venues/sma1", {**venue, "expected_people": "150"})
+    post(c, "/schedule/venues/sma1", {**venue, "expected_people": "150", "start": "07:30", "end": "12:00"})
     assert world.store.venue("sma1")["expected_people"] == 150
+    assert (world.store.venue("sma1")["start"], world.store.venue("sma1")["end"]) == ("07:30", "12:00")
+    assert 'value="07:30"' in c.get("/schedule?edit=sma1").text  # an edit starts from the hours it has
     r = post(c, "/schedule/venues", {**venue, "venue_id": "tiny", "expected_people": "5"})
     assert world.store.venue("tiny") is None
     assert "20" in c.get(r.headers["location"]).text  # the venue rule's reason is shown
