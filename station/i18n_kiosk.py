@@ -85,6 +85,7 @@ _P = {  # id, en
     "k.bad_answer": ("Pilihan tidak dikenal; coba lagi", "Unknown choice; try again"),
     "k.outbox_title": ("Paket hari ini", "Today's packets"), "k.outbox_empty": ("Belum ada paket hari ini.", "No packets today yet."),
     "k.state": ("Status", "State"), "k.central": ("Status pusat", "Central status"),
+    "k.choose_account": ("Pilih akun", "Choose an account"),
     "role.operator": ("petugas", "operator"), "role.supervisor": ("supervisor", "supervisor"),
     "role.technician": ("teknisi", "technician"),
     # the face measures (the details under a photo)

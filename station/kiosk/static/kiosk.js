@@ -18,6 +18,17 @@
     input.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
+  // -- account buttons fill an id field (touch, no keyboard) -----------------
+  document.addEventListener("click", (ev) => {
+    const pick = ev.target.closest("[data-fill]");
+    if (!pick) return;
+    const input = document.getElementById(pick.dataset.fill);
+    if (!input) return;
+    input.value = pick.dataset.value;
+    for (const b of pick.parentElement.querySelectorAll("[data-fill]")) b.setAttribute("aria-pressed", String(b === pick));
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
   // -- enrollment screens swap in place --------------------------------------
   let busy = false;
   async function swapFrom(response) {

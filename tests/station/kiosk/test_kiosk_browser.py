@@ -86,8 +86,8 @@ def nothing_cut_off(pg) -> None:
 
 def login(pg, server, who=OPERATOR) -> None:
     pg.goto(server.url + "/login")
-    pg.tap("#operator_id")
-    pg.fill("#operator_id", who[0])
+    pg.tap(f"button[data-fill='operator_id'][data-value='{who[0]}']")  # the id by touch: no keyboard
+    assert pg.input_value("#operator_id") == who[0]
     for digit in who[1]:
         pg.tap(f"button[data-key='{digit}']")
     pg.tap("#login-button")
@@ -200,14 +200,14 @@ def test_a_photo_without_a_face_is_never_sealed_and_needs_a_supervisor(page, sta
     nothing_cut_off(pg)
     # The operator cannot confirm it; a wrong supervisor PIN is refused.
     pg.check("input[value='not_detected']")
-    pg.fill("#supervisor_id", SUPERVISOR[0])
+    pg.tap(f"button[data-fill='supervisor_id'][data-value='{SUPERVISOR[0]}']")
     for digit in "9999":
         pg.tap(f"button[data-key='{digit}']")
     pg.tap("#confirm-exception")
     pg.wait_for_function("document.querySelector('.notices') && "
                          "document.querySelector('.notices').innerText.includes('supervisor salah')")
     pg.check("input[value='not_detected']")
-    pg.fill("#supervisor_id", SUPERVISOR[0])
+    pg.tap(f"button[data-fill='supervisor_id'][data-value='{SUPERVISOR[0]}']")
     for digit in SUPERVISOR[1]:
         pg.tap(f"button[data-key='{digit}']")
     pg.tap("#confirm-exception")
@@ -266,11 +266,13 @@ def test_technician_screen_needs_a_technician_pin_and_runs_a_self_test(page, sta
     rt, kiosk, server, _ = station
     pg = page
     pg.goto(server.url + "/technician")
+    # only technicians are offered to be chosen by touch; an operator's id typed in is refused
+    assert pg.locator("button[data-fill='tech_id']").all_inner_texts() == ["Tono\ntech-1"]
     pg.fill("#tech_id", OPERATOR[0])
     pg.fill("#tech_pin", OPERATOR[1])
     pg.tap("#tech-login")
     pg.wait_for_selector(".error")  # an operator is not a technician
-    pg.fill("#tech_id", "tech-1")
+    pg.tap("button[data-fill='tech_id'][data-value='tech-1']")
     pg.fill("#tech_pin", "8642")
     pg.tap("#tech-login")
     pg.wait_for_selector("#self-test")
