@@ -193,6 +193,8 @@ as_service "$VENV/bin/rekam" controller ca init --config "$CONFIG" "${BROKER_HOS
 step "mosquitto"
 install -d -m 0750 -o root -g mosquitto "$MOSQUITTO_CERTS"
 install -m 0644 -o root -g mosquitto "$DATA/tls/ca.crt" "$MOSQUITTO_CERTS/ca.crt"
+# the controllers' listener trusts only this one: no station certificate gets in there
+install -m 0644 -o root -g mosquitto "$DATA/tls/controllers-ca.crt" "$MOSQUITTO_CERTS/controllers-ca.crt"
 install -m 0644 -o root -g mosquitto "$DATA/tls/broker.crt" "$MOSQUITTO_CERTS/broker.crt"
 install -m 0640 -o root -g mosquitto "$DATA/tls/broker.key" "$MOSQUITTO_CERTS/broker.key"
 # The revocation list; rekam-crl.path installs it again and reloads mosquitto whenever it changes.

@@ -71,6 +71,10 @@ class CaPaths:
 
     ca_key: Path
     ca_cert: Path
+    #: A CA of its own for controller certificates: the controllers' listener trusts only it,
+    #: so no station certificate (all from the fleet CA) can join the controllers' share group.
+    controllers_ca_key: Path
+    controllers_ca_cert: Path
     controller_cert: Path
     controller_key: Path
     broker_cert: Path
@@ -86,6 +90,8 @@ class CaPaths:
         return cls(
             ca_key=cfg.private_key.parent / "fleet-ca.key",
             ca_cert=ca_cert,
+            controllers_ca_key=cfg.private_key.parent / "controllers-ca.key",
+            controllers_ca_cert=tls / "controllers-ca.crt",
             controller_cert=cfg.mqtt.cert_file or tls / "controller.crt",
             controller_key=cfg.mqtt.key_file or tls / "controller.key",
             broker_cert=tls / "broker.crt",
@@ -170,10 +176,18 @@ class FleetCA:
 
     @classmethod
     def load(cls, paths: CaPaths) -> "FleetCA":
-        key = load_private_key(paths.ca_key, "fleet CA key")
-        cert = load_cert(paths.ca_cert, "fleet CA certificate")
+        return cls.load_files(paths.ca_key, paths.ca_cert, "fleet CA")
+
+    @classmethod
+    def load_controllers(cls, paths: CaPaths) -> "FleetCA":
+        return cls.load_files(paths.controllers_ca_key, paths.controllers_ca_cert, "controllers' CA")
+
+    @classmethod
+    def load_files(cls, key_path: Path, cert_path: Path, what: str) -> "FleetCA":
+        key = load_private_key(key_path, f"{what} key")
+        cert = load_cert(cert_path, f"{what} certificate")
         if cert.public_key().public_numbers() != key.public_key().public_numbers():
-            raise CertificateError(f"fleet CA certificate {paths.ca_cert} does not belong to the key {paths.ca_key}")
+            raise CertificateError(f"{what} certificate {cert_path} does not belong to the key {key_path}")
         return cls(key, cert)
 
     def issue(self, public_key, common_name: str, usage: Usage, *, days: int,
@@ -301,10 +315,19 @@ def init(cfg: ControllerConfig, *, broker_hosts: list[str], days: int = CA_DAYS,
         created = True
     hosts = tuple(dict.fromkeys([*(h.strip() for h in broker_hosts if h.strip()), *LOCAL_HOSTS]))
     cn = controller_identity(cfg.controller_id)
-    if reissue or created or not paths.controller_cert.exists():
+    if paths.controllers_ca_key.exists():
+        controllers_ca = FleetCA.load_controllers(paths)
+        new_controllers_ca = False
+    else:  # also on an installation from before the controllers had a CA of their own
+        controllers_ca = FleetCA.create(f"rekam controllers CA ({cfg.controller_id})", days)
+        write_atomic(paths.controllers_ca_key, key_pem(controllers_ca.key), 0o600)
+        write_atomic(paths.controllers_ca_cert, cert_pem(controllers_ca.cert), 0o644)
+        written += [paths.controllers_ca_key, paths.controllers_ca_cert]
+        new_controllers_ca = True
+    if reissue or created or new_controllers_ca or not paths.controller_cert.exists():
         key = generate_key()
-        cert = ca.issue(key.public_key(), cn, Usage.CLIENT, days=CONTROLLER_DAYS,
-                        names=identity_names("controller", cfg.controller_id))
+        cert = controllers_ca.issue(key.public_key(), cn, Usage.CLIENT, days=CONTROLLER_DAYS,
+                                    names=identity_names("controller", cfg.controller_id))
         write_atomic(paths.controller_key, key_pem(key), 0o600)
         write_atomic(paths.controller_cert, cert_pem(cert), 0o644)
         written += [paths.controller_key, paths.controller_cert]

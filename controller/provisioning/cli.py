@@ -84,7 +84,7 @@ def _ca_init(args) -> int:
     print(f"  CA key {r.paths.ca_key} (mode 600: never copy it off this machine; back it up offline)")
     print(f"  CA fingerprint (SHA-256) {ca_mod.fingerprint(r.ca)}")
     for path in r.written:
-        if path not in (r.paths.ca_key, r.paths.ca_cert):
+        if path not in (r.paths.ca_key, r.paths.ca_cert, r.paths.controllers_ca_key):
             print(f"wrote {path}")
     print(f"broker certificate names: {', '.join(r.broker_hosts)}")
     missing = [h for h in args.broker_host if h not in r.broker_hosts]
@@ -96,8 +96,9 @@ def _ca_init(args) -> int:
     print("point the controller at the broker with TLS, in [mqtt] of its config:")
     print(f'  tls = true\n  port = 8884\n  stations_mount_point = "st/"\n  ca_file = "{r.paths.ca_cert}"\n'
           f'  cert_file = "{r.paths.controller_cert}"\n  key_file = "{r.paths.controller_key}"')
-    print(f"install on the broker: {r.paths.ca_cert}, {r.paths.broker_cert}, {r.paths.broker_key}, "
-          f"{r.paths.crl} (deploy/controller-setup.sh does this)")
+    print(f"install on the broker: {r.paths.ca_cert}, {r.paths.controllers_ca_cert} (the controllers' listener "
+          f"trusts only that one), {r.paths.broker_cert}, {r.paths.broker_key}, {r.paths.crl} "
+          "(deploy/controller-setup.sh does this)")
     return 0
 
 

@@ -227,12 +227,24 @@ def test_a_station_cannot_join_the_controllers_share_group(fleet):
             p.close()
 
 
-def test_a_station_on_the_controllers_listener_is_out_of_reach_by_design(fleet):
-    """The controllers' listener is bound to loopback in the deployed file: stations cannot reach it."""
+def test_a_station_certificate_is_refused_on_the_controllers_listener(fleet):
+    """The controllers' listener trusts only the controllers' CA. Before, it took any fleet certificate:
+    a station there joined $share/controllers and the controllers got 6 of 12 packets."""
+    cert, key = fleet.station_cert("st-02")
+    thief = Peer(fleet.broker, fleet.paths.ca_cert, cert, key, client_id="st-02", port=fleet.controller_port)
+    try:
+        outcome = thief.attempt()
+    finally:
+        thief.client.loop_stop()
+    assert outcome.startswith("refused"), outcome
+    ctl = controller(fleet)  # the controller's own certificate still gets in, through the same listener
+    ctl.close()
+    issuer = ca_mod.load_cert(fleet.paths.controller_cert).issuer
+    assert issuer == ca_mod.load_cert(fleet.paths.controllers_ca_cert).subject != fleet.ca.cert.subject
     from tests.deploy.tls_fleet import CONF
 
     listeners = [line.split()[1:] for line in CONF.read_text().splitlines() if line.startswith("listener ")]
-    assert listeners == [["8883"], ["8884", "127.0.0.1"]]
+    assert listeners == [["8883"], ["8884", "127.0.0.1"]]  # and out of the stations' reach by address too
 
 
 def test_a_revoked_station_is_refused_by_the_broker_after_a_reload(fleet):

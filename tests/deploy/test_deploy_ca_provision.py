@@ -46,7 +46,7 @@ def eku(cert: x509.Certificate) -> list:
 def test_ca_init_issues_ca_controller_and_broker_certificates(ctl):
     paths = ca_mod.CaPaths.for_config(ctl.config)
     assert paths.ca_key.parent == ctl.config.private_key.parent  # beside the controller's keys
-    for key in (paths.ca_key, paths.controller_key, paths.broker_key):
+    for key in (paths.ca_key, paths.controllers_ca_key, paths.controller_key, paths.broker_key):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
     ca = ca_mod.load_cert(paths.ca_cert)
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
@@ -57,8 +57,20 @@ def test_ca_init_issues_ca_controller_and_broker_certificates(ctl):
     broker = ca_mod.load_cert(paths.broker_cert)
     assert eku(broker) == [ExtendedKeyUsageOID.SERVER_AUTH]
     assert ca_mod.server_hosts(broker) == ["broker.rekam.test", "10.20.0.5", "localhost", "127.0.0.1", "::1"]
-    for leaf in (controller, broker):
-        leaf.verify_directly_issued_by(ca)
+    broker.verify_directly_issued_by(ca)
+    # the controller's from the controllers' own CA: the only one their listener trusts
+    controllers_ca = ca_mod.load_cert(paths.controllers_ca_cert)
+    controller.verify_directly_issued_by(controllers_ca)
+    assert controllers_ca.subject != ca.subject
+
+
+def test_an_installation_from_before_gets_a_controllers_ca_and_a_controller_certificate_from_it(ctl):
+    paths = ca_mod.CaPaths.for_config(ctl.config)
+    paths.controllers_ca_key.unlink()
+    paths.controllers_ca_cert.unlink()
+    again = ca_mod.init(ctl.config, broker_hosts=[])
+    assert {paths.controllers_ca_cert, paths.controller_cert} <= set(again.written) and not again.created_ca
+    ca_mod.load_cert(paths.controller_cert).verify_directly_issued_by(ca_mod.load_cert(paths.controllers_ca_cert))
 
 
 def test_ca_init_again_keeps_the_ca_and_reissues_only_when_asked(ctl):

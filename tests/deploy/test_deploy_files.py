@@ -89,7 +89,7 @@ def test_a_changed_revocation_list_reaches_mosquitto():
     assert install.split()[-2:] == ["/var/lib/rekam/tls/crl.pem", "/etc/mosquitto/certs/rekam/crl.pem"]
     assert reload.endswith("reload-or-restart mosquitto.service")
     conf = CONF.read_text()
-    assert conf.count("crlfile /etc/mosquitto/certs/rekam/crl.pem") == 2  # both listeners read that copy
+    assert conf.count("crlfile /etc/mosquitto/certs/rekam/crl.pem") == 1  # the stations' listener reads that copy
     setup = (DEPLOY / "controller-setup.sh").read_text()
     assert "systemctl enable --now rekam-crl.path" in setup
 

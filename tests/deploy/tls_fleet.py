@@ -33,21 +33,23 @@ ACL = DEPLOY / "mosquitto" / "acl"
 MOUNT = "st/"
 
 
-def broker_config(*, host: str, station_port: int, controller_port: int, ca: Path, cert: Path, key: Path,
-                  crl: Path, acl: Path) -> str:
-    """deploy/mosquitto/rekam.conf with the listeners and paths for this test; everything else verbatim."""
-    listeners = iter([f"{station_port} {host}", f"{controller_port} {host}"])
-    subst = {"cafile": str(ca), "certfile": str(cert), "keyfile": str(key), "crlfile": str(crl),
-             "acl_file": str(acl)}
+def broker_config(*, host: str, station_port: int, controller_port: int, ca: Path, controllers_ca: Path, cert: Path,
+                  key: Path, crl: Path, acl: Path) -> str:
+    """deploy/mosquitto/rekam.conf with the listeners and paths for this test; everything else verbatim.
+
+    Values in file order: the stations' listener first, then the controllers'."""
+    subst = {"listener": iter([f"{station_port} {host}", f"{controller_port} {host}"]),
+             "cafile": iter([ca, controllers_ca]), "certfile": iter([cert, cert]), "keyfile": iter([key, key]),
+             "crlfile": iter([crl]), "acl_file": iter([acl])}
     seen: dict[str, int] = {}
     out = []
     for line in CONF.read_text().splitlines():
         words = line.split(None, 1)
-        if words and (words[0] in subst or words[0] == "listener"):
+        if words and words[0] in subst:
             seen[words[0]] = seen.get(words[0], 0) + 1
-            line = f"listener {next(listeners)}" if words[0] == "listener" else f"{words[0]} {subst[words[0]]}"
+            line = f"{words[0]} {next(subst[words[0]])}"
         out.append(line)
-    per_listener = {"listener": 2, "cafile": 2, "certfile": 2, "keyfile": 2, "crlfile": 2, "acl_file": 1}
+    per_listener = {"listener": 2, "cafile": 2, "certfile": 2, "keyfile": 2, "crlfile": 1, "acl_file": 1}
     assert seen == per_listener, f"rekam.conf should set {per_listener}, got {seen}"
     return "\n".join(out) + "\n"
 
@@ -101,7 +103,8 @@ def start_broker(workdir: Path, station_port: int, controller_port: int, paths: 
     if find_mosquitto() is None:
         pytest.fail("mosquitto is not installed; .ci/run installs it (apt-get install mosquitto)")
     extra = broker_config(host="127.0.0.1", station_port=station_port, controller_port=controller_port,
-                          ca=paths.ca_cert, cert=paths.broker_cert, key=paths.broker_key, crl=paths.crl, acl=ACL)
+                          ca=paths.ca_cert, controllers_ca=paths.controllers_ca_cert, cert=paths.broker_cert,
+                          key=paths.broker_key, crl=paths.crl, acl=ACL)
     return MosquittoBroker(port=station_port, workdir=workdir, extra_config=extra, default_listener=False).start()
 
 
