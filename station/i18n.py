@@ -119,6 +119,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "e.timeout": {"id": "{device} tidak menjawab", "en": "{device} does not answer"},
     "e.busy": {"id": "{device} sedang dipakai program lain", "en": "{device} is in use by another program"},
     "e.no_finger": {"id": "tidak ada jari di pemindai", "en": "no finger on the scanner"},
+    "e.trainer_unavailable": {"id": "Mode latihan hanya dengan perangkat tiruan", "en": "Trainer mode needs emulated devices"},
     "e.pen_stuck": {"id": "pena {device} menempel tanpa menulis: angkat pena, bersihkan bantalan, lalu ulangi",
                     "en": "the {device} pen stays down without writing: lift the pen, wipe the pad, then retry"},
     "e.capture_failed": {"id": "{device} gagal mengambil gambar", "en": "{device} failed to capture"},
