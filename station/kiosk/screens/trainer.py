@@ -21,7 +21,7 @@ async def act(request: Request):
     k = kiosk(request)
     tr = k.trainer
     if tr is None:
-        return Response("trainer mode is off", status_code=404)
+        return Response(k.t("e.trainer_unavailable"), status_code=404)
     form = {key: str(v) for key, v in (await request.form()).items()}
     action = request.path_params["action"]
     condition = form.get("condition", "good")
@@ -47,9 +47,9 @@ async def act(request: Request):
         elif action == "restore":
             tr.silence(form.get("device", "fingerprint"), False)
         else:
-            return Response("unknown trainer action", status_code=404)
-    except ValueError as exc:
-        return Response(f"trainer: {exc}", status_code=422)
+            return Response(k.t("k.bad_answer"), status_code=404)
+    except ValueError:  # a condition or device the panel does not offer (a hand-made request)
+        return Response(k.t("k.bad_answer"), status_code=422)
     return redirect("/enroll")
 
 
