@@ -14,6 +14,9 @@ This module owns talking to picamera2 and nothing else does. Its rules:
 * A failed or timed-out autofocus cycle is not fatal: the still is taken
   anyway and ``metadata["autofocus"]`` says what happened; the quality gate
   judges sharpness from the pixels.
+* The kiosk's live view comes from the small ``lores`` stream of the same
+  configuration (:meth:`Picamera2Camera.preview`): no autofocus cycle and no
+  full-resolution still per frame.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ from drivers.registry import DriverContext, parse_options
 from drivers.types import DeviceIdentity, DeviceKind, Image, ImageFormat
 
 log = logging.getLogger(__name__)
+#: The live view's frame width (the lores stream keeps the still's aspect) and its JPEG quality.
+PREVIEW_WIDTH = 320
+PREVIEW_QUALITY = 70
 
 _SIZE_FORM = "[width, height] in pixels, each 16-16384"
 _NO_CAMERA_HINT = "check the ribbon cable and run `rpicam-hello --list-cameras`"
@@ -216,6 +222,9 @@ class Picamera2Camera(Camera):
 
                 flip180 = self._rotation == 180
                 kwargs["transform"] = libcamera.Transform(hflip=int(flip180 != self._hflip), vflip=int(flip180))
+            main_w, main_h = self._size or tuple(cam.camera_properties.get("PixelArraySize") or (4608, 2592))
+            kwargs["lores"] = {"size": (PREVIEW_WIDTH, max(2, round(PREVIEW_WIDTH * main_h / main_w / 2) * 2)),
+                               "format": "YUV420"}
             config = cam.create_still_configuration(**kwargs)
             cam.configure(config)
             cam.options["quality"] = self._quality
@@ -271,6 +280,25 @@ class Picamera2Camera(Camera):
         md["autofocus"] = af
         md["jpeg_quality"] = self._quality
         return Image(data=data, width=width, height=height, format=ImageFormat.JPEG, metadata=md)
+
+    def preview(self) -> Image:
+        """A small frame for the live view: the lores stream as it runs, no focus cycle, no still."""
+        self._require_open()
+        import cv2  # noqa: PLC0415 - the station's image library; only the live view needs it here
+
+        with self._lock:
+            with self._boundary("grabbing a preview frame"):
+                yuv = self._cam.capture_array("lores", wait=self._capture_timeout_s)
+        try:
+            bgr = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
+            ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])
+        except cv2.error as exc:
+            raise CaptureFailed(f"the preview frame could not be converted ({exc.__class__.__name__})",
+                                device=self.label) from exc
+        if not ok:
+            raise CaptureFailed("the preview frame could not be encoded", device=self.label)
+        return Image(data=jpeg.tobytes(), width=bgr.shape[1], height=bgr.shape[0], format=ImageFormat.JPEG,
+                     metadata={"preview": True})
 
     def _focus(self) -> str:
         """Run one autofocus cycle where the camera has one; report, never raise."""

@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2  # noqa: F401 - loaded before the fixtures patch sys.modules: OpenCV cannot be loaded twice
 import pytest
 from PIL import Image as PILImage
 
@@ -90,10 +91,11 @@ def rig(mocker) -> Rig:
 
         def create_still_configuration(self, main=None, transform=None, **kwargs):
             rig.calls.append(("create_still_configuration", {"main": main, "transform": transform, **kwargs}))
-            return {"use_case": "still", "main": main or {"size": (4608, 2592)}, "transform": transform}
+            return {"use_case": "still", "main": main or {"size": (4608, 2592)}, "transform": transform, **kwargs}
 
         def configure(self, config) -> None:
             rig.calls.append(("configure", config))
+            self._config = config
             if rig.configure_error is not None:
                 raise rig.configure_error
 
@@ -113,6 +115,16 @@ def rig(mocker) -> Rig:
                 raise rig.capture_error
             file_output.write(rig.jpeg)
             return dict(rig.request_metadata)
+
+        def capture_array(self, name="main", wait=None, signal_function=None):
+            """As the real one: a YUV420 stream comes as one plane of (height * 3/2, width) bytes."""
+            import numpy as np
+
+            rig.calls.append(("capture_array", {"name": name, "wait": wait}))
+            if rig.capture_error is not None:
+                raise rig.capture_error
+            w, h = self._config[name]["size"]
+            return np.full((h * 3 // 2, w), 128, dtype=np.uint8)
 
         def cancel_all_and_flush(self) -> None:
             rig.calls.append(("cancel_all_and_flush", None))
@@ -187,6 +199,26 @@ def test_capture_runs_autofocus_then_captures_jpeg_into_memory(rig: Rig) -> None
         "af_state": 2, "focus_fom": 1234, "colour_temperature_k": 4800, "lux": 310.5,
         "sensor_timestamp_ns": 123456789, "autofocus": "focused", "jpeg_quality": 90,
     }
+
+
+def test_the_live_view_comes_from_the_lores_stream_without_a_focus_cycle_or_a_still(rig: Rig) -> None:
+    """Before, each preview frame was a full still after an autofocus cycle (far under 12 fps on a Pi)."""
+    with make(size=[2028, 1520], capture_timeout_s=4) as cam:
+        assert rig.calls[2][1]["lores"] == {"size": (320, 240), "format": "YUV420"}  # the still's aspect
+        rig.calls.clear()
+        frame = cam.preview()
+    assert rig.calls[0] == ("capture_array", {"name": "lores", "wait": 4.0})
+    assert "autofocus_cycle" not in rig.names() and "capture_file" not in rig.names()
+    assert frame.format is ImageFormat.JPEG and (frame.width, frame.height) == (320, 240)
+    with PILImage.open(io.BytesIO(frame.data)) as decoded:
+        assert decoded.format == "JPEG" and decoded.size == (320, 240)
+
+
+def test_a_preview_failure_is_a_device_error(rig: Rig) -> None:
+    with make() as cam:
+        rig.capture_error = RuntimeError("camera frontend has timed out!")
+        with pytest.raises(DeviceError):
+            cam.preview()
 
 
 def test_camera_without_autofocus_skips_the_cycle(rig: Rig) -> None:
