@@ -139,6 +139,8 @@ def main() -> None:
     one, two = statistics.median(single_rates), statistics.median(dead_rates)
     print(f"median: one live replica {one:.0f} packets/s; one live + one killed {two:.0f} packets/s; "
           f"ratio {two / one:.2f} (target >= 0.80); publishes per packet {max(sends):.2f} at worst")
+    if two / one < 0.8:
+        raise SystemExit("MISSED: the dead replica cost more than a fifth of the rate")
 
 
 if __name__ == "__main__":

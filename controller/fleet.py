@@ -68,6 +68,8 @@ class Fleet:
         """Apply a state message; False if ignored (bad, unknown station, or from an older connection)."""
         if not payload:
             return False  # a cleared retained topic
+        if not self.accepts(station_id):  # before a byte is decoded: only a registered, active station counts
+            return False
         try:
             state = messages.decode(State, payload)
         except messages.MessageError as exc:
@@ -75,8 +77,6 @@ class Fleet:
             return False
         if state.station_id != station_id:
             log.warning("state on %s's topic claims station %s; ignored", station_id, state.station_id)
-            return False
-        if self._revoked(station_id):
             return False
         applied = self.store.record_state(station_id, state.online, state.connection, state.version,
                                           state.drivers, received_at if received_at is not None else self._clock())
@@ -86,12 +86,14 @@ class Fleet:
         return applied
 
     def on_telemetry(self, station_id: str, payload: bytes, received_at: float | None = None) -> Telemetry | None:
+        if not self.accepts(station_id):
+            return None
         try:
             t = messages.decode(Telemetry, payload)
         except messages.MessageError as exc:
             log.warning("ignoring bad telemetry from %s: %s", station_id, exc)
             return None
-        if t.station_id != station_id or self._revoked(station_id) is not False:
+        if t.station_id != station_id:
             return None
         body = msgspec.to_builtins(t)
         self.store.record_telemetry(station_id, t.at, body, received_at=received_at)

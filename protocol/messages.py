@@ -26,6 +26,9 @@ SCHEMA_VERSION = 1
 
 #: Counters and sizes: never negative, and small enough for JSON numbers and SQLite integers.
 Count = Annotated[int, Meta(ge=0, le=2**53)]
+#: Bounds on the free-form tables a station sends (a report is stored for weeks; none may grow without end).
+MAX_DEVICES = 16
+MAX_ITEMS = 64
 #: Seconds since the epoch (or a duration), finite and within a plausible range.
 Seconds = Annotated[float, Meta(ge=0, le=1e11)]
 Text = Annotated[str, Meta(max_length=4096)]
@@ -64,7 +67,7 @@ class State(Message, tag="state"):
     online: bool
     connection: Count
     version: Name = ""
-    drivers: dict[Name, Name] = {}
+    drivers: Annotated[dict[Name, Name], Meta(max_length=MAX_DEVICES)] = {}
     since: Seconds = 0.0
 
 
@@ -84,7 +87,7 @@ class Telemetry(Message, tag="telemetry"):
     disk_free_bytes: Count
     enrollments_today: Count
     temperature_c: Annotated[float, Meta(ge=-100, le=200)] | None = None
-    drivers: dict[Name, DriverHealth] = {}
+    drivers: Annotated[dict[Name, DriverHealth], Meta(max_length=MAX_DEVICES)] = {}
     assignment_id: Name | None = None
 
 
@@ -182,7 +185,7 @@ class CommandName(str, Enum):
 class Command(Message, tag="cmd"):
     command_id: Name
     name: CommandName
-    args: dict[Name, Any] = {}
+    args: Annotated[dict[Name, Any], Meta(max_length=MAX_ITEMS)] = {}
     issued_at: Seconds = 0.0
 
 
@@ -190,7 +193,7 @@ class CommandReply(Message, tag="cmd_reply"):
     command_id: Name
     station_id: Name
     ok: bool
-    result: dict[Name, Any] = {}
+    result: Annotated[dict[Name, Any], Meta(max_length=MAX_ITEMS)] = {}
     error: Text = ""
 
 

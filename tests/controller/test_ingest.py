@@ -158,6 +158,9 @@ def test_unknown_and_revoked_stations_quarantined_not_dropped(ingest, store):
                        controller_key=CK.public.keys[0], station_key=stranger).to_bytes()
     [r] = ingest.process([(topic("st-99"), data)])
     assert (r.outcome, r.ack, r.reason_id) == ("dropped", None, "unknown_station")  # never parsed, never acked
+    # the station is checked before a byte is decoded: garbage from a stranger is not even "malformed"
+    [r] = ingest.process([(topic("st-99"), b"\x81" * 1_000_000)])
+    assert (r.outcome, r.reason_id) == ("dropped", "unknown_station")
     store.revoke_station("st-02", "stolen from the kelurahan office")
     data = sealed("st-02", make_record(station_id="st-02"))
     [r] = ingest.process([(topic("st-02"), data)])
@@ -331,3 +334,18 @@ def test_a_batch_is_one_write_transaction_with_its_counters_and_refusals(tmp_pat
         assert len(commits) == 1
         assert store.counters()["ack.stored"] == store.packet_count() == 10
         assert store.counters()["refused.malformed"] == 5
+
+
+def test_a_verified_packet_of_an_unknown_suite_is_acked_rejected_so_the_station_stops_resending(ingest, store):
+    """Before, it was quarantined but never acked: the station sent it again every ack timeout, for ever."""
+    import dataclasses
+
+    env = packet.parse(sealed("st-01", make_record(station_id="st-01")))
+    for change in ({"suite": "rot13"}, {"version": 2}):  # newer software on the station, signed by it
+        header = dataclasses.replace(env.header, **change)
+        unsigned = packet.Envelope(header, env.ciphertext, b"")
+        data = packet.Envelope(header, env.ciphertext, KEYS["st-01"].sign(unsigned.signed_bytes())).to_bytes()
+        [r] = ingest.process([(topic(), data)])
+        assert r.outcome == "rejected" and r.ack is not None and r.ack.packet_id == env.packet_id
+        assert r.ack.reason_id == ("unknown_suite" if "suite" in change else "unsupported_version")
+    assert store.packet_count() == 0

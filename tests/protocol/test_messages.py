@@ -1,5 +1,6 @@
 import json
 
+import msgspec
 import pytest
 
 from protocol import messages as m
@@ -86,3 +87,17 @@ def test_parse_refuses_foreign_topics():
         topics.parse("rekam/v1/stations/st-01/bogus")
     with pytest.raises(topics.TopicError):
         topics.parse("other/v1/stations/st-01/state")
+
+
+def test_the_free_form_tables_a_station_sends_are_bounded():
+    """A telemetry report is stored for weeks: its drivers table (and a reply's result) cannot grow without end."""
+    from protocol.messages import MAX_DEVICES, MAX_ITEMS, CommandReply, DriverHealth, Telemetry
+
+    ok = Telemetry("st-01", 1.0, 0, 0, 0, 0, 0, 0, drivers={f"d{i}": DriverHealth("x", True) for i in range(4)})
+    assert m.decode(Telemetry, m.encode(ok)) == ok
+    big = msgspec.structs.replace(ok, drivers={f"d{i}": DriverHealth("x", True) for i in range(MAX_DEVICES + 1)})
+    with pytest.raises(m.MessageError, match="drivers"):
+        m.decode(Telemetry, m.encode(big))
+    reply = CommandReply("c-1", "st-01", True, result={f"k{i}": i for i in range(MAX_ITEMS + 1)})
+    with pytest.raises(m.MessageError, match="result"):
+        m.decode(CommandReply, m.encode(reply))
