@@ -132,7 +132,9 @@ class Link(ABC):
     def open(self) -> "Link": ...
 
     @abstractmethod
-    def subscribe(self, filters: list[tuple[str, int]]) -> None: ...
+    def subscribe(self, filters: list[tuple[str, int]]) -> None:
+        """Subscribe now and on every (re)connection; may be called before :meth:`open`, so the
+        subscriptions are in place before anything else happens on the first connection."""
 
     @abstractmethod
     def unsubscribe(self, topic_filter: str) -> None: ...
@@ -235,7 +237,8 @@ class PahoLink(Link):
 
     # -- traffic -------------------------------------------------------------
     def subscribe(self, filters: list[tuple[str, int]]) -> None:
-        self._check_open()
+        if self._state is not LinkState.UNOPENED:
+            self._check_open()
         filters = [(self._out(f), q) for f, q in filters]
         with self._lock:
             self._subscriptions.update(dict(filters))

@@ -41,6 +41,7 @@ class MockLink(Link):
     def __init__(self, broker: MockBroker, client_id: str = "mock") -> None:
         self.broker, self.client_id = broker, client_id
         self.subscriptions: dict[str, int] = {}
+        self._pending: list[tuple[str, int]] = []  # subscribed before the connection: retained come with it
         self.connection = 0
         self._state, self._up, self._will = LinkState.UNOPENED, False, None
     state = property(lambda self: self._state)
@@ -57,6 +58,9 @@ class MockLink(Link):
     def restore(self) -> None:
         self._will, self._up, self.connection = self.will(), True, self.connection + 1
         self.on_connect(self.connection)
+        pending, self._pending = self._pending, []
+        if pending:
+            self.subscribe(pending)
 
     def drop(self) -> None:
         """The network dies: the will goes out, nothing is delivered until restore()."""
@@ -67,6 +71,9 @@ class MockLink(Link):
 
     def subscribe(self, filters: list[tuple[str, int]]) -> None:
         self.subscriptions.update(filters)
+        if not self.connected:
+            self._pending += filters
+            return
         for topic, payload in list(self.broker.retained.items()):
             if any(topic_matches_sub(f, topic) for f, _ in filters):
                 self.on_message(Inbound(topic, payload, 1, True, self.connection, 0))

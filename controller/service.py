@@ -145,10 +145,12 @@ class ControllerService:
             self._spawn(self._ingest_loop, f"controller-ingest-{i}")
         self._spawn(self._fleet_loop, "controller-fleet")
         try:
-            self.link.open()
+            # before open: on the first connection the share group is joined before the status says
+            # "online" (which makes stations resend); subscribing after could lose that race
             self.link.subscribe([(topics.all_stations(leaf), 1) for leaf in (
                 topics.Leaf.STATE, topics.Leaf.TELEMETRY, topics.Leaf.CMD_REPLY)]
                 + [(topics.shared_packets(self.config.mqtt.share_group), 1)])
+            self.link.open()
         except LinkError as exc:
             raise ControllerError(f"cannot start the MQTT link to {self.config.mqtt.host}:"
                                   f"{self.config.mqtt.port}: {exc}") from exc
