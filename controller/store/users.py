@@ -65,6 +65,11 @@ class UserTables:
             return db.execute("UPDATE web_users SET role = ?, changed_at = ?, epoch = epoch + 1 WHERE username = ?",
                               (role, self._clock(), username)).rowcount == 1
 
+    def end_sessions(self, username: str) -> bool:
+        """Every session of the user ends (a logout: a copied cookie must not outlive it)."""
+        with self.transaction() as db:
+            return db.execute("UPDATE web_users SET epoch = epoch + 1 WHERE username = ?", (username,)).rowcount == 1
+
     def rehash_password(self, username: str, password_hash: str) -> None:
         """A stronger hash of the same password: sessions stay valid."""
         with self.transaction() as db:

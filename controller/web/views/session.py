@@ -50,6 +50,8 @@ async def login(request: Request) -> Response:
 def logout(request: Request) -> Response:
     user = current_user(request)
     if user is not None:
+        # the cookie is signed, not stored: moving the epoch on is what makes a copy of it worthless
+        dash(request).store.end_sessions(user.username)
         dash(request).store.audit(user.username, user.role, "logout", "", "",
                                   request.client.host if request.client else None)
     lang = request.session.get("lang")

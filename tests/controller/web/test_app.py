@@ -86,9 +86,14 @@ def test_password_change_ends_the_users_other_sessions(world):
     assert any(e.action == "user.passwd" and e.target == "opa" for e in world.store.audit_log(username="ana"))
 
 
-def test_logout_ends_the_session(world):
+def test_logout_ends_the_session_and_any_copy_of_its_cookie(world):
     c = world.client("vic")
+    copied = dict(c.cookies)  # what someone who saw the cookie kept (it is signed, not stored)
+    assert c.get("/fleet", headers={"accept": "text/html"}).status_code == 200
     assert post(c, "/logout").status_code == 303
+    assert c.get("/fleet", headers={"accept": "text/html"}).status_code == 303
+    c.cookies.clear()
+    c.cookies.update(copied)
     assert c.get("/fleet", headers={"accept": "text/html"}).status_code == 303
 
 
