@@ -99,11 +99,6 @@ class DashboardTables:
         return out
 
     # -- plans and why -----------------------------------------------------------------------
-    def add_plan_reason(self, plan_id: str, day: str, reason: str, stations: int) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO plan_reasons(plan_id, at, day, reason, stations) VALUES (?, ?, ?, ?, ?)",
-                       (plan_id, self._clock(), day, reason, stations))
-
     def plan_entries(self, limit: int = 100) -> list[PlanEntry]:
         with self.transaction() as db:
             rows = db.execute(

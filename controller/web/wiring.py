@@ -61,7 +61,6 @@ class DashboardRuntime:
         service.tick_listeners.append(self._schedule_changes)
         service.fleet.listeners.append(self._alarms_changed)
         self.tracker.listeners.append(lambda records: hub.notify("commands", len(records)))
-        self._replans_seen = len(planning.history) if planning is not None else 0
         self._plan_id = store.active_plan()[0] if store.active_plan() else None
         self.server: WebServer | None = None
         self.app = None
@@ -108,15 +107,9 @@ class DashboardRuntime:
         self.notifier.wake()
 
     def _schedule_changes(self) -> None:
-        """Keep why each re-plan happened (the scheduler only remembers it in memory) and tell the pages."""
-        store = self.service.store
-        row = store.active_plan()
+        """Tell the pages when another plan is active (the scheduler stores why it made it)."""
+        row = self.service.store.active_plan()
         plan_id = row[0] if row else None
-        history = self.planning.history if self.planning is not None else []
-        for day, reason, stations in history[self._replans_seen:]:
-            if plan_id is not None:
-                store.add_plan_reason(plan_id, day.isoformat(), reason, stations)
-        self._replans_seen = len(history)
         if plan_id != self._plan_id:
             self._plan_id = plan_id
             self.hub.notify("schedule", plan_id)

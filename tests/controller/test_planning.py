@@ -108,6 +108,9 @@ def test_station_offline_during_assignment_is_replanned_from_tomorrow(store):
     told = {u.station_id: u for u in pub.updates}
     assert "st-03" in told and told["st-03"].upcoming == []
     assert planning.history and "st-03 offline" in planning.history[-1][1]
+    # why, stored with the plan itself (with or without a dashboard): newest first, the first plan last
+    entries = store.plan_entries()
+    assert "st-03 offline" in entries[0].reason and entries[-1].reason == "new plan"
     # the alarm clears because st-03 has nothing assigned any more: that alone does not bring it back
     store.clear_alarm("st-03", "offline")
     planning.tick(pub)
