@@ -50,13 +50,13 @@ def render(request: Request, template: str, status_code: int = 200, **ctx: Any) 
         """A translation where there is one (a reason, a measure), else the id as it came."""
         return i18n.t(lang, msg_id) if i18n.known(msg_id) else fallback
 
-    def accounts(role: str | None = None) -> list:
+    def choosable(role: str | None = None) -> list:
         """Who may sign in here (holding ``role``): the screen lists them to be chosen by touch."""
         return [a for a in k.runtime.operators.accounts() if role is None or a.has(Role(role))]
 
     status = k.status()
     page = _env.get_template(template).render(
-        t=t, t_or=t_or, accounts=accounts, lang=lang, finger_name=lambda p: i18n.finger_name(lang, p),
+        t=t, t_or=t_or, choosable=choosable, lang=lang, finger_name=lambda p: i18n.finger_name(lang, p),
         problems=lambda ids: i18n.problems(lang, tuple(ids)), status=status,
         status_text=k.status_text(status), station_id=k.runtime.config.station_id,
         operator=session(request), trainer=k.trainer is not None, path=request.url.path, **ctx)
