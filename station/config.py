@@ -23,6 +23,7 @@ from drivers.types import DeviceKind
 from protocol import topics
 from protocol.keys import Suite
 from station.errors import ConfigError
+from station.quality.thresholds import FaceThresholds, FingerThresholds, QualityThresholds, SignatureThresholds
 
 LANGUAGES = ("id", "en")
 _REAL_DRIVERS = {DeviceKind.CAMERA: "picamera2", DeviceKind.FINGERPRINT: "zhiantec",
@@ -76,11 +77,11 @@ class _OutboxTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class _QualityTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    #: Attempts per capture; the per-gate tables are checked by station.quality.thresholds_from_config.
+    #: Attempts per capture; the gates' own tables are their threshold models (station.quality.thresholds).
     retries: Annotated[int, Meta(ge=1, le=10)] = 3
-    face: dict[str, Any] = {}
-    finger: dict[str, Any] = {}
-    signature: dict[str, Any] = {}
+    face: FaceThresholds = FaceThresholds()
+    finger: FingerThresholds = FingerThresholds()
+    signature: SignatureThresholds = SignatureThresholds()
 
 
 class _DevicesTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -137,7 +138,7 @@ class StationConfig:
     min_free_bytes: int
     mqtt: MqttSettings
     devices: Mapping[DeviceKind, DeviceConfig]
-    quality: Mapping[str, Any]
+    quality: QualityThresholds
     retries: int
     source: Path | None = None
     kiosk: KioskSettings = KioskSettings()
@@ -184,10 +185,7 @@ def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None 
             raise ConfigError(f"devices.{kind.value}.driver is required: a driver name from `rekam drivers list` "
                               f"(on a Pi e.g. {_REAL_DRIVERS[kind]!r})")
         devices[kind] = dc
-    quality = {"face": f.quality.face, "finger": f.quality.finger, "signature": f.quality.signature}
-    from station.quality import thresholds_from_config  # the gates own their thresholds
-
-    thresholds_from_config(quality)  # refuse a bad threshold now, not at the first capture
+    quality = QualityThresholds(f.quality.face, f.quality.finger, f.quality.signature)  # checked as decoded
     return StationConfig(
         station_id=f.station.id,
         data_dir=data_dir,

@@ -43,7 +43,7 @@ from station.devices import Devices
 from station.errors import ConfigError, StationError
 from station.operators import OperatorStore
 from station.outbox import Outbox
-from station.quality import QualityThresholds, thresholds_from_config
+from station.quality import QualityThresholds
 from station.sealer import Sealer
 from station.seen import SeenNIKs
 from station.uplink import Uplink
@@ -64,7 +64,7 @@ class StationRuntime:
         self.outbox = Outbox(config.outbox_path, clock=clock)
         self.central_statuses = CentralStatusBook(config.data_dir / "central_status.db", clock=clock)
         self.devices = Devices(config.devices, self.context)
-        self.thresholds: QualityThresholds = thresholds_from_config(config.quality)
+        self.thresholds: QualityThresholds = config.quality
         #: Who may log in (the kiosk and the console) and confirm face exceptions.
         self.operators = OperatorStore(config.data_dir / "operators.db", clock=clock,
                                        max_failures=config.kiosk.max_failures, lockout_s=config.kiosk.lockout_s)
@@ -286,7 +286,7 @@ class StationRuntime:
             if self.config.devices.get(kind) != dc:
                 self.devices.swap(kind, dc.driver, dc.options)
                 changed.append(kind.value)
-        self.thresholds = thresholds_from_config(new.quality)
+        self.thresholds = new.quality
         needs_restart = [name for name in ("mqtt", "station_id", "data_dir", "outbox_path", "signing_key",
                                            "controller_public_key", "suite", "min_free_bytes", "language")
                          if getattr(new, name) != getattr(self.config, name)]
