@@ -1,8 +1,8 @@
 """Quality gates of the enrollment workflow: face, finger and signature.
 
 Each gate measures a capture from its pixels or pen samples alone and returns
-a :class:`GateResult`; thresholds come from the config's ``[quality.*]``
-tables through :func:`thresholds_from_config`. Each gate module's
+a :class:`GateResult`; thresholds are the config's ``[quality.*]`` tables, decoded into
+the models of :mod:`station.quality.thresholds` as the config loads. Each gate module's
 ``PROBLEMS`` lists its reason ids, most important first (re-exported here
 as ``FACE_PROBLEMS``, ``FINGER_PROBLEMS`` and ``SIGNATURE_PROBLEMS``; the
 operator screens translate them as ``q.<id>``). :data:`UNFORCEABLE` names the
