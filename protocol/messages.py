@@ -89,6 +89,8 @@ class Telemetry(Message, tag="telemetry"):
     temperature_c: Annotated[float, Meta(ge=-100, le=200)] | None = None
     drivers: Annotated[dict[Name, DriverHealth], Meta(max_length=MAX_DEVICES)] = {}
     assignment_id: Name | None = None
+    #: When the oldest packet still in the outbox was sealed (None: the outbox is empty).
+    outbox_oldest_at: Seconds | None = None
 
 
 # -- controller -> station --------------------------------------------------

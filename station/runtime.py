@@ -250,6 +250,7 @@ class StationRuntime:
             enrollments_today=self.outbox.counter(f"enrolled:{self._today().isoformat()}"),
             temperature_c=_cpu_temperature(), drivers=self.devices.health(),
             assignment_id=current.assignment_id if current else None,
+            outbox_oldest_at=s.oldest_sealed_at if s.depth else None,
         )
 
     def handle_command(self, cmd: Command) -> CommandReply:

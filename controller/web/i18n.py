@@ -26,7 +26,7 @@ ID: dict[str, str] = {
     "Station": "Stasiun", "Stations": "Stasiun", "Status": "Status", "online": "daring", "offline": "luring",
     "silent": "diam", "revoked": "dicabut", "Last seen": "Terakhir terlihat", "ago": "lalu",
     "Today's assignment": "Tugas hari ini", "Where it is": "Posisi sebenarnya", "Outbox": "Antrean kirim",
-    "not empty since": "tidak kosong sejak", "Disk free": "Disk bebas", "Temperature": "Suhu",
+    "not empty since": "tidak kosong sejak", "oldest": "tertua", "oldest packet sealed": "paket tertua disegel", "Disk free": "Disk bebas", "Temperature": "Suhu",
     "Devices": "Perangkat", "Version": "Versi", "Enrolled today": "Terekam hari ini",
     "no assignment": "tanpa tugas", "as planned": "sesuai rencana", "elsewhere": "di tempat lain",
     "State": "Keadaan", "Sort": "Urutkan", "Find a station": "Cari stasiun", "with alarms": "dengan alarm",

@@ -53,6 +53,14 @@ def test_telemetry_reflects_outbox_and_devices(runtime):
     assert t.disk_free_bytes > 0
     assert set(t.drivers) == {"camera", "fingerprint", "signature", "indicators"}
     assert all(h.ok for h in t.drivers.values())
+    assert t.outbox_oldest_at is None  # nothing waiting
+    from protocol import packet
+    from protocol.keys import ControllerKeys
+
+    env = packet.seal(b"record", station_id="st-01", seq=runtime.outbox.next_seq(),
+                      controller_key=ControllerKeys.generate().public.keys[0], station_key=runtime.sealer.signing_key)
+    runtime.outbox.add(env)
+    assert runtime.telemetry(connection=4).outbox_oldest_at == env.header.sealed_at
 
 
 def test_unknown_kelurahan_refused_before_enrolling(runtime):

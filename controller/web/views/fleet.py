@@ -36,7 +36,10 @@ class StationRow:
     actual_name: str
     mismatch: bool
     outbox_depth: int | None
-    nonempty_since: float | None
+    #: When the oldest packet waiting was sealed (the station says), else since when the controller
+    #: has seen the outbox not empty (a station from before it said so)
+    oldest_at: float | None
+    oldest_exact: bool
     disk_free: int | None
     temperature: float | None
     drivers: tuple[tuple[str, str, bool, str], ...]
@@ -84,7 +87,9 @@ def build_rows(d: Dashboard, station_ids: list[str] | None = None) -> list[Stati
             venue=(plan.venue or {}).get("name", "") if plan else "",
             actual=actual, actual_name=kelurahan_name(actual) if actual else "",
             mismatch=bool(actual and planned and actual != planned),
-            outbox_depth=t.get("outbox_depth"), nonempty_since=d.outbox_nonempty_since.get(s.station_id),
+            outbox_depth=t.get("outbox_depth"),
+            oldest_at=t.get("outbox_oldest_at") or d.outbox_nonempty_since.get(s.station_id),
+            oldest_exact=t.get("outbox_oldest_at") is not None,
             disk_free=t.get("disk_free_bytes"), temperature=t.get("temperature_c"), drivers=drivers,
             version=s.version or "", enrolled_today=t.get("enrollments_today"),
             alarms=tuple(sorted(severity.get(s.station_id, []), key=lambda a: SEVERITY_ORDER.get(a[1], 9))),

@@ -331,3 +331,19 @@ def test_station_telemetry_json_and_unknown_pages(world):
     assert c.get("/stations/st-01/telemetry.json?metric=nope").status_code == 400
     assert c.get("/stations/nope", headers={"accept": "text/html"}).status_code == 404
     assert c.get("/packets/nope").status_code == 404
+
+
+def test_the_fleet_shows_how_old_the_oldest_waiting_packet_is(world):
+    """The station says when its oldest waiting packet was sealed; before, only "not empty since" (in memory)."""
+    import time
+
+    from protocol import messages, topics
+
+    register(world, "st-01")
+    world.store.record_state("st-01", True, 1, "0.1.0", {}, time.time())
+    sealed_at = time.time() - 2 * 3600
+    tel = messages.Telemetry("st-01", time.time(), 1, 5, 10_000, 0, 10**9, 3, outbox_oldest_at=sealed_at)
+    world.service.apply_fleet_batch([(topics.station("st-01", topics.Leaf.TELEMETRY), messages.encode(tel),
+                                      time.time())])
+    page = world.client("vic").get("/fleet").text
+    assert "tertua" in page and f'data-ts="{sealed_at}"' in page
