@@ -8,7 +8,8 @@ kept for inspection only while they fit:
   anyone, so only its first bytes are kept (enough to recognise it);
 * a station's kept bytes, and everyone's together, stay under the budget; past
   it a row keeps the digest and the first bytes only;
-* past ``max_rows`` rows nothing more is written but the counters.
+* past ``max_rows`` rows, or a station's ``station_rows``, nothing more is
+  written for it but the counters (one station cannot spend everyone's rows).
 
 Usage is kept per station by triggers (migration 0003), so a delete from
 anywhere frees its bytes. Payloads from no registered station share one
@@ -31,6 +32,8 @@ class QuarantineBudget:
     station_bytes: int = 64 * 2**20
     total_bytes: int = 1024 * 2**20
     max_rows: int = 200_000
+    #: Rows one station (or the bucket of unregistered ones) may hold.
+    station_rows: int = 20_000
     #: Bytes kept of a payload that is not kept whole.
     prefix_bytes: int = 256
 
@@ -53,11 +56,11 @@ class QuarantineTables:
             bump(db, f"refused.{reason_id}")
             rows, total = db.execute("SELECT COALESCE(SUM(rows), 0), COALESCE(SUM(bytes), 0) "
                                      "FROM quarantine_usage").fetchone()
-            if rows >= b.max_rows:
+            mine = db.execute("SELECT bytes, rows FROM quarantine_usage WHERE station_id = ?",
+                              (station_id or "",)).fetchone()
+            if rows >= b.max_rows or (mine[1] if mine else 0) >= b.station_rows:
                 bump(db, "quarantine.rows_dropped")
                 return None
-            mine = db.execute("SELECT bytes FROM quarantine_usage WHERE station_id = ?",
-                              (station_id or "",)).fetchone()
             kept = payload if verified else payload[:b.prefix_bytes]
             if (mine[0] if mine else 0) + len(kept) > b.station_bytes or total + len(kept) > b.total_bytes:
                 kept = payload[:b.prefix_bytes]

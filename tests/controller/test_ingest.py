@@ -208,6 +208,21 @@ def test_quarantine_budgets_per_station_in_total_and_in_rows(tmp_path):
         assert store.counters()["refused.x"] == 7
 
 
+def test_one_station_cannot_spend_the_quarantine_rows_of_the_others(tmp_path):
+    """Before, the row budget was global: a revoked station still signing could fill it for everyone."""
+    from controller.store import QuarantineBudget
+
+    budget = QuarantineBudget(station_rows=3, max_rows=100, prefix_bytes=10)
+    with Store(tmp_path / "c.db", quarantine_budget=budget) as store:
+        for sid in ("st-01", "st-02"):
+            store.add_station(sid, KEYS[sid].public.to_pem(), KEYS[sid].public.kid)
+        loud = [store.quarantine(topic="t", reason_id="x", reason="r", payload=b"p", station_id="st-01")
+                for _ in range(10)]
+        assert [k is not None for k in loud] == [True] * 3 + [False] * 7
+        assert store.quarantine(topic="t", reason_id="x", reason="r", payload=b"p", station_id="st-02") is not None
+        assert store.counters()["quarantine.rows_dropped"] == 7 and store.counters()["refused.x"] == 11
+
+
 def test_failed_commit_stores_nothing_and_is_not_acked_and_the_next_batch_commits(tmp_path):
     """After a COMMIT fails, later batches must really commit (and the failed one must not be acked)."""
     import sqlite3
