@@ -91,13 +91,20 @@ class Verdict:
         return self
 
 
-def verdict(test: str, ctl: ControllerDir, sealed: set[str], *, runs: int = 1) -> Verdict:
+def verdict(test: str, ctl: ControllerDir, sealed: set[str], *, runs: int = 1,
+            windows: list[tuple[float, float]] | None = None) -> Verdict:
+    """``windows`` (wall-clock start, end): where packets were waiting, when the test also idles on purpose."""
     with ctl.store() as store:
         with store.transaction() as db:
             rows = db.execute("SELECT packet_id, station_id, seq, nik, received_at FROM packets").fetchall()
     ids = {r[0] for r in rows}
     twice = (len(rows) - len(ids)) + (len(rows) - len({(r[1], r[2]) for r in rows})) \
         + (len(rows) - len({r[3] for r in rows}))
-    times = sorted(r[4] for r in rows)
-    stall = max((b - a for a, b in zip(times, times[1:])), default=0.0)
+    spans = windows or [(float("-inf"), float("inf"))]
+    stall = 0.0
+    for start, end in spans:
+        times = sorted(t for t in (r[4] for r in rows) if start <= t <= end)
+        if start != float("-inf") and times:
+            times.insert(0, start)  # the wait for the first store counts too
+        stall = max([stall, *(b - a for a, b in zip(times, times[1:]))])
     return Verdict(test, runs, len(sealed), len(sealed - ids), twice, stall).report()

@@ -126,14 +126,17 @@ def test_station_kill_9_mid_seal_and_mid_send(tmp_path, broker, ctl):
     assert len(extra) <= 4  # at most one per kill
 
 
-def _drain(fleet: list[ChaosStation], broker, store) -> tuple[float, int]:
-    """Bring the fleet online until its outboxes are empty: (stored per second, publishes it took)."""
+def _drain(fleet: list[ChaosStation], broker, store, windows: list[tuple[float, float]]) -> tuple[float, int]:
+    """Bring the fleet online until its outboxes are empty: (stored per second, publishes it took).
+    The wall-clock span of the drain is added to ``windows``."""
     start = store.packet_count()
+    wall0 = time.time()
     t0 = time.monotonic()
     for st in fleet:
         st.online(broker.host, broker.port)
     assert wait_until(lambda: drained(fleet), 120)
     rate = (store.packet_count() - start) / (time.monotonic() - t0)
+    windows.append((wall0, time.time()))
     published = sum(st.uplink.status.published for st in fleet)
     for st in fleet:
         st.offline()
@@ -150,13 +153,14 @@ def test_one_of_two_replicas_dead_takes_no_share_of_the_stream(tmp_path, broker,
     """
     fleet = stations(ctl, tmp_path, 4)
     sealed: set[str] = set()
+    windows: list[tuple[float, float]] = []  # the drains: between them the test restarts controllers on purpose
     for i, st in enumerate(fleet):
         sealed |= set(st.seal(ctl.keys, niks(40, i * 40)))
     single = ctl.spawn("controller-a")
     with ctl.store() as store:
         try:
             assert ControllerStatus(broker, "controller-a").wait(online=True)
-            rate_single, _ = _drain(fleet, broker, store)
+            rate_single, _ = _drain(fleet, broker, store, windows)
         finally:
             single.terminate()
             single.wait(30)
@@ -171,11 +175,11 @@ def test_one_of_two_replicas_dead_takes_no_share_of_the_stream(tmp_path, broker,
             pair[1].send_signal(signal.SIGKILL)  # and left down
             pair[1].wait(10)
             assert ControllerStatus(broker, "controller-b").wait(online=False)  # the broker saw it go
-            rate_with_dead, published = _drain(fleet, broker, store)
+            rate_with_dead, published = _drain(fleet, broker, store, windows)
         finally:
             pair[0].terminate()
             pair[0].wait(30)
-    v = verdict("two replicas, one killed and left down", ctl, sealed)
+    v = verdict("two replicas, one killed and left down", ctl, sealed, windows=windows)
     print(f"drain rate: one live replica {rate_single:.1f}/s; one live + one dead {rate_with_dead:.1f}/s "
           f"({rate_with_dead / rate_single:.2f}x); {published} publishes for {len(second)} packets")
     assert (v.lost, v.stored_twice) == (0, 0)
