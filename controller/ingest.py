@@ -107,8 +107,11 @@ class Ingest:
                 raise  # our problem, not the packet's: no ack, the station sends it again
             except Exception as exc:  # a bug must not take the controller down with it
                 log.exception("ingest failed unexpectedly on a packet from %s", station_id)
-                refused[i] = _Refusal(topic, payload, station_id, None,
-                                      _Refused("internal_error", f"controller error: {exc.__class__.__name__}"))
+                # Signed by its station (packet_id is known only then): acked rejected, so the station
+                # holds it in its quarantine instead of resending it every ack timeout; kept whole here
+                # to be requeued once the bug is fixed.
+                refused[i] = _Refusal(topic, payload, station_id, packet_id, _Refused(
+                    "internal_error", f"controller error: {exc.__class__.__name__}", verified=packet_id is not None))
         results: dict[int, IngestResult] = {}
         with self.store.transaction():
             if to_store:

@@ -364,3 +364,24 @@ def test_a_verified_packet_of_an_unknown_suite_is_acked_rejected_so_the_station_
         assert r.outcome == "rejected" and r.ack is not None and r.ack.packet_id == env.packet_id
         assert r.ack.reason_id == ("unknown_suite" if "suite" in change else "unsupported_version")
     assert store.packet_count() == 0
+
+
+def test_a_controller_bug_on_a_signed_packet_is_acked_rejected_and_kept_whole(ingest, store, monkeypatch):
+    """Before, it was never acked: the station sent it again every ack timeout, for ever."""
+    niks = sample_niks(2)
+    good, victim = sealed(record=make_record(niks[0]), seq=1), sealed(record=make_record(niks[1]), seq=2)
+    victim_id = packet.parse(victim).packet_id
+    real_open = Ingest._open
+
+    def buggy(self, station_id, env):
+        if env.packet_id == victim_id:
+            raise KeyError("a bug")
+        return real_open(self, station_id, env)
+
+    monkeypatch.setattr(Ingest, "_open", buggy)
+    first, second = ingest.process([(topic(), good), (topic(), victim)])
+    assert first.outcome == "stored"
+    assert second.outcome == "rejected" and second.ack.packet_id == victim_id
+    assert second.ack.reason_id == "internal_error" and "KeyError" in second.ack.reason
+    [entry] = store.quarantined("st-01")
+    assert entry.payload_kept and store.quarantined_payload(entry.id) == victim  # to requeue after the fix
