@@ -132,13 +132,20 @@ class HandOff:
 
     # -- publish --------------------------------------------------------------------------------
     def publish(self, send: Callable[[str, bytes], bool]) -> int:
-        """Hand new statuses to ``send(topic, payload)`` per station; returns the statuses sent."""
+        """Hand new statuses to ``send(topic, payload)`` per station online now; returns the statuses sent.
+
+        A station away for days is not sent one message per cycle: the broker queues only so many for
+        an absent session and drops the oldest, and a status marked sent would never come again.
+        Its statuses wait here, and go in one message once it is back."""
         rows = self.store.unpublished_statuses()
         by_station: dict[str, list[StatusRow]] = {}
         for r in rows:
             by_station.setdefault(r.station_id, []).append(r)
         sent = 0
         for station_id, group in by_station.items():
+            station = self.store.station(station_id)
+            if station is None or station.revoked or not station.online:
+                continue
             msg = messages.CentralStatuses(station_id, [
                 messages.PacketStatus(r.packet_id, r.status, r.at, r.reason) for r in group])
             if send(topics.station(station_id, topics.Leaf.STATUS), messages.encode(msg)):

@@ -92,3 +92,25 @@ def test_purge_removes_the_sealed_bytes_from_the_database_file_and_keeps_the_ind
     assert [s for s, *_ in store.status_history(ids[0])] == ["SENT_FOR_ENROLLMENT"]
     assert store.export_audit_trail()[-1].action == "purge"
     assert store.packets_to_export() == []
+
+
+def test_statuses_wait_for_their_station_to_be_online_then_go_in_one_message(setup):
+    """Sent every cycle to a station away for days, they overflowed the broker's queue for it and were lost."""
+    from controller.export.delivery import HandOff
+    from protocol import messages
+
+    h, store, ids = setup
+    store.record_batch(batch("b-1", 4), [(i, "h") for i in ids], actor="ana")
+    store.apply_statuses([(ids[0], "SENT_FOR_ENROLLMENT", "", 10.0)])
+    handoff = HandOff(store, h.settings(), origin="controller-1", client=None, actor="tester")
+    sent: list[tuple[str, bytes]] = []
+    assert handoff.publish(lambda topic, payload: sent.append((topic, payload)) or True) == 0  # st-01 offline
+    store.apply_statuses([(ids[0], "PRINT_READY_RECORD", "", 20.0)])
+    assert handoff.publish(lambda topic, payload: sent.append((topic, payload)) or True) == 0
+    assert sent == [] and len(store.unpublished_statuses()) == 2
+    store.record_state("st-01", True, 1, "0.1.0", {}, 30.0)
+    assert handoff.publish(lambda topic, payload: sent.append((topic, payload)) or True) == 2
+    [(topic, payload)] = sent
+    msg = messages.decode(messages.CentralStatuses, payload)
+    assert [s.status for s in msg.statuses] == ["SENT_FOR_ENROLLMENT", "PRINT_READY_RECORD"]
+    assert store.unpublished_statuses() == []
