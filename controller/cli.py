@@ -49,10 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                              ("revoke", "stop accepting a station's packets (they are quarantined)", _station_revoke),
                              ("list", "list registered stations", _station_list)):
         s = ssub.add_parser(name, help=help, description=help)
-        s.add_argument("--config", type=Path, default=None)
+        s.add_argument("--config", type=Path, default=None, help=config_mod.CONFIG_HELP)
         s.set_defaults(func=func)
         if name != "list":
-            s.add_argument("station_id")
+            s.add_argument("station_id", help="the station's id (lower-case letters, digits, '-' or '_')")
         if name == "add":
             s.add_argument("--key", type=Path, required=True, help="the station's station-signing.pub (PEM)")
         if name == "revoke":
@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd("progress", "recorded vs target per kelurahan and kecamatan", _progress)
 
     q = cmd("quarantine", "packets refused, with reasons", _quarantine)
-    q.add_argument("--station", default=None)
+    q.add_argument("--station", default=None, help="only this station's refused packets")
     cmd("reviews", "NIKs enrolled more than once, waiting for review", _reviews)
 
     from controller.export import cli as export_cli

@@ -185,6 +185,11 @@ def load(path: str | Path) -> ControllerConfig:
     return from_mapping(raw, base_dir=p.resolve().parent, source=p)
 
 
+#: The --config help of every controller command.
+CONFIG_HELP = ("controller TOML (default: $REKAM_CONTROLLER_CONFIG, else /etc/rekam/controller.toml if it "
+               "exists, else ./controller.toml)")
+
+
 def from_mapping(raw: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> ControllerConfig:
     f = configfile.convert(raw, _ControllerFile, error=ConfigError)
     cid = f.controller.id

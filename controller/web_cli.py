@@ -25,6 +25,7 @@ from adapters.link import PahoLink
 from adapters.terminal import show, table
 from controller import accounts
 from controller import config as config_mod
+from controller.config import CONFIG_HELP
 from controller.commands import CommandError, CommandTracker, command_args
 from controller.errors import ControllerError
 from controller.service import link_settings
@@ -43,21 +44,22 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
                        ("config-reload", "re-read station.toml: devices and quality thresholds"),
                        ("requeue", "send a station's quarantined packets again")):
         s = sub.add_parser(name, help=help, description=help)
-        s.add_argument("--config", type=Path, default=None)
+        s.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
         s.add_argument("stations", nargs="*", metavar="STATION", help="station ids (or --all)")
         s.add_argument("--all", action="store_true", help="every registered, unrevoked station")
         s.add_argument("--timeout", type=float, default=None, help="seconds to wait for replies ([web] command_timeout_s)")
         s.add_argument("--no-wait", action="store_true", help="send and return; the dashboard shows the replies")
         if name == "driver-swap":
-            s.add_argument("--kind", required=True, choices=("camera", "fingerprint", "signature", "indicators"))
+            s.add_argument("--kind", required=True, choices=("camera", "fingerprint", "signature", "indicators"),
+                           help="which device's driver to swap")
             s.add_argument("--driver", required=True, help="driver name, see `rekam drivers list`")
             s.add_argument("--options", default="{}", help="driver options as a JSON object")
         if name == "requeue":
             s.add_argument("--packet", default="all", help="one quarantined packet id (default: all)")
         s.set_defaults(func=_send, command=name.replace("-", "_").replace("requeue", "requeue_quarantine"))
     ls = sub.add_parser("list", help="recent commands and their replies")
-    ls.add_argument("--config", type=Path, default=None)
-    ls.add_argument("--station", default=None)
+    ls.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
+    ls.add_argument("--station", default=None, help="only this station's commands")
     ls.set_defaults(func=_list)
 
     u = csub.add_parser("user", help="dashboard accounts: add, passwd, remove, list",
@@ -68,11 +70,12 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
                              ("remove", "remove a user (their sessions end)", _user_remove),
                              ("list", "list users", _user_list)):
         s = usub.add_parser(name, help=help, description=help)
-        s.add_argument("--config", type=Path, default=None)
+        s.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
         if name != "list":
-            s.add_argument("username")
+            s.add_argument("username", help="the dashboard user")
         if name == "add":
-            s.add_argument("--role", required=True, choices=accounts.ROLES)
+            s.add_argument("--role", required=True, choices=accounts.ROLES,
+                           help="viewer (reads), operator (acts) or admin (also users, deletes, reveals NIKs)")
         if name in ("add", "passwd"):
             s.add_argument("--password-stdin", action="store_true", help="read the password as one line from stdin")
         s.set_defaults(func=func)

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "60: a day in six minutes, to watch it unfold on the dashboard)")
     p.add_argument("--scale", type=int, default=100,
                    help="one synthetic resident stands for this many of Solo's 32,122 (1 = everyone; slow)")
-    p.add_argument("--planner", choices=sorted(PLANNERS), default="backlog")
+    p.add_argument("--planner", choices=sorted(PLANNERS), default="backlog",
+                   help="backlog (most left first, the default) or rotation (the 2013 practice)")
     p.add_argument("--workdir", type=Path, default=Path("rekam-demo"), help="where the SQLite files go")
     p.add_argument("--offline-station", type=int, default=3, help="station number that loses its network (0: none)")
     p.add_argument("--offline-day", type=int, default=2, help="day (from 0) it goes offline")

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssub = p.add_subparsers(dest="sim_command", metavar="DEVICE")
 
     fp = ssub.add_parser("fingerprint", help="a ZhianTec/Grow (R307, R503, AS608, FPM10A) or GT-521F module")
-    fp.add_argument("--family", choices=["zhiantec", "gt521"], default="zhiantec")
+    fp.add_argument("--family", choices=["zhiantec", "gt521"], default="zhiantec",
+                    help="zhiantec (R307/R503/AS608, the default) or gt521 (ADH-Tech GT-521F)")
     fp.add_argument("--model", default=None, help="R307 (default), R503, AS608, FPM10A; GT-521F32, GT-521F52")
     fp.add_argument("--baud", type=int, default=None, help="57600 for ZhianTec, 9600 for GT-521F by default")
     fp.add_argument("--pace", action="store_true", help="take as long as a real UART at that baud rate")
@@ -43,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sg = ssub.add_parser("signature", help="a Topaz-style serial signature pad")
     sg.add_argument("--model", default=None, help="pad model for calibration (default T-LBK462)")
-    sg.add_argument("--pace", action="store_true")
-    sg.add_argument("--person", default="resident-1")
+    sg.add_argument("--pace", action="store_true", help="send samples at the pad's real rate")
+    sg.add_argument("--person", default="resident-1", help="whose synthetic signature to draw")
     sg.add_argument("--sign-every", type=float, default=None, metavar="SECONDS",
                     help="sign again every SECONDS without being asked")
     sg.set_defaults(func=_signature)

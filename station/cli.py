@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         return c
 
     c = ssub.add_parser("init", help="write a commented example config", description="write a commented example config")
-    c.add_argument("path", type=Path, nargs="?", default=Path("station.toml"))
+    c.add_argument("path", type=Path, nargs="?", default=Path("station.toml"),
+                   help="where to write the station TOML (default ./station.toml)")
     c.add_argument("--force", action="store_true", help="overwrite an existing file")
     c.set_defaults(func=_init)
 

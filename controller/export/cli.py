@@ -17,6 +17,7 @@ from pathlib import Path
 from adapters.terminal import progress, show, table
 from controller import config as config_mod
 from controller import keyfiles
+from controller.config import CONFIG_HELP
 from controller.errors import ControllerError
 from controller.export import keys as export_keys
 from controller.export.client import CentralError
@@ -28,7 +29,7 @@ from protocol import regions
 def add_commands(csub: argparse._SubParsersAction) -> None:
     e = csub.add_parser("export", help="hand stored records to the central system (sealed, signed, audited)",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("--config", type=Path, default=None)
+    e.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     e.add_argument("--actor", default=None, help="who runs the export, for the audit (default: login name)")
     e.add_argument("--no-send", action="store_true", help="seal batches only; the running controller sends them")
     e.add_argument("--limit", type=int, default=None, help="export at most this many records")
@@ -37,17 +38,17 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
 
     def cmd(name: str, help: str, func) -> argparse.ArgumentParser:
         c = esub.add_parser(name, help=help, description=help)
-        c.add_argument("--config", type=Path, default=None)
+        c.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
         c.set_defaults(func=func)
         return c
 
     c = cmd("init", "create the export signing key (give its .pub to the central system)", _init)
-    c.add_argument("--force", action="store_true")
+    c.add_argument("--force", action="store_true", help="replace an existing export signing key")
     cmd("status", "backlog, batches and the audit trail", _status)
     c = cmd("purge", "delete sealed payloads the centre confirmed longer ago than the grace period", _purge)
     c.add_argument("--vacuum", action="store_true", help="also rewrite the database file to shrink it")
     c = cmd("history", "a packet's statuses at the central system", _history)
-    c.add_argument("packet_id")
+    c.add_argument("packet_id", help="the packet (its full id)")
     cmd("revisits", "residents the centre refused for a reason only they can fix, per kelurahan", _revisits)
     cmd("funnel", "recorded -> sent -> enrolled -> print-ready -> printed -> distributed, per kecamatan", _funnel)
 

@@ -42,7 +42,7 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
                     "certificate issued to it on the fleet CA's revocation list. The broker must then reread the "
                     "list (deploy/systemd/rekam-crl.path does it: install and systemctl reload mosquitto) so its "
                     "TLS handshake fails. The running controller signs the list again before it expires.")
-    rev.add_argument("station_id")
+    rev.add_argument("station_id", help="the station to revoke")
     rev.add_argument("--reason", default="revoked by operator", help="recorded, and sent in rejections")
     rev.add_argument("--config", type=Path, default=None, help="controller TOML")
     rev.set_defaults(func=revoke_command)
@@ -51,7 +51,7 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
         "provision", help="issue a station's certificate, register its key, write its bundle",
         description="Check a station's CSR, issue its MQTT client certificate, register its signing "
                     "key, and write the one-file bundle the technician installs on the station.")
-    p.add_argument("station_id")
+    p.add_argument("station_id", help="the station the bundle is for (registered with `station add`)")
     p.add_argument("--config", type=Path, default=None, help="controller TOML")
     p.add_argument("--csr", type=Path, required=True, help="the station's station.csr (from `rekam station keygen`)")
     p.add_argument("--signing-key", type=Path, required=True, help="the station's station-signing.pub")

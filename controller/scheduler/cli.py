@@ -29,8 +29,10 @@ from controller.scheduler import (
 )
 from controller.scheduler.codec import venue_to_json
 from controller.scheduler.service import Planning
+from controller.config import CONFIG_HELP
 from controller.store import Store
 from protocol import wib
+
 
 
 class ScheduleError(ControllerError):
@@ -42,11 +44,11 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=lambda a: (t.print_help(), 2)[1])
     tsub = t.add_subparsers(dest="targets_command", metavar="COMMAND")
     imp = tsub.add_parser("import", help="from a CSV: kelurahan code, wajib_ktp, recorded [, name]")
-    imp.add_argument("csv", type=Path)
-    imp.add_argument("--config", type=Path, default=None)
+    imp.add_argument("csv", type=Path, help="CSV of kelurahan targets (code, name, wajib KTP, recorded, ...)")
+    imp.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     imp.set_defaults(func=_targets_import)
     solo = tsub.add_parser("solo2013", help="load the built-in Solo (Kota Surakarta) 2013-like targets")
-    solo.add_argument("--config", type=Path, default=None)
+    solo.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     solo.set_defaults(func=_targets_solo)
 
     v = csub.add_parser("venue", help="outreach events: schools, markets, hospitals, home visits, meetings")
@@ -54,44 +56,45 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
     vsub = v.add_subparsers(dest="venue_command", metavar="COMMAND")
     add = vsub.add_parser("add", help="add an event the schedule must send stations to")
     add.add_argument("venue_id", help="a short id, e.g. sma1-2013-10-07")
-    add.add_argument("--kind", required=True, choices=[k.value for k in VenueKind])
-    add.add_argument("--name", required=True)
-    add.add_argument("--address", default="")
+    add.add_argument("--kind", required=True, choices=[k.value for k in VenueKind], help="what kind of visit")
+    add.add_argument("--name", required=True, help="the venue's name, as stations show it")
+    add.add_argument("--address", default="", help="street address")
     add.add_argument("--kelurahan", required=True, help="kelurahan code the attendees belong to")
-    add.add_argument("--date", required=True, type=dt.date.fromisoformat)
+    add.add_argument("--date", required=True, type=dt.date.fromisoformat, help="the day (YYYY-MM-DD)")
     add.add_argument("--people", required=True, type=int, help="expected attendees (group events: at least 20)")
     add.add_argument("--stations", type=int, default=None, help="stations asked for (default: from the people)")
     add.add_argument("--start", type=dt.time.fromisoformat, default=None, help="HH:MM (default: the kind's hours)")
     add.add_argument("--end", type=dt.time.fromisoformat, default=None, help="HH:MM (default: the kind's hours)")
-    add.add_argument("--config", type=Path, default=None)
+    add.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     add.set_defaults(func=_venue_add)
     ls = vsub.add_parser("list", help="events from today on")
-    ls.add_argument("--config", type=Path, default=None)
+    ls.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     ls.set_defaults(func=_venue_list)
     rm = vsub.add_parser("remove", help="cancel an event")
-    rm.add_argument("venue_id")
-    rm.add_argument("--config", type=Path, default=None)
+    rm.add_argument("venue_id", help="the venue's id (see `venue list`)")
+    rm.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     rm.set_defaults(func=_venue_remove)
 
     s = csub.add_parser("schedule", help="plan, show and simulate the kelurahan schedule")
     s.set_defaults(func=lambda a: (s.print_help(), 2)[1])
     ssub = s.add_subparsers(dest="schedule_command", metavar="COMMAND")
     plan = ssub.add_parser("plan", help="make and activate a plan for the registered stations")
-    plan.add_argument("--planner", choices=sorted(PLANNERS), default="backlog")
+    plan.add_argument("--planner", choices=sorted(PLANNERS), default="backlog",
+                      help="backlog (most left first, the default) or rotation (the 2013 practice)")
     plan.add_argument("--stations", type=int, default=None, help="use the first N registered stations (default all)")
     plan.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=None,
                       help="first day, YYYY-MM-DD (default: the config's campaign_start, or today, WIB)")
-    plan.add_argument("--config", type=Path, default=None)
+    plan.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     plan.set_defaults(func=_plan)
     show = ssub.add_parser("show", help="the active plan's assignments")
     show.add_argument("--date", type=dt.date.fromisoformat, default=None, help="only this day")
     show.add_argument("--station", default=None, help="only this station")
     show.add_argument("--days", type=int, default=7, help="how many days from --date or today (default 7)")
-    show.add_argument("--config", type=Path, default=None)
+    show.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     show.set_defaults(func=_show)
     sim = ssub.add_parser("simulate", help="the fit, the LP bound, the rotation baselines, coverage and the "
                                             "sensitivity table (the store is not changed)")
-    sim.add_argument("--stations", type=int, default=10)
+    sim.add_argument("--stations", type=int, default=10, help="stations in the fleet simulated (default 10)")
     sim.add_argument("--from", dest="start", type=dt.date.fromisoformat, default=None,
                      help="first day (default: the config's campaign_start, else Solo's 2013-10-07)")
     sim.add_argument("--deadline", type=dt.date.fromisoformat, default=None,
@@ -101,7 +104,7 @@ def add_commands(csub: argparse._SubParsersAction) -> None:
     sim.add_argument("--capacity", type=int, default=None,
                      help="residents one station records a day (default: the fitted model, 15 an hour)")
     sim.add_argument("--residue-rows", type=int, default=15, help="kelurahan listed in the residue table")
-    sim.add_argument("--config", type=Path, default=None)
+    sim.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     sim.set_defaults(func=_simulate)
 
 

@@ -15,19 +15,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
     csub = p.add_subparsers(dest="central_command", metavar="COMMAND")
     c = csub.add_parser("init", help="create its directory: config, HPKE key pair, trusted controller keys")
-    c.add_argument("--dir", type=Path, required=True)
+    c.add_argument("--dir", type=Path, required=True, help="the emulated centre's directory (created)")
     c.add_argument("--trust", type=Path, action="append", default=[],
                    help="a controller's export-signing.pub to accept manifests from (repeatable)")
     c.add_argument("--port", type=int, default=8443, help="0 = any free port (written to central.url)")
-    c.add_argument("--blank-cards", type=int, default=1000)
+    c.add_argument("--blank-cards", type=int, default=1000,
+                   help="blank e-KTP cards in stock (printing holds when they run out; default 1000)")
     c.add_argument("--schedule-s", type=float, default=60.0,
                    help="seconds between SENT_FOR_ENROLLMENT, PRINT_READY_RECORD, PRINTED and DISTRIBUTED")
     c.set_defaults(func=_init)
     r = csub.add_parser("run", help="serve until SIGTERM or Ctrl-C")
-    r.add_argument("--dir", type=Path, required=True)
+    r.add_argument("--dir", type=Path, required=True, help="the centre's directory (from `rekam central init`)")
     r.set_defaults(func=_run)
     s = csub.add_parser("status", help="what the centre holds, by status")
-    s.add_argument("--dir", type=Path, required=True)
+    s.add_argument("--dir", type=Path, required=True, help="the centre's directory (from `rekam central init`)")
     s.set_defaults(func=_status)
 
 

@@ -31,20 +31,20 @@ def add_commands(ssub: argparse._SubParsersAction) -> None:
         return c
 
     c = cmd("add", "make an account (a supervisor's id and PIN are asked unless the station has none yet)", _add)
-    c.add_argument("operator_id")
+    c.add_argument("operator_id", help="the operator's id (lower-case letters, digits, '.', '_' or '-')")
     c.add_argument("--name", default="", help="name shown on the kiosk")
     c.add_argument("--role", action="append", choices=[r.value for r in Role], default=None,
                    help="operator (default), supervisor, technician; repeat for several")
     c.add_argument("--by", default=None, help="the supervisor making the account")
     cmd("list", "accounts, roles and lockouts", _list)
     c = cmd("remove", "remove an account", _remove)
-    c.add_argument("operator_id")
+    c.add_argument("operator_id", help="the operator's id (lower-case letters, digits, '.', '_' or '-')")
     c.add_argument("--by", required=True, help="the supervisor removing it")
     c = cmd("unlock", "lift a lockout after repeated wrong PINs", _unlock)
-    c.add_argument("operator_id")
+    c.add_argument("operator_id", help="the operator's id (lower-case letters, digits, '.', '_' or '-')")
     c.add_argument("--by", required=True, help="the supervisor lifting it")
     c = cmd("set-pin", "set a new PIN (a supervisor, or the operator with the old PIN)", _set_pin)
-    c.add_argument("operator_id")
+    c.add_argument("operator_id", help="the operator's id (lower-case letters, digits, '.', '_' or '-')")
     c.add_argument("--by", default=None, help="the supervisor setting it (default: the operator themself)")
 
 

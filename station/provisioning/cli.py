@@ -35,7 +35,7 @@ def add_commands(ssub: argparse._SubParsersAction) -> None:
         "install-bundle", help="verify and install the bundle from `rekam controller provision`",
         description="Check the provisioning bundle against this station's keys and id, install the CA and "
                     "station certificates and the controller's public key, and point the config at them.")
-    b.add_argument("bundle", type=Path)
+    b.add_argument("bundle", type=Path, help="the bundle file from `rekam controller provision`")
     b.add_argument("--config", type=Path, default=None, help="station TOML (updated in place; comments are kept)")
     b.add_argument("--expect-ca-fingerprint", default=None, metavar="SHA256",
                    help="the CA fingerprint the controller printed; the bundle is refused if it differs")

@@ -137,3 +137,23 @@ def test_an_unreachable_broker_is_waited_for_not_a_crash(which, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert "Traceback" not in log.read_text()
+
+
+def test_every_command_and_option_says_what_it_is_for():
+    """`--help` that helps: no option or argument of any rekam command without its help text."""
+    silent: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> int:
+        n = 0
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    n += walk(sub, f"{path} {name}")
+            elif action.dest != "help":
+                n += 1
+                if not action.help:
+                    silent.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+        return n
+
+    assert walk(build_parser(), "rekam") > 150
+    assert silent == []
