@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offline-station", type=int, default=3, help="station number that loses its network (0: none)")
     p.add_argument("--offline-day", type=int, default=2, help="day (from 0) it goes offline")
     p.add_argument("--offline-days", type=int, default=2, help="days it stays offline")
-    p.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 10, 1), help="first schedule day")
+    p.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 10, 7),
+                   help="first schedule day (default 2013-10-07, when Solo began)")
     p.add_argument("--verbose", action="store_true", help="log what every component does")
     p.add_argument("--no-kiosk", dest="kiosk", action="store_false",
                    help="do not offer the touchscreen kiosk of an extra station in trainer mode")

@@ -50,7 +50,7 @@ class DemoOptions:
     scale: int = 100
     planner: str = "backlog"
     workdir: Path = Path("rekam-demo")
-    start: dt.date = dt.date(2013, 10, 1)
+    start: dt.date = dt.date(2013, 10, 7)  # when Solo began
     offline_station: int = 3  # 1-based; 0 for none
     offline_day: int = 2  # first day (0-based) without network
     offline_days: int = 2
