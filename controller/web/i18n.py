@@ -125,6 +125,13 @@ ID: dict[str, str] = {
     "until": "sampai",
     "date must be YYYY-MM-DD, hours HH:MM, expected people and stations whole numbers":
         "tanggal harus TTTT-BB-HH, jam JJ:MM, perkiraan warga dan stasiun bilangan bulat",
+    "Hand-off to the central system": "Penyerahan ke sistem pusat", "sent": "terkirim", "enrolled": "terdaftar",
+    "print-ready": "siap cetak", "printed": "tercetak", "handed out": "dibagikan",
+    "Residents who must come back": "Penduduk yang harus datang lagi", "why": "sebab",
+    "finger_unreadable": "sidik jari tidak terbaca", "face_unusable": "foto wajah tidak layak",
+    "signature_missing": "tanda tangan tidak ada",
+    "None: the centre has refused no record for a reason only the resident can fix.":
+        "Tidak ada: pusat belum menolak rekaman karena sebab yang hanya bisa diperbaiki penduduk.",
     # the controller's own errors after a form (ControllerError templates; see error_text)
     "user name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'":
         "nama pengguna {name!r} harus 1-64 huruf kecil, angka, '.', '_' atau '-'",

@@ -1,5 +1,6 @@
 """Progress: recorded against target per kecamatan and kelurahan (charts and a tile grid),
-today's recordings by station and by hour, and the forecast finish date of the current plan."""
+today's recordings by station and by hour, the forecast finish date of the current plan, and the
+hand-off: how far the records got at the centre, and who must come back."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from controller.export.delivery import NEEDS_RESIDENT
 from controller.store.dashboard import WIB_OFFSET_S
+from protocol import regions
 from controller.web import fmt
 from controller.web.i18n import translate
 from controller.web.pages import dash, guard, language, render
@@ -25,6 +28,13 @@ def tile_colour(fraction: float) -> str:
     """Red (nothing) through amber to green (done): hue 0..130."""
     f = max(0.0, min(1.0, fraction))
     return f"hsl({round(130 * f)}, 70%, {88 - round(18 * f)}%)"
+
+
+def _region_name(code: str) -> str:
+    try:
+        return regions.region(code).name
+    except regions.RegionError:
+        return code
 
 
 @guard("viewer")
@@ -47,7 +57,11 @@ def progress_page(request: Request) -> Response:
     plan = d.active_plan()
     since, until = _today_span(d.clock())
     today = d.store.recordings_by_hour(since, until)
+    funnel = [(r, _region_name(r.kecamatan_code)) for r in d.store.funnel()]
+    revisits = [(k, _region_name(k), p, fmt.mask_nik(n), s.removeprefix("ENROLL_FAILURE_").lower())
+                for k, p, n, s in d.store.revisits(NEEDS_RESIDENT)]
     return render(request, "progress.html", {
+        "funnel": funnel, "revisits": revisits,
         "kecamatan": by_kec, "total_w": total_w, "total_r": total_r, "here": sum(k["here"] for k in by_kec.values()),
         "plan": plan[1] if plan else None, "plan_id": plan[0] if plan else None,
         "today_total": sum(n for *_, n in today), "pct": fmt.pct,

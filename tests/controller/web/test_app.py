@@ -347,3 +347,19 @@ def test_the_fleet_shows_how_old_the_oldest_waiting_packet_is(world):
                                       time.time())])
     page = world.client("vic").get("/fleet").text
     assert "tertua" in page and f'data-ts="{sealed_at}"' in page
+
+
+def test_progress_shows_the_hand_off_and_who_must_come_back_with_the_nik_masked(world):
+    from controller.store.handoff import BatchRow
+
+    key = register(world, "st-01")
+    ids = [send_packet(world, "st-01", key, NIKS[i], i + 1) for i in range(3)]
+    world.store.record_batch(BatchRow("b-1", 1.0, "ana", 3, "/x/b-1.batch", "/x/b-1.manifest.json", "00"),
+                             [(p, "h") for p in ids], actor="ana")
+    world.store.batch_accepted("b-1", actor="ana")
+    world.store.apply_statuses([(ids[0], "PRINTED", "", 10.0), (ids[1], "SENT_FOR_ENROLLMENT", "", 10.0),
+                                (ids[2], "ENROLL_FAILURE_FINGER_UNREADABLE", "finger 3", 10.0)])
+    page = world.client("vic").get("/progress").text
+    assert 'id="funnel"' in page and "Penyerahan ke sistem pusat" in page
+    assert "sidik jari tidak terbaca" in page and ids[2][:8] in page
+    assert NIKS[2] not in page and fmt.mask_nik(NIKS[2]) in page
