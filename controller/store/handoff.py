@@ -15,6 +15,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Callable, ContextManager, Iterable
@@ -228,6 +229,14 @@ class HandOffTables:
              "WHERE resolved IS NULL" + (" AND kind = ?" if kind else "") + " ORDER BY raised_at, id")
         with self.transaction() as db:
             return [HandOffReview(*r) for r in db.execute(q, (kind,) if kind else ())]
+
+    def resolve_handoff_review(self, review_id: int, decision: str, reason: str, by: str) -> bool:
+        """Record a decision on a review the hand-off raised; False if unknown or already resolved.
+        A resolved ``export_refused`` review lets the running controller try that record again."""
+        resolution = json.dumps({"decision": decision, "reason": reason, "by": by, "at": self._clock()})
+        with self.transaction() as db:
+            return db.execute("UPDATE handoff_reviews SET resolved = ? WHERE id = ? AND resolved IS NULL",
+                              (resolution, review_id)).rowcount == 1
 
     def revisits(self, statuses: Iterable[str]) -> list[tuple[str, str, str, str]]:
         """(kelurahan, packet id, NIK, status) of records the centre refused for a reason the resident must fix."""

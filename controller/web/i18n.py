@@ -132,6 +132,15 @@ ID: dict[str, str] = {
     "signature_missing": "tanda tangan tidak ada",
     "None: the centre has refused no record for a reason only the resident can fix.":
         "Tidak ada: pusat belum menolak rekaman karena sebab yang hanya bisa diperbaiki penduduk.",
+    "Raised by the hand-off": "Dari penyerahan ke pusat",
+    "A fingerprint match under another NIK, the centre's duplicates and refusals, records that could not be exported.":
+        "Sidik jari yang cocok dengan NIK lain, duplikat dan penolakan dari pusat, rekaman yang tidak dapat diekspor.",
+    "biometric_duplicate": "sidik jari cocok dengan NIK lain", "central_duplicate": "duplikat di pusat",
+    "central_failure": "ditolak pusat", "export_refused": "tidak dapat diekspor",
+    "Other packet": "Paket lain", "Detail": "Rincian", "score": "skor", "Nothing waiting.": "Tidak ada yang menunggu.",
+    "same_person": "orang yang sama", "resident_contacted": "penduduk sudah dihubungi",
+    "retry_export": "ekspor ulang", "That review is unknown or already resolved.":
+        "Tinjauan itu tidak dikenal atau sudah diselesaikan.",
     # the controller's own errors after a form (ControllerError templates; see error_text)
     "user name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'":
         "nama pengguna {name!r} harus 1-64 huruf kecil, angka, '.', '_' atau '-'",

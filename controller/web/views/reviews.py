@@ -15,6 +15,9 @@ from controller.web.i18n import translate
 from controller.web.pages import audit, dash, field, flash, guard, language, redirect, render
 
 DECISIONS = ("keep_earlier", "keep_later", "different_persons", "escalated")
+#: On what the hand-off raised: a biometric match under another NIK, the centre's duplicate or refusal,
+#: a record that could not be exported (resolving that one lets the controller try it again).
+HANDOFF_DECISIONS = ("same_person", "different_persons", "resident_contacted", "retry_export", "escalated")
 
 
 @guard("viewer")
@@ -27,8 +30,14 @@ def reviews_page(request: Request) -> Response:
         for pid in (p.packet_id, p.other_packet_id):
             if pid not in infos:
                 infos[pid] = d.store.packet_info(pid)
+    handoff = d.store.handoff_reviews()
+    for r in handoff:
+        for pid in (r.packet_id, r.other_packet_id):
+            if pid and pid not in infos:
+                infos[pid] = d.store.packet_info(pid)
     return render(request, "reviews.html", {"pairs": pairs, "infos": infos, "decisions": DECISIONS,
-                                            "show_all": show_all})
+                                            "show_all": show_all, "handoff": handoff,
+                                            "handoff_decisions": HANDOFF_DECISIONS})
 
 
 @guard("operator")
@@ -54,4 +63,30 @@ def resolve(request: Request) -> Response:
     return redirect("/reviews")
 
 
-routes = [Route("/reviews", reviews_page), Route("/reviews/resolve", resolve, methods=["POST"])]
+@guard("operator")
+def resolve_handoff(request: Request) -> Response:
+    decision, reason = field(request, "decision"), field(request, "reason")[:500]
+    if decision not in HANDOFF_DECISIONS:
+        flash(request, translate("Choose a decision.", language(request)), "err")
+        return redirect("/reviews#handoff")
+    if not reason:
+        flash(request, translate("Give the reason for the decision.", language(request)), "err")
+        return redirect("/reviews#handoff")
+    d = dash(request)
+    try:
+        review_id = int(request.path_params["review_id"])
+    except ValueError:
+        review_id = -1
+    review = next((r for r in d.store.handoff_reviews() if r.id == review_id), None)
+    if review is None or not d.store.resolve_handoff_review(review_id, decision, reason, request.state.user.username):
+        flash(request, translate("That review is unknown or already resolved.", language(request)), "err")
+        return redirect("/reviews#handoff")
+    d.store.add_packet_event(review.packet_id, "review", f"{review.kind}: {decision}: {reason}",
+                             request.state.user.username)
+    audit(request, "review.handoff", f"#{review_id} {review.packet_id}", f"{review.kind}: {decision}: {reason}")
+    flash(request, translate("Review resolved.", language(request)))
+    return redirect("/reviews#handoff")
+
+
+routes = [Route("/reviews", reviews_page), Route("/reviews/resolve", resolve, methods=["POST"]),
+          Route("/reviews/handoff/{review_id}/resolve", resolve_handoff, methods=["POST"])]

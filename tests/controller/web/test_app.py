@@ -363,3 +363,24 @@ def test_progress_shows_the_hand_off_and_who_must_come_back_with_the_nik_masked(
     assert 'id="funnel"' in page and "Penyerahan ke sistem pusat" in page
     assert "sidik jari tidak terbaca" in page and ids[2][:8] in page
     assert NIKS[2] not in page and fmt.mask_nik(NIKS[2]) in page
+
+
+def test_reviews_the_hand_off_raised_are_shown_and_resolved_with_a_reason(world):
+    key = register(world, "st-01")
+    a, b = (send_packet(world, "st-01", key, NIKS[i], i + 1) for i in (5, 6))
+    assert world.store.raise_handoff_review("biometric_duplicate", b, "8 fingers match an earlier record under "
+                                            "another NIK", other_packet_id=a, score=0.91)
+    [review] = world.store.handoff_reviews()
+    c = world.client("opa")
+    page = c.get("/reviews").text
+    assert f'id="handoff-{review.id}"' in page and "sidik jari cocok dengan NIK lain" in page
+    assert NIKS[6] not in page and fmt.mask_nik(NIKS[6]) in page
+    url = f"/reviews/handoff/{review.id}/resolve"
+    assert post(c, url, {"decision": "same_person"}).status_code == 303  # no reason: refused
+    assert world.store.handoff_reviews() == [review]
+    assert post(c, url, {"decision": "same_person", "reason": "same face, typo in the NIK"}).status_code == 303
+    assert world.store.handoff_reviews() == []
+    assert post(c, url, {"decision": "same_person", "reason": "again"}).status_code == 303  # already resolved
+    [entry] = world.store.audit_log(action="review.handoff")
+    assert "same_person: same face, typo in the NIK" in entry.detail
+    assert post(world.client("vic"), url, {"decision": "escalated", "reason": "x"}).status_code == 403  # a viewer

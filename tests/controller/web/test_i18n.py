@@ -38,11 +38,12 @@ def test_every_template_and_view_text_has_an_indonesian_translation():
 def test_values_shown_through_translation_are_translated_too():
     from controller.accounts import ROLES
     from controller.scheduler import VenueKind
-    from controller.web.views.reviews import DECISIONS
+    from controller.web.views.reviews import DECISIONS, HANDOFF_DECISIONS
     from protocol.messages import CommandName
 
     values = {"online", "offline", "silent", "revoked", "sent", "not_sent", "replied", "timeout", "sealed", "stored",
-              "quarantined", "requeued", "deleted", "exported", "purged", "review", *DECISIONS, *ROLES,
+              "quarantined", "requeued", "deleted", "exported", "purged", "review", *DECISIONS, *HANDOFF_DECISIONS, *ROLES,
+              "biometric_duplicate", "central_duplicate", "central_failure", "export_refused",
               *(k.value for k in VenueKind), *(c.value for c in CommandName)}
     assert sorted(v for v in values if v not in ID) == []
 
