@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from controller import accounts
 from controller.errors import StoreError
+from controller.store.users import AuditEntry
 from controller.web.i18n import error_text, translate
 from controller.web.pages import audit, dash, field, flash, form, guard, language, redirect, render
 
@@ -65,7 +66,15 @@ def remove_user(request: Request) -> Response:
 @guard("admin")
 def audit_page(request: Request) -> Response:
     q = request.query_params
-    entries = dash(request).store.audit_log(username=q.get("user") or None, action=q.get("action") or None)
+    who, action = q.get("user") or None, q.get("action") or None
+    store = dash(request).store
+    entries = store.audit_log(username=who, action=action)
+    # the hand-off keeps its own trail (exports, sends, purges, also from the CLI and the worker): one log here
+    handoff = [AuditEntry(e.id, e.at, e.actor, None, e.action, e.batch_id or "",
+                          f"{e.count} record(s)" + (f"; {e.detail}" if e.detail else ""), None)
+               for e in store.export_audit_trail(500)
+               if (who is None or e.actor == who) and (action is None or e.action.startswith(action))]
+    entries = sorted([*entries, *handoff], key=lambda e: e.at, reverse=True)[:500]
     return render(request, "audit.html", {"entries": entries, "who": q.get("user"), "action": q.get("action")})
 
 

@@ -384,3 +384,17 @@ def test_reviews_the_hand_off_raised_are_shown_and_resolved_with_a_reason(world)
     [entry] = world.store.audit_log(action="review.handoff")
     assert "same_person: same face, typo in the NIK" in entry.detail
     assert post(world.client("vic"), url, {"decision": "escalated", "reason": "x"}).status_code == 403  # a viewer
+
+
+def test_the_audit_log_also_shows_the_hand_off_trail(world):
+    """Exports and purges (from the worker or the CLI) were audited in a table the page did not show."""
+    from controller.store.handoff import BatchRow
+
+    key = register(world, "st-01")
+    pid = send_packet(world, "st-01", key, NIKS[9], 1)
+    world.store.record_batch(BatchRow("b-9", 1.0, "ana", 1, "/x/b-9.batch", "/x/b-9.manifest.json", "00"),
+                             [(pid, "h")], actor="controller:controller-1")
+    page = world.client("ana").get("/audit").text
+    assert "export.sealed" in page and "b-9" in page and "controller:controller-1" in page
+    filtered = world.client("ana").get("/audit?action=user.").text
+    assert "b-9" not in filtered
