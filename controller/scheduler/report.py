@@ -32,7 +32,7 @@ def simulate_report(targets: Sequence[KelurahanTarget], n_stations: int, setting
     minimum = settings.min_per_station_day if settings else 20
     capacity = capacity if capacity is not None else (settings.station_capacity if settings else 0)
     model = TurnoutModel.with_capacity(capacity, hours) if capacity else TurnoutModel()
-    cal = Calendar(weekdays_off=frozenset(map(str, settings.weekly_days_off)) if settings else frozenset({6}),
+    cal = Calendar(weekdays_off=frozenset(settings.weekly_days_off) if settings else frozenset({6}),
                    holidays=settings.holidays if settings else True,
                    cuti_bersama=settings.cuti_bersama if settings else True)
     constraints = Constraints(days_off=cal.days_off(start, 1096), weekdays_off=cal.weekdays_off)
