@@ -151,9 +151,11 @@ if [ "$KIOSK" -eq 1 ]; then
     install -m 0644 "$DEPLOY_DIR/kiosk/rekam-kiosk-browser.service" /etc/systemd/user/rekam-kiosk-browser.service
     systemctl daemon-reload
     systemctl --global enable rekam-kiosk-browser.service
+    # ...and from XDG autostart too, where the session never reaches graphical-session.target
+    install -m 0644 "$DEPLOY_DIR/kiosk/rekam-kiosk.desktop" /etc/xdg/autostart/rekam-kiosk.desktop
     echo "kiosk: make the first supervisor with: sudo -u $SERVICE_USER /opt/rekam/venv/bin/rekam station operators add ID --role supervisor --config $CONFIG"
 else
-    rm -f /etc/systemd/system/rekam-station.service.d/kiosk.conf
+    rm -f /etc/systemd/system/rekam-station.service.d/kiosk.conf /etc/xdg/autostart/rekam-kiosk.desktop
     systemctl daemon-reload
 fi
 

@@ -30,5 +30,20 @@ def test_the_browser_shows_only_the_local_kiosk_and_keeps_nothing():
 def test_pi_setup_installs_the_kiosk():
     setup = (DEPLOY / "pi-setup.sh").read_text()
     for needle in ('step "kiosk"', "kiosk/kiosk-browser.sh", "kiosk/rekam-kiosk-browser.service",
-                   "systemctl --global enable rekam-kiosk-browser.service", "--no-kiosk"):
+                   "systemctl --global enable rekam-kiosk-browser.service", "--no-kiosk",
+                   "kiosk/rekam-kiosk.desktop\" /etc/xdg/autostart/rekam-kiosk.desktop"):
         assert needle in setup
+
+
+def test_the_xdg_autostart_entry_starts_the_same_unit():
+    """Where the desktop session never reaches graphical-session.target, XDG autostart still starts the kiosk."""
+    import configparser
+
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(DEPLOY / "kiosk" / "rekam-kiosk.desktop")
+    d = entry["Desktop Entry"]
+    assert d["Type"] == "Application" and d["Exec"] == "systemctl --user start rekam-kiosk-browser.service"
+    if shutil.which("desktop-file-validate"):
+        r = subprocess.run(["desktop-file-validate", str(DEPLOY / "kiosk" / "rekam-kiosk.desktop")],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
