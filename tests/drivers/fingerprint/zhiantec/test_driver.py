@@ -38,26 +38,6 @@ pytestmark = pytest.mark.timeout(60)
 ALICE = Person("alice-3174")
 
 
-@pytest.fixture
-def scene() -> Scene:
-    return Scene()
-
-
-@pytest.fixture
-def sim(scene: Scene):
-    s = ZhianTecSimulator(scene).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def scanner(sim: ZhianTecSimulator):
-    sc = ZhianTecScanner(sim.port, timeout=0.3, poll_interval=0.01)
-    sc.open()
-    yield sc
-    sc.close()
-
-
 def elapsed(fn, *args, **kwargs) -> float:  # noqa: ANN001
     t0 = time.monotonic()
     fn(*args, **kwargs)

@@ -24,25 +24,7 @@ pytestmark = pytest.mark.timeout(60)
 
 ALICE, BUDI, CITRA = Person("alice-3174"), Person("budi-0001"), Person("citra-0042")
 
-
-@pytest.fixture
-def scene() -> Scene:
-    return Scene()
-
-
-@pytest.fixture
-def sim(scene: Scene):
-    s = ZhianTecSimulator(scene).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def scanner(sim: ZhianTecSimulator):
-    sc = ZhianTecScanner(sim.port, timeout=0.5, poll_interval=0.01)
-    sc.open()
-    yield sc
-    sc.close()
+SCANNER_TIMEOUT = 0.5  # enrollment replies take longer (see conftest.py)
 
 
 def enroll_in_background(scanner: ZhianTecScanner, **kwargs):  # noqa: ANN003, ANN201
