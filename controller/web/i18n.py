@@ -7,6 +7,8 @@ for has its translation, so nothing shows up half in English.
 
 from __future__ import annotations
 
+import re
+
 LANGUAGES = ("id", "en")
 
 ID: dict[str, str] = {
@@ -179,6 +181,35 @@ def translate(text: str, lang: str) -> str:
     if lang == "en":
         return text
     return ID.get(text, text)
+
+
+#: The scheduler's reasons for a plan, part by part ("st-02 offline, kelurahan 33.72.05.1001 finished").
+_PLAN_REASONS = (
+    (re.compile(r"^new plan$"), "rencana baru"),
+    (re.compile(r"^new day$"), "hari baru"),
+    (re.compile(r"^(\S+) offline$"), "{0} offline"),
+    (re.compile(r"^(\S+) back$"), "{0} aktif kembali"),
+    (re.compile(r"^kelurahan (\S+) finished$"), "kelurahan {0} selesai"),
+    (re.compile(r"^outreach events changed$"), "acara jemput bola berubah"),
+)
+
+
+def plan_reason(text: str | None, lang: str) -> str:
+    """Why a plan was made, in the operator's language (a part the scheduler adds later stays as written)."""
+    if not text:
+        text = "new plan"
+    if lang == "en":
+        return text
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        for pattern, words in _PLAN_REASONS:
+            m = pattern.match(part)
+            if m:
+                out.append(words.format(*m.groups()))
+                break
+        else:
+            out.append(part)
+    return ", ".join(out)
 
 
 def error_text(exc: Exception, lang: str) -> str:

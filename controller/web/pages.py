@@ -23,7 +23,7 @@ from controller.accounts import at_least
 from controller.store.users import WebUser
 from controller.web import csrf, fmt
 from controller.web.context import Dashboard
-from controller.web.i18n import LANGUAGES, translate
+from controller.web.i18n import LANGUAGES, plan_reason, translate
 
 
 def dash(request: Request) -> Dashboard:
@@ -107,7 +107,8 @@ def words(lang: str) -> dict[str, Any]:
     return {"lang": lang, "_": lambda text: translate(text, lang), "age": lambda seconds: fmt.age(seconds, lang),
             "alarm_kind": lambda kind: rules.KIND_TEXT.get(kind, {}).get(lang, kind),
             "severity_text": lambda sev: rules.SEVERITY_TEXT.get(sev, {}).get(lang, sev),
-            "alarm_text": lambda a: rules.text(a.kind, a.params, a.station_id, lang)}
+            "alarm_text": lambda a: rules.text(a.kind, a.params, a.station_id, lang),
+            "plan_reason": lambda text: plan_reason(text, lang)}
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200,

@@ -83,3 +83,13 @@ def test_an_error_reads_in_the_operators_language_with_its_values():
     assert error_text(err, "id") == "kata sandi paling sedikit 12 karakter"
     assert error_text(err, "en") == str(err)
     assert error_text(AccountError("something new"), "id") == "something new"  # untranslated: as written
+
+
+def test_why_a_plan_was_made_reads_in_the_operators_language():
+    from controller.web.i18n import plan_reason
+
+    why = "new day, st-02 offline, st-03 back, kelurahan 33.72.05.1001 finished, outreach events changed"
+    assert plan_reason(why, "id") == ("hari baru, st-02 offline, st-03 aktif kembali, kelurahan 33.72.05.1001 selesai, "
+                                      "acara jemput bola berubah")
+    assert plan_reason(why, "en") == why and plan_reason(None, "id") == "rencana baru"
+    assert plan_reason("something new", "id") == "something new"
