@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from drivers.errors import DeviceError
 from drivers.fingerprint.gt521 import codec as gt521
 from drivers.fingerprint.zhiantec import codec as zhiantec
-from drivers.signature.topaz_codec import TopazDecoder
+from drivers.signature.topaz_codec import PenReport, TopazDecoder
 from protocol import bundle, messages, nik, packet
 from protocol.errors import ProtocolError
 from protocol.keys import ControllerKeys, SigningKey
@@ -89,11 +89,14 @@ def cbor_of(values: st.SearchStrategy) -> st.SearchStrategy[bytes]:
     return values.map(lambda v: cbor2.dumps(v))
 
 
-def raises_only(family: type[BaseException] | tuple, fn, data) -> None:
+def raises_only(family: type[BaseException] | tuple, fn, data, returns: type | tuple):
+    """``fn(data)`` either gives what it promises (``returns``) or raises its own family: nothing else."""
     try:
-        fn(data)
+        result = fn(data)
     except family:
-        pass
+        return None
+    assert isinstance(result, returns), type(result)
+    return result
 
 
 @FUZZ
@@ -101,13 +104,14 @@ def raises_only(family: type[BaseException] | tuple, fn, data) -> None:
                  cbor_of(st.fixed_dictionaries({k: scalars for k in ("v", "id", "station", "seq", "sealed_at",
                                                                      "suite", "kid", "skid", "ct", "sig")}))))
 def test_sealed_packet(data):
-    raises_only(packet.PacketError, packet.parse, data)
+    env = raises_only(packet.PacketError, packet.parse, data, packet.Envelope)
+    assert env is None or env.to_bytes() == data  # what parses is exactly what was signed
 
 
 @FUZZ
 @given(st.one_of(st.binary(max_size=400), mutated(RECORD.to_cbor()), cbor_of(trees)))
 def test_record_after_decryption(data):
-    raises_only(RecordError, EnrollmentRecord.from_cbor, data)
+    raises_only(RecordError, EnrollmentRecord.from_cbor, data, EnrollmentRecord)
 
 
 @pytest.mark.parametrize("cls", list(MESSAGES), ids=lambda c: c.type_name())
@@ -119,7 +123,7 @@ def test_control_messages(cls):
                      st.dictionaries(st.sampled_from(list(json.loads(seed))), json_trees, max_size=8).map(
                          lambda d: json.dumps({"v": 1, "type": cls.type_name(), **d}).encode())))
     def run(data):
-        raises_only(messages.MessageError, lambda d: messages.decode(cls, d), data)
+        raises_only(messages.MessageError, lambda d: messages.decode(cls, d), data, cls)
 
     run()
 
@@ -133,25 +137,26 @@ BUNDLE_SEED = json.dumps({"format": bundle.FORMAT, "version": 1, "station_id": "
 @FUZZ
 @given(st.one_of(st.binary(max_size=300), mutated(BUNDLE_SEED), json_trees.map(lambda v: json.dumps(v).encode())))
 def test_provisioning_bundle(data):
-    raises_only(bundle.BundleError, bundle.decode, data)
+    raises_only(bundle.BundleError, bundle.decode, data, bundle.Bundle)
 
 
 @FUZZ
 @given(st.one_of(st.text(max_size=24), st.from_regex(r"[0-9]{16}", fullmatch=True)))
 def test_nik(text):
-    raises_only(nik.NIKError, nik.parse, text)
+    found = raises_only(nik.NIKError, nik.parse, text, nik.NIK)
+    assert found is None or (len(found.value) == 16 and found.value.isascii() and found.value.isdigit())
 
 
-def _stream(receiver_factory, pull):
-    """Feed a codec whole and byte by byte; both must yield only frames or its own errors."""
+def _stream(receiver_factory, pull, returns: type | tuple):
+    """Feed a codec whole and byte by byte; both must yield only frames (``returns``) or its own errors."""
     def run(data: bytes) -> None:
         for chunks in ([data], [data[i:i + 1] for i in range(len(data))]):
             r = receiver_factory()
             for chunk in chunks:
                 r.receive_data(chunk)
                 try:
-                    while pull(r) is not None:
-                        pass
+                    while (item := pull(r)) is not None:
+                        assert isinstance(item, returns), type(item)
                 except DeviceError:
                     pass
     return run
@@ -164,7 +169,7 @@ GT521_SEED = gt521.open_(True).encode() + gt521.ResponsePacket(0, True).encode()
 @FUZZ
 @given(st.one_of(st.binary(max_size=200), mutated(ZHIANTEC_SEED)))
 def test_zhiantec_frames(data):
-    _stream(zhiantec.Receiver, lambda r: r.next_frame())(data)
+    _stream(zhiantec.Receiver, lambda r: r.next_frame(), zhiantec.Frame)(data)
 
 
 @pytest.mark.parametrize("role", list(gt521.Role), ids=lambda r: r.name.lower())
@@ -172,7 +177,8 @@ def test_gt521_packets(role):
     @FUZZ
     @given(st.one_of(st.binary(max_size=200), mutated(GT521_SEED)))
     def run(data):
-        _stream(lambda: gt521.PacketReceiver(role), lambda r: r.next_packet())(data)
+        _stream(lambda: gt521.PacketReceiver(role), lambda r: r.next_packet(),
+                (gt521.CommandPacket, gt521.ResponsePacket, gt521.DataPacket))(data)
 
     run()
 
@@ -180,7 +186,7 @@ def test_gt521_packets(role):
 @FUZZ
 @given(st.binary(max_size=200))
 def test_topaz_pen_reports(data):
-    _stream(TopazDecoder, lambda r: r.next_event())(data)
+    _stream(TopazDecoder, lambda r: r.next_event(), PenReport)(data)
 
 
 def test_every_family_is_one_of_ours():
