@@ -81,7 +81,10 @@ def test_retried_until_delivered_and_each_event_once(store):
         fleet.on_telemetry("st-01", messages.encode(Telemetry("st-01", 2.0, 1, 0, 0, 0, 10**10, 0)))
         fleet.check_alarms(set())
         assert wait_until(lambda: len(hook.received) == 2, 10)
-        time.sleep(0.5)  # nothing more may come: no duplicate of either event
+        notifier.stop()
+        # nothing more can come: both events are marked delivered, and only undelivered ones are ever sent
+        assert all(delivered is not None for _, _, delivered, _ in store.notifications([raised.alarm_id])[raised.alarm_id])
+        assert store.due_notifications(time.time() + 86400, lease_s=1) == []  # not even later
     finally:
         notifier.stop()
         hook.close()
@@ -103,7 +106,9 @@ def test_a_dead_webhook_gives_up_after_max_attempts(store):
         failing_disk(store, fleet)
         [raised] = fleet.check_alarms(set())
         assert wait_until(lambda: store.notifications([raised.alarm_id])[raised.alarm_id][0][1] == 3, 10)
-        time.sleep(0.3)
+        notifier.stop()
+        # given up: nothing is due, not even a day later, so no fourth attempt can come
+        assert store.due_notifications(time.time() + 86400, lease_s=1) == []
     finally:
         notifier.stop()
         hook.close()

@@ -39,7 +39,11 @@ def test_a_subscriber_that_falls_behind_is_dropped_and_told_to_reconnect():
         sub = hub.subscribe(asyncio.get_running_loop())
         for i in range(QUEUE + 10):
             hub.publish("packets", i)
-        await asyncio.sleep(0.05)
+        async def dropped() -> None:  # the deliveries run as loop callbacks: yield until they have
+            while not sub.dropped:
+                await asyncio.sleep(0)
+
+        await asyncio.wait_for(dropped(), 5)
         items = []
         while not sub.queue.empty():
             items.append(sub.queue.get_nowait())
