@@ -172,6 +172,14 @@ def test_every_view_screenshot_at_1366x768_is_not_blank(live, page_for, browser)
     junk.loop_stop()
     assert wait_until(lambda: live.store.review_pairs() and live.store.quarantine_rows(), 20)
     assert {first, again} <= {p for pair in live.store.review_pairs() for p in (pair.packet_id, pair.other_packet_id)}
+    # ...and the hand-off: a batch the centre took, its statuses, and a review it raised
+    from controller.store.handoff import BatchRow
+
+    live.store.record_batch(BatchRow("b-shot", 1.0, "ana", 2, "/x/b.batch", "/x/b.manifest.json", "00"),
+                            [(first, "h"), (again, "h")], actor="ana")
+    live.store.batch_accepted("b-shot", actor="ana")
+    live.store.apply_statuses([(first, "PRINTED", "", 10.0), (again, "ENROLL_FAILURE_FINGER_UNREADABLE", "", 10.0)])
+    live.store.raise_handoff_review("central_failure", again, "ENROLL_FAILURE_FINGER_UNREADABLE finger 3")
     page = page_for("ana")
     for path in VIEWS:
         page.goto(live.url + path)
