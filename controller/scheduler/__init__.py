@@ -14,10 +14,12 @@ The controller stores the plans and publishes each station's assignments
 - ``venues``     outreach events (schools, markets, hospitals, meetings, homes)
 - ``dayloop``    the day loop every planner shares
 - ``rotation``   Solo 2013's safari rotation, the baseline
+- ``chains``     how soon one kelurahan alone can be finished under the stop rule
+- ``lookahead``  visit today, with one station fewer, or rest: whichever finishes first
 - ``backlog``    station-days where they record the most, in home areas
 - ``replan``     changing a plan under way from a given day
 - ``simulate``   running a plan against the model
-- ``bound``      the LP bound (HiGHS), independent of every planner
+- ``bound``      the LP bound (HiGHS) and the chains, independent of every planner
 - ``baselines``  rotation variants; the best of them is what gains are claimed over
 - ``coverage``   days to 90/95/98%, the residue for office and home service
 - ``fit``        the Solo 2013 facts and the fit of the model to them

@@ -10,16 +10,19 @@ This module owns the planner that chases the remaining residents. Rules:
   offered: those residents go to office service or home visits. Home-bound
   residents offer home-visit slots the same way (a station serves
   ``hours / 15 minutes`` people at home).
+- Whether today: ``lookahead`` weighs visiting with all the stations the
+  turnout needs, with one fewer, or not today, by how soon each lets the
+  kelurahan be finished; near its end a kelurahan is sometimes better rested
+  a day than visited for just over the minimum.
 - Which slots: the longest chains first (Hu's rule for chains of unit tasks
-  on identical machines): a kelurahan's chain is how many rested visits its
-  pool still lasts before a visit falls below the minimum, weighted up by
-  the share of priority residents it holds (first-time voters; home-bound
-  for home-visit slots) by ``1 + priority_weight * share``. Among equal
-  chains the slot that records more, then a kelurahan where the area's
-  stations already are, then the larger potential, then code order. On Solo
-  this finishes within a day or two of the LP bound (``bound.py``); taking
-  the biggest slot first instead leaves more kelurahan needing rest at the
-  end.
+  on identical machines): a kelurahan's chain is the working days it still
+  needs (``chains``), weighted up by the share of priority residents it
+  holds (first-time voters; home-bound for home-visit slots) by
+  ``1 + priority_weight * share``. Among equal chains the slot that records
+  more, then a kelurahan where the area's stations already are, then the
+  larger potential, then code order. On Solo this finishes within a day of
+  the LP bound (``bound.py``), on Jawa Tengah on it; taking the biggest slot
+  first instead leaves more kelurahan needing rest at the end.
 - Areas: a station works in its home area (kecamatan homes first, then
   kabupaten/kota homes, then stations without one, each taking the best
   slots left). Once its area has nothing left that would clear the minimum
@@ -29,19 +32,22 @@ This module owns the planner that chases the remaining residents. Rules:
   nearest (same kecamatan, same kabupaten, then any). The plan ends when no
   kelurahan anywhere would clear the minimum even after rest.
 
-Per day this is a few vector operations over the kelurahan and a sort of the
-slots (O(V log V)) plus a sort of the stations (O(S log S)).
+Per day this is a few vector operations over the kelurahan (the look-ahead's
+are one per pair of working days it looks across) and a sort of the slots
+(O(V log V)) plus a sort of the stations (O(S log S)).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 
 import numpy as np
 
-from .dayloop import DEFAULT_HORIZON_DAYS, Day, Setting, home_place, run, setting
+from .dayloop import DEFAULT_HORIZON_DAYS, Day, Setting, home_place, run, setting, working_days
 from .geography import in_area, kabupaten_of, place
+from .lookahead import choose
 from .model import Constraints, KelurahanTarget, Plan, PlanningError, StationDay
 from .params import MIN_PER_STATION_DAY
 from .state import Field, FieldState
@@ -72,6 +78,7 @@ class _Backlog:
                     for a in areas}
         self.codes2 = self.codes + self.codes  # visit slots, then home-visit slots
         self._scopes: dict[str, np.ndarray] = {"": np.arange(n)}
+        self.days = [d.toordinal() for d in working_days(s.start, s.constraints, s.horizon_days)]
 
     def _scope(self, area: str) -> np.ndarray:
         if area not in self._scopes:
@@ -87,17 +94,19 @@ class _Backlog:
     def done(self, fld: Field) -> bool:
         return not self._rested_ok(fld)
 
-    def _chains(self, fld: Field, hours: tuple[time, time]) -> np.ndarray:
-        """How many rested visits each kelurahan's pool lasts before a visit falls below the minimum.
-
-        Counted as if no visit were capped by the stations (``log`` of the pool
-        over the minimum): the order of the chains is what matters, and this
-        keeps a large pool from outranking every other kelurahan's chain.
-        """
-        rested = self.model.share(hours) * fld.reachable
-        q = self.model.share(hours)
-        steps = np.log(self.min / np.maximum(rested, 1e-12)) / np.log1p(-min(q, 1 - 1e-9))
-        return np.where(rested >= self.min, np.floor(steps) + 1, 0.0)
+    def _look_ahead(self, fld: Field, potential: np.ndarray, day: Day) -> tuple[np.ndarray, np.ndarray]:
+        """(what to record today, working days each kelurahan still needs), as ``lookahead`` chooses."""
+        open_ = np.flatnonzero(potential >= self.min)
+        finish = np.zeros(self.n)
+        if not len(open_) or self.cap < self.min:
+            return potential, finish
+        today = bisect.bisect_left(self.days, day.date.toordinal())
+        take, finish[open_] = choose(fld.reachable[open_], fld.last_visit[open_], self.days[today:], self.model.share(day.hours),
+                         self.cap, self.min, self.model.params.recovery_days)
+        out = potential.copy()
+        # a whole number of stations: a hair over, so no partial slot is made of float rounding
+        out[open_] = np.where(take < potential[open_], take * (1 + 1e-12), potential[open_])
+        return out, finish
 
     # -- slots ---------------------------------------------------------------------------
     def _slots(self, idx: np.ndarray, potential: np.ndarray, taken: np.ndarray, weight: np.ndarray,
@@ -125,10 +134,11 @@ class _Backlog:
         fld, model = day.field, self.model
         gap = fld.gap(day.date)
         potential = model.potential(fld.reachable, gap, day.hours)
+        potential, finish = self._look_ahead(fld, potential, day)
         pool = fld.reachable + fld.hard
         share = np.divide(fld.first_voters, pool, out=np.zeros(self.n), where=pool > 0)
         weight = 1.0 + self.weight * share
-        self.chain = self._chains(fld, day.hours) * weight
+        self.chain = finish * weight
         self.home_chain = np.ceil(fld.home / self.home_cap) * (1.0 + self.weight)
         home_weight = np.full(self.n, 1.0 + self.weight)
         taken = np.zeros(self.n)

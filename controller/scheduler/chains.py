@@ -1,0 +1,63 @@
+"""How soon one kelurahan alone can be finished under the stop rule: its chain of visits.
+
+The stop rule (a visit must be expected to record ``minimum`` or more) makes
+a kelurahan's last visits wait for rest, since turnout the day after a visit
+is lower (``TurnoutModel.fatigue``). A kelurahan is *finished* once even a
+rested visit would record fewer than ``minimum``. Rules:
+
+- Stations are unlimited: the chain is what the calendar, rest and the
+  rule allow, the critical path of that kelurahan in any plan.
+- A visit records its whole turnout, or, when the turnout is more than one
+  station records, anything down to one station's capacity (a plan can send
+  fewer stations than the turnout needs; a station records everyone who
+  comes up to its capacity, never a chosen few). So the pools a kelurahan
+  can have after its last visit on a given day form a set, kept as the
+  interval around it; a visit is possible from the interval if its largest
+  pool clears the rule, and its smallest pool can then fall to
+  ``(1 - turnout share) * max(smallest, the least pool that clears the rule)``.
+- Keeping intervals (not every pool reachable exactly) only ever makes the
+  chain shorter, so it is a lower bound on every plan (``bound``), and a
+  measure of what is left that is not thrown about by rounding (``lookahead``).
+
+Vectorised over kelurahan: per working day, one numpy step per earlier visit day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def finish_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float, minimum: float,
+                recovery_days: float, limit: int, cap: float = np.inf) -> np.ndarray:
+    """Working days (1 = ``days[0]``) until each kelurahan can be finished; 0 if it is; ``limit + 1`` if not within.
+
+    ``pool`` is the reachable still unrecorded, ``last`` the date ordinal of
+    the last visit (a very old one for never), ``days`` the ordinals of the
+    working days from the first one a visit may fall on, ``cap`` one
+    station's capacity a day (infinite: every visit records its whole turnout).
+    """
+    pool = np.asarray(pool, dtype=float)
+    floor = minimum / share
+    out = np.where(pool < floor, 0, limit + 1)
+    undecided = out > limit
+    # (date ordinal of the last visit, smallest pool, largest pool) of every state kept
+    states: list[tuple[np.ndarray | float, np.ndarray, np.ndarray]] = [(np.asarray(last, dtype=float), pool, pool)]
+    for t, day in enumerate(days[:limit]):
+        if not undecided.any():
+            break
+        lo = np.full(len(pool), np.inf)
+        hi = np.full(len(pool), -np.inf)
+        for visited, a, b in states:
+            x = share * -np.expm1(-(day - visited) / recovery_days)
+            ok = b * x >= minimum
+            with np.errstate(divide="ignore", invalid="ignore"):
+                low = np.maximum(a, minimum / x) * (1.0 - x)
+            lo = np.where(ok, np.minimum(lo, low), lo)
+            hi = np.where(ok, np.maximum(hi, np.where(b * x > cap, b - cap, b * (1.0 - x))), hi)
+        states.append((float(day), lo, hi))
+        done = undecided & (lo < floor)
+        out[done] = t + 1
+        undecided &= ~done
+    return out
