@@ -147,7 +147,7 @@ class Planning:
         row = self.store.active_plan()
         return row[0] if row else None
 
-    def _save(self, plan: Plan, *, reason: str, stations: int | None = None) -> str:
+    def _save(self, plan: Plan, *, reason: str, stations: int | None = None, station_days: int | None = None) -> str:
         plan_id = f"plan-{uuid.uuid4().hex[:12]}"
         venues = plan.constraints.venue_by_id
         rows = [AssignmentRow(f"{plan_id}:{a.station_id}:{a.date.isoformat()}", plan_id, a.station_id,
@@ -157,7 +157,8 @@ class Planning:
                 for a in plan.assignments]
         self.store.save_plan(plan_id, plan.planner, plan_to_json(plan), rows, reason=reason,
                              day=self._today().isoformat(),
-                             stations=len(plan.station_ids) if stations is None else stations)
+                             stations=len(plan.station_ids) if stations is None else stations,
+                             station_days=station_days)
         self._plan = (plan_id, plan)
         log.info("plan %s (%s, %s): %d station-days to %s", plan_id, plan.planner, reason, len(rows), plan.end)
         return plan_id
@@ -212,10 +213,11 @@ class Planning:
         self._last_day, self._out = today, out
         if not result.changed:
             return result
-        self._save(result.plan, reason=", ".join(reasons), stations=len(result.stations))
+        self._save(result.plan, reason=", ".join(reasons), stations=len(result.stations),
+                   station_days=len(result.changed))
         self.history.append((today, ", ".join(reasons), len(result.stations)))
-        log.info("re-planned from %s (%s): %d station(s) get new assignments", tomorrow, ", ".join(reasons),
-                 len(result.stations))
+        log.info("re-planned from %s (%s): %d station(s) get new assignments, %d station-day(s) changed", tomorrow,
+                 ", ".join(reasons), len(result.stations), len(result.changed))
         return result
 
     # -- what stations are told ---------------------------------------------------------------

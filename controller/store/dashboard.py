@@ -34,6 +34,7 @@ class PlanEntry:
     reason: str | None
     day: str | None
     stations: int | None
+    station_days: int | None = None  # changed by this re-plan (None: a new plan)
 
 
 class DashboardTables:
@@ -102,10 +103,11 @@ class DashboardTables:
     def plan_entries(self, limit: int = 100) -> list[PlanEntry]:
         with self.transaction() as db:
             rows = db.execute(
-                "SELECT p.plan_id, p.planner, p.created_at, p.active, r.reason, r.day, r.stations FROM plans p "
+                "SELECT p.plan_id, p.planner, p.created_at, p.active, r.reason, r.day, r.stations, r.station_days "
+                "FROM plans p "
                 "LEFT JOIN plan_reasons r ON r.plan_id = p.plan_id ORDER BY p.created_at DESC LIMIT ?",
                 (limit,)).fetchall()
-        return [PlanEntry(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [PlanEntry(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
 
     # -- venues -----------------------------------------------------------------------------------
     def replace_venue(self, venue_id: str, venue: dict[str, Any]) -> None:

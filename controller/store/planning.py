@@ -42,7 +42,7 @@ class PlanTables:
     # -- plans and assignments ---------------------------------------------------------
     def save_plan(self, plan_id: str, planner: str, params: dict[str, Any],
                   assignments: list[AssignmentRow], *, activate: bool = True,
-                  reason: str = "", day: str = "", stations: int = 0) -> None:
+                  reason: str = "", day: str = "", stations: int = 0, station_days: int | None = None) -> None:
         """The plan, its assignments and why it was made (what the dashboard's re-plans show), at once."""
         with self.transaction() as db:
             if activate:
@@ -55,8 +55,8 @@ class PlanTables:
                 [(a.assignment_id, plan_id, a.station_id, a.date, a.start, a.end, a.kelurahan_code,
                   json.dumps(a.venue) if a.venue else None) for a in assignments])
             if reason:
-                db.execute("INSERT INTO plan_reasons(plan_id, at, day, reason, stations) VALUES (?, ?, ?, ?, ?)",
-                           (plan_id, self._clock(), day, reason, stations))
+                db.execute("INSERT INTO plan_reasons(plan_id, at, day, reason, stations, station_days) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (plan_id, self._clock(), day, reason, stations, station_days))
 
     def active_plan(self) -> tuple[str, str, dict[str, Any]] | None:
         with self.transaction() as db:
