@@ -126,3 +126,11 @@ def _replay(plan: Plan, visits: Sequence[Visit], until: date | None) -> Field:
         else:
             fld.record_visit(i, v.recorded, v.date)
     return fld
+
+
+def share_by(result, deadline: date | None, cov: Coverage) -> float | None:
+    """Share of wajib KTP recorded by ``deadline`` under ``result`` (a rotation's, say), from ``cov``'s start."""
+    if deadline is None:
+        return None
+    got = sum(v.recorded for v in result.visits if v.date <= deadline)
+    return (cov.recorded_before + got) / cov.wajib if cov.wajib else 1.0

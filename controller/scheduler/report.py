@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from adapters.terminal import show, table
 
 from .calendar import Calendar
+from .coverage import share_by
 from .fit import SOLO_DEADLINE, SOLO_START, facts
 from .model import Constraints, KelurahanTarget, parse_hours
 from .params import FITTED, ORIGIN
@@ -67,13 +68,13 @@ def simulate_report(targets: Sequence[KelurahanTarget], n_stations: int, setting
                 f"share by {deadline}", "best"],
                [[b.variant.name, b.result.days, b.result.finish_date,
                  b.days_to_target if b.days_to_target is not None else "never", f"{b.result.recorded:,.0f}",
-                 _pct(_share_by(b.result, deadline, cov)), "<-" if b is champion else ""] for b in head.baselines],
+                 _pct(share_by(b.result, deadline, cov)), "<-" if b is champion else ""] for b in head.baselines],
                title="Rotation baselines (gains are claimed over the best only)"))
     if champion.days_to_target is not None:
         gain = champion.days_to_target - r.days
         print(f"backlog plan vs best rotation: {r.days} vs {champion.days_to_target} working days to record "
               f"{r.recorded:,.0f} ({gain:+d} days); share of wajib KTP by {deadline}: "
-              f"{_pct(cov.at_deadline)} vs {_pct(_share_by(champion.result, deadline, cov))}")
+              f"{_pct(cov.at_deadline)} vs {_pct(share_by(champion.result, deadline, cov))}")
     else:
         print(f"the best rotation never records {r.recorded:,.0f}: it ends at {champion.result.recorded:,.0f}")
 
@@ -107,11 +108,6 @@ def simulate_report(targets: Sequence[KelurahanTarget], n_stations: int, setting
                                  min_people=minimum, hours=hours)[1:]
     header, body = rows(heads)
     show(table(header, body, title="Sensitivity: every headline figure with one parameter at 50% / 150%"))
-
-
-def _share_by(result, deadline: dt.date, cov) -> float:
-    got = sum(v.recorded for v in result.visits if v.date <= deadline)
-    return (cov.recorded_before + got) / cov.wajib if cov.wajib else 1.0
 
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -23,7 +23,7 @@ from .backlog import plan_backlog
 from .baselines import Baseline, best, run_baselines
 from .bound import plan_bound, station_recorded
 from .coverage import Coverage, coverage
-from .model import Constraints, KelurahanTarget
+from .model import Constraints, KelurahanTarget, Plan
 from .params import SENSITIVE, TurnoutParameters
 from .simulate import SimulationResult, simulate
 from .turnout import TurnoutModel
@@ -53,11 +53,19 @@ def headline(label: str, targets: Sequence[KelurahanTarget], stations: Sequence[
     if hours is not None:
         options["hours"] = hours
     plan = plan_backlog(targets, stations, start, constraints, model=model, homes=homes, **options)
+    return summarise(plan, label, with_bound=with_bound)
+
+
+def summarise(plan: Plan, label: str = "", *, with_bound: bool = True) -> Headline:
+    """The headline figures of a plan already made (the dashboard shows the active plan's)."""
     result = simulate(plan)
     bound = None
     if with_bound and result.days:
         bound = plan_bound(plan, station_recorded(result.visits), max_days=result.days + 5).days
-    baselines = tuple(run_baselines(targets, stations, start, constraints, model, result.recorded, **options))
+    options = {"deadline": plan.deadline, "min_people": plan.parameters.get("min_people", 20),
+               "hours": tuple(plan.parameters.get("hours", ("15:00", "21:00")))}
+    baselines = tuple(run_baselines(plan.targets, plan.station_ids, plan.start, plan.constraints, plan.model,
+                                    result.recorded, **options))
     return Headline(label, result, coverage(result), bound, baselines)
 
 

@@ -119,12 +119,12 @@ def make_templates() -> Jinja2Templates:
 
 
 def build_app(dashboard: Dashboard, secret_key: str) -> Starlette:
-    from controller.web.views import (alarms, commands, fleet, packets, progress, reviews, schedule, session,
-                                      station, users)
+    from controller.web.views import (alarms, commands, fleet, model, packets, progress, reviews, schedule,
+                                      session, station, users)
 
     routes = [
         *session.routes, *fleet.routes, *station.routes, *alarms.routes, *progress.routes, *schedule.routes,
-        *packets.routes, *reviews.routes, *commands.routes, *users.routes,
+        *model.routes, *packets.routes, *reviews.routes, *commands.routes, *users.routes,
         Route("/live", live),
         Route("/metrics", metrics),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -66,6 +66,58 @@ ID: dict[str, str] = {
     "No assignments in these days.": "Tidak ada tugas pada hari-hari ini.",
     "stations needed (empty: decided by the planner)": "stasiun diperlukan (kosong: diputuskan perencana)",
     "Remove this venue?": "Hapus lokasi ini?",
+    "Station-days changed": "Hari-stasiun berubah",
+    # schedule: the plan's figures
+    "Plan figures": "Angka rencana", "fit, bound, baselines, coverage": "kecocokan, batas, pembanding, cakupan",
+    "The turnout model's fit to Solo 2013, the independent bound, the rotation baselines and the coverage of the "
+    "active plan, as printed by":
+        "Kecocokan model kehadiran dengan Solo 2013, batas independen, pembanding rotasi dan cakupan rencana aktif, "
+        "seperti yang dicetak oleh",
+    "Working out the figures of plan": "Menghitung angka rencana",
+    "(the bound takes some seconds)": "(batas perlu beberapa detik)",
+    "The figures of this plan could not be worked out; the controller's log says why.":
+        "Angka rencana ini tidak dapat dihitung; log pengendali menyebutkan sebabnya.",
+    "The plan and the independent bound": "Rencana dan batas independen",
+    "Working days to finish": "Hari kerja sampai selesai", "Finish": "Selesai", "Station-days": "Hari-stasiun",
+    "Idle station-days": "Hari-stasiun menganggur", "Station-days expected below": "Hari-stasiun diperkirakan di bawah",
+    "Recorded by stations": "Direkam oleh stasiun", "Bound (LP relaxation and chains)": "Batas (relaksasi LP dan rantai)",
+    "Days / bound": "Hari / batas",
+    "No plan can finish in fewer working days than the bound: it knows only the model, the calendar and the "
+    "stations, not the planner.":
+        "Tidak ada rencana yang dapat selesai dalam hari kerja lebih sedikit dari batas ini: batas hanya mengenal "
+        "model, kalender dan stasiun, bukan perencananya.",
+    "Coverage of wajib KTP": "Cakupan wajib KTP", "At the start": "Di awal", "not by stations": "tidak oleh stasiun",
+    "working days": "hari kerja", "At the deadline": "Pada tenggat", "When the plan ends": "Saat rencana berakhir",
+    "Left to office service": "Sisa untuk layanan kantor", "Left to home visits": "Sisa untuk kunjungan rumah",
+    "Rotation baselines": "Pembanding rotasi",
+    "Gains are claimed over the best variant only.": "Keunggulan hanya diklaim terhadap varian terbaik.",
+    "Rotation variant": "Varian rotasi", "Days to record as much as the plan": "Hari untuk merekam sebanyak rencana",
+    "Share by the deadline": "Bagian pada tenggat", "never": "tidak pernah", "best": "terbaik",
+    "This plan": "Rencana ini", "{days}-day blocks, {kelurahan} kelurahan x {stations}":
+        "blok {days} hari, {kelurahan} kelurahan x {stations}",
+    "Fit: each reported Solo 2013 fact beside the model": "Kecocokan: setiap fakta Solo 2013 di samping model",
+    "Fact": "Fakta", "Reported": "Dilaporkan", "Model": "Model", "Error": "Selisih", "Turnout model": "Model kehadiran",
+    "Parameter": "Parameter", "Value": "Nilai", "Where it comes from": "Asal",
+    "How much each figure leans on each parameter (+/-50%):":
+        "Seberapa besar setiap angka bergantung pada setiap parameter (+/-50%):",
+    "Residue: left to office service and home visits": "Sisa: untuk layanan kantor dan kunjungan rumah",
+    "Stop rule: no station-day expected to record fewer than":
+        "Aturan berhenti: tidak ada hari-stasiun yang diperkirakan merekam kurang dari",
+    "the largest": "terbesar", "kelurahan": "kelurahan",
+    # the Solo 2013 facts and where each turnout parameter comes from
+    "campaign start (kelurahan safari)": "awal kampanye (safari kelurahan)",
+    "kelurahan served by 25 Oct": "kelurahan terlayani sampai 25 Okt",
+    "recorded a day, 5 kelurahan x 2 stations": "terekam per hari, 5 kelurahan x 2 stasiun",
+    "best kelurahan day (Pajang, 2 stations)": "hari kelurahan terbaik (Pajang, 2 stasiun)",
+    "recorded at the start (of 415,549)": "terekam di awal (dari 415.549)",
+    "left at the start": "sisa di awal",
+    "first pass done by the end-2013 deadline": "putaran pertama selesai sebelum tenggat akhir 2013",
+    "fitted (Pajang 180 with 2 stations)": "dicocokkan (Pajang 180 dengan 2 stasiun)",
+    "fitted (~400/day over 5 kelurahan; 16 served by 25 Oct)":
+        "dicocokkan (~400/hari di 5 kelurahan; 16 terlayani sampai 25 Okt)",
+    "prior (not identified by the Solo facts)": "asumsi awal (tidak ditentukan oleh fakta Solo)",
+    "field fact (kecamatan office, max ~25 a day)": "fakta lapangan (kantor kecamatan, maks. ~25 sehari)",
+    "field fact (~15 minutes a person)": "fakta lapangan (~15 menit per orang)",
     # packets
     "Find a packet": "Cari paket", "Packet id": "Id paket", "Sequence": "Nomor urut", "NIK (16 digits)": "NIK (16 digit)",
     "The NIK is used for this search only and is shown masked.": "NIK hanya dipakai untuk pencarian ini dan ditampilkan tersamar.",

@@ -20,6 +20,14 @@
     });
   }
 
+  // Regions whose content is slow to work out (data-load) are fetched once the page is up.
+  function loadOnce() {
+    document.querySelectorAll("[data-load]").forEach(function (el) {
+      el.dataset.refresh = (el.dataset.refresh ? el.dataset.refresh + " " : "") + "load";
+    });
+    refresh("load");
+  }
+
   // Relative ages ("5 s") tick every second, but only where a person can see them: a
   // thousand rows rewritten each second would cost the browser a layout pass each time.
   var shown = new Set();
@@ -102,4 +110,5 @@
   watchAges(document);
   setInterval(ages, 1000);
   connect();
+  loadOnce();
 })();

@@ -398,3 +398,37 @@ def test_the_audit_log_also_shows_the_hand_off_trail(world):
     assert "export.sealed" in page and "b-9" in page and "controller:controller-1" in page
     filtered = world.client("ana").get("/audit?action=user.").text
     assert "b-9" not in filtered
+
+
+def test_the_plan_figures_page_shows_the_fit_bound_baselines_and_coverage_of_the_active_plan(world):
+    import re
+
+    from controller.scheduler import KelurahanTarget, simulate
+    from controller.scheduler.service import Planning
+    from controller.web.views.model import FIGURES
+    from protocol import wib
+    from protocol.regions import kelurahan_of_city
+
+    c = world.client("vic")
+    assert "Belum ada rencana" in c.get("/schedule/model/figures").text
+    planning = Planning(world.store, world.ctl.config.schedule)
+    planning.load_targets([KelurahanTarget(p.code, p.name, p.kecamatan_code, p.kecamatan, 9000, 9000 - left)
+                           for p, left in zip(kelurahan_of_city("33.72"), [1500, 900, 600, 400, 300, 150])])
+    plan = planning.make_plan("backlog", ["st-01", "st-02", "st-03"], wib.today())
+    page = c.get("/schedule/model").text
+    assert 'data-src="/schedule/model/figures"' in page and "Angka rencana" in page
+    figures = c.get("/schedule/model/figures").text
+    days = int(re.search(r'id="fig-days">(\d+)<', figures).group(1))
+    bound = int(re.search(r'id="fig-bound">(\d+)<', figures).group(1))
+    assert days == simulate(plan).days and 0 < bound <= days
+    assert "blok 3 hari" in figures and "terbaik" in figures  # the rotation variants, the best one marked
+    assert "kelurahan terlayani sampai 25 Okt" in figures  # Solo's facts beside the model
+    assert "Sisa untuk layanan kantor" in figures and "reach" in figures
+    assert planning.active_id() in FIGURES._done  # worked out once, kept for the next viewer
+
+
+def test_a_replan_shows_how_many_station_days_it_changed(world):
+    world.store.save_plan("plan-a", "backlog", {}, [], reason="S01 offline", day="2030-01-07", stations=2,
+                          station_days=9)
+    row = world.client("vic").get("/schedule/plans").text
+    assert "Hari-stasiun berubah" in row and '<td class="num">9</td>' in row

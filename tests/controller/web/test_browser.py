@@ -157,7 +157,7 @@ def test_fleet_row_updates_live_when_a_station_changes(live, page_for):
 
 
 VIEWS = ["/fleet", "/stations/st-01?range=1h", "/alarms", "/progress", "/schedule", "/schedule?view=kelurahan",
-         "/packets", "/quarantine", "/reviews", "/commands", "/users", "/audit"]
+         "/schedule/model", "/packets", "/quarantine", "/reviews", "/commands", "/users", "/audit"]
 
 
 def test_every_view_screenshot_at_1366x768_is_not_blank(live, page_for, browser):
@@ -184,6 +184,8 @@ def test_every_view_screenshot_at_1366x768_is_not_blank(live, page_for, browser)
     for path in VIEWS:
         page.goto(live.url + path)
         page.wait_for_load_state("networkidle")
+        if page.locator("[data-load]").count():  # slow figures follow the page
+            page.locator("[data-load] table").first.wait_for(timeout=30_000)
         if page.locator(".chart[data-src]").count():
             expect(page.locator(".chart[data-src]:not([data-drawn])")).to_have_count(0, timeout=10_000)
             assert page.locator(".chart[data-drawn='error']").count() == 0

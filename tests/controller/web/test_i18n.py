@@ -46,6 +46,12 @@ def test_values_shown_through_translation_are_translated_too():
               "biometric_duplicate", "central_duplicate", "central_failure", "export_refused",
               *(k.value for k in VenueKind), *(c.value for c in CommandName)}
     assert sorted(v for v in values if v not in ID) == []
+    from controller.scheduler import solo_2013_targets
+    from controller.scheduler.fit import facts
+    from controller.scheduler.params import ORIGIN
+
+    shown = {f.name for f in facts(solo_2013_targets())} | set(ORIGIN.values())  # the plan figures page
+    assert sorted(v for v in shown if v not in ID) == []
 
 
 def test_translations_keep_their_placeholders():
