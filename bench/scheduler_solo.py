@@ -42,7 +42,7 @@ def main() -> None:
     for f in facts(targets):
         verdict = "-" if f.within is None else ("ok" if f.within else "MISSED")
         err = f"{100 * f.error:+.1f}%" if f.error is not None else ""
-        print(f"  {f.name:<44} reported {str(f.field):<18} model {str(f.model):<18} {err:>7}  {verdict}")
+        print(f"  {f.name:<44} {f.role:<9} reported {str(f.field):<18} model {str(f.model):<18} {err:>7}  {verdict}")
 
     timings = []
     for _ in range(args.repeat):

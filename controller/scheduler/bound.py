@@ -122,6 +122,9 @@ def lp_feasible(reachable: np.ndarray, model: TurnoutModel, hours: tuple[time, t
 
     # windows s..e: c[e] - g * c[s-1] <= (1 - g) * R  (c[-1] = 0)
     ss, ee = np.triu_indices(T)
+    # a window that can leave next to nothing says no more than c <= R (its tiny g only hurts the numerics)
+    keep = g[ss, ee] > 1e-6
+    ss, ee = ss[keep], ee[keep]
     W = len(ss)
     kk = np.repeat(np.arange(K), W)
     s_k, e_k = np.tile(ss, K), np.tile(ee, K)
@@ -176,6 +179,12 @@ def lp_feasible(reachable: np.ndarray, model: TurnoutModel, hours: tuple[time, t
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()
+    if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible):
+        # Near the edge of feasibility the dual simplex can stall; the interior point method settles it.
+        h.setOptionValue("solver", "ipm")
+        h.run()
+        h.setOptionValue("solver", "choose")
+        status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kOptimal:
         return True
     if status == highspy.HighsModelStatus.kInfeasible:

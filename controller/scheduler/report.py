@@ -48,8 +48,8 @@ def simulate_report(targets: Sequence[KelurahanTarget], n_stations: int, setting
     show(table(["parameter", "value", "origin"],
                [[n, f"{v:g}", ORIGIN[n]] for n, v in model.params.as_dict().items()],
                title="Turnout model (controller/scheduler/params.py)", numeric=["value"]))
-    show(table(["Solo 2013 fact", "reported", "model", "error", "within 15%"],
-               [[f.name, f.field, f.model, f"{100 * f.error:+.1f}%" if f.error is not None else "-",
+    show(table(["Solo 2013 fact", "to the model", "reported", "model", "error", "within 15%"],
+               [[f.name, f.role, f.field, f.model, f"{100 * f.error:+.1f}%" if f.error is not None else "-",
                  {True: "yes", False: "NO", None: "-"}[f.within]] for f in facts(solo_2013_targets(), FITTED)],
                title="Fit: each reported fact beside the model's figure (Solo's rotation as practised)"))
 

@@ -112,6 +112,8 @@ ID: dict[str, str] = {
     "recorded at the start (of 415,549)": "terekam di awal (dari 415.549)",
     "left at the start": "sisa di awal",
     "first pass done by the end-2013 deadline": "putaran pertama selesai sebelum tenggat akhir 2013",
+    "To the model": "Bagi model", "fitted": "dicocokkan", "held out": "uji (tidak dipakai mencocokkan)",
+    "input": "data masukan",
     "fitted (Pajang 180 with 2 stations)": "dicocokkan (Pajang 180 dengan 2 stasiun)",
     "fitted (~400/day over 5 kelurahan; 16 served by 25 Oct)":
         "dicocokkan (~400/hari di 5 kelurahan; 16 terlayani sampai 25 Okt)",

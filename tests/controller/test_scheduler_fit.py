@@ -15,7 +15,9 @@ def test_the_fitted_model_reproduces_the_first_pass_facts_within_15_percent():
                                          "best kelurahan day (Pajang, 2 stations)"}
     assert all(f.within for f in numeric), [(f.name, f.field, f.model) for f in numeric]
     deadline = next(f for f in found if "deadline" in f.name)
-    assert str(deadline.model).startswith("yes")
+    assert deadline.role == "held out" and str(deadline.model).startswith("yes, ")  # "yes, 29 days to spare (...)"
+    assert {f.role for f in numeric if f.name in ("kelurahan served by 25 Oct", "best kelurahan day (Pajang, 2 stations)")} \
+        == {"fitted"}
 
 
 def test_the_defaults_are_what_the_fit_finds():

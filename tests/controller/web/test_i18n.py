@@ -50,7 +50,7 @@ def test_values_shown_through_translation_are_translated_too():
     from controller.scheduler.fit import facts
     from controller.scheduler.params import ORIGIN
 
-    shown = {f.name for f in facts(solo_2013_targets())} | set(ORIGIN.values())  # the plan figures page
+    shown = {x for f in facts(solo_2013_targets()) for x in (f.name, f.role)} | set(ORIGIN.values())  # the plan figures page
     assert sorted(v for v in shown if v not in ID) == []
 
 
