@@ -8,6 +8,7 @@ targets the rest of the report runs on.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Sequence
 
 from adapters.terminal import show, table
@@ -53,6 +54,7 @@ def simulate_report(targets: Sequence[KelurahanTarget], n_stations: int, setting
                  {True: "yes", False: "NO", None: "-"}[f.within]] for f in facts(solo_2013_targets(), FITTED)],
                title="Fit: each reported fact beside the model's figure (Solo's rotation as practised)"))
 
+    _working_out("the model as fitted")
     head = headline("as fitted", targets, stations, start, constraints, model, deadline=deadline,
                     min_people=minimum, hours=hours)
     r, cov = head.result, head.coverage
@@ -104,10 +106,14 @@ def simulate_report(targets: Sequence[KelurahanTarget], n_stations: int, setting
     show(table(["kecamatan", "office days at 25 a day"],
                [[k, f"{d:,.0f}"] for k, d in sorted(cov.office_days.items())], numeric=["office days at 25 a day"]))
 
-    heads = [head] + sensitivity(targets, stations, start, constraints, model.params, deadline=deadline,
-                                 min_people=minimum, hours=hours)[1:]
+    heads = sensitivity(targets, stations, start, constraints, model.params, deadline=deadline, min_people=minimum,
+                        hours=hours, fitted=head, progress=_working_out)
     header, body = rows(heads)
     show(table(header, body, title="Sensitivity: every headline figure with one parameter at 50% / 150%"))
+
+
+def _working_out(label: str) -> None:
+    print(f"planning, bounding and rotating with {label} ...", file=sys.stderr, flush=True)
 
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

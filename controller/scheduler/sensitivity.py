@@ -72,12 +72,11 @@ def summarise(plan: Plan, label: str = "", *, with_bound: bool = True) -> Headli
 def sensitivity(targets: Sequence[KelurahanTarget], stations: Sequence[str], start: date,
                 constraints: Constraints, params: TurnoutParameters, *, deadline: date | None = None,
                 min_people: float = 20, hours=None, with_bound: bool = True,
-                progress: Callable[[str], None] | None = None) -> list[Headline]:
-    """The headline as fitted, then with each sensitive parameter at 50% and 150%."""
-    rows = []
-    for label, p in [("as fitted", params)] + [
-        (f"{name} x{factor:g}", params.scaled(name, factor)) for name in SENSITIVE for factor in (0.5, 1.5)
-    ]:
+                progress: Callable[[str], None] | None = None, fitted: Headline | None = None) -> list[Headline]:
+    """The headline as fitted (``fitted``, when already worked out), then each sensitive parameter at 50% and 150%."""
+    rows = [] if fitted is None else [fitted]
+    runs = [(f"{name} x{factor:g}", params.scaled(name, factor)) for name in SENSITIVE for factor in (0.5, 1.5)]
+    for label, p in ([] if fitted is not None else [("as fitted", params)]) + runs:
         if progress:
             progress(label)
         rows.append(headline(label, targets, stations, start, constraints, TurnoutModel(p), deadline=deadline,
