@@ -7,10 +7,12 @@ rested visit would record fewer than ``minimum``. Rules:
 
 - Stations are unlimited: the chain is what the calendar, rest and the
   rule allow, the critical path of that kelurahan in any plan.
-- A visit records its whole turnout, or, when the turnout is more than one
-  station records, anything down to one station's capacity (a plan can send
-  fewer stations than the turnout needs; a station records everyone who
-  comes up to its capacity, never a chosen few). So the pools a kelurahan
+- A visit records at most its whole turnout, less when the last station
+  would get fewer than ``minimum`` (that station-day is not planned:
+  ``most``), and, when the turnout is more than one station records,
+  anything down to one station's capacity (a plan can send fewer stations
+  than the turnout needs; a station records everyone who comes up to its
+  capacity, never a chosen few). So the pools a kelurahan
   can have after its last visit on a given day form a set, kept as the
   interval around it; a visit is possible from the interval if its largest
   pool clears the rule, and its smallest pool can then fall to
@@ -27,6 +29,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+
+def most(turnout: np.ndarray, cap: float, minimum: float) -> np.ndarray:
+    """The most a visit can record: every full station, and the last one only if it gets ``minimum`` or more."""
+    turnout = np.asarray(turnout, dtype=float)
+    if not np.isfinite(cap):
+        return np.where(turnout >= minimum, turnout, 0.0)
+    full = np.floor(turnout / cap) * cap
+    return np.where(turnout - full >= minimum, turnout, full)
 
 
 def finish_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float, minimum: float,
@@ -53,7 +64,12 @@ def finish_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: 
             x = share * -np.expm1(-(day - visited) / recovery_days)
             ok = b * x >= minimum
             with np.errstate(divide="ignore", invalid="ignore"):
-                low = np.maximum(a, minimum / x) * (1.0 - x)
+                start = np.maximum(a, minimum / x)
+                low = start - most(x * start, cap, minimum)
+                if np.isfinite(cap):
+                    # further up the interval, where the last station's share reaches the minimum again
+                    edge = (np.floor(x * start / cap) * cap + minimum) / x
+                    low = np.where((edge > start) & (edge <= b), np.minimum(low, edge * (1.0 - x)), low)
             lo = np.where(ok, np.minimum(lo, low), lo)
             hi = np.where(ok, np.maximum(hi, np.where(b * x > cap, b - cap, b * (1.0 - x))), hi)
         states.append((float(day), lo, hi))

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .chains import finish_days
+from .chains import finish_days, most
 
 LOOK_DAYS = 40  # working days looked ahead at most; a kelurahan not finished by then counts as that many
 
@@ -34,7 +34,7 @@ def choose(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float
            recovery_days: float) -> tuple[np.ndarray, np.ndarray]:
     """(what to record today, working days to finish) for each kelurahan; 0 today means do not visit."""
     turnout = share * -np.expm1(-(days[0] - last) / recovery_days) * pool
-    full = np.where(turnout >= minimum, turnout, 0.0)
+    full = most(turnout, cap, minimum)
     fewer = np.maximum(np.ceil(turnout / cap - 1e-9) - 1.0, 0.0) * cap
     fewer = np.where((fewer >= minimum) & (fewer < full), fewer, 0.0)
     floor = minimum / share
@@ -44,7 +44,7 @@ def choose(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float
         after = np.where(take > 0, float(days[0]), last)
         finish = 1 + finish_days(left, after, days[1:], share, minimum, recovery_days, LOOK_DAYS, cap)
         finish = np.where((take > 0) & (left < floor), 1, finish)
-        greedy = 1 + greedy_days(left, after, days[1:], share, minimum, recovery_days)
+        greedy = 1 + greedy_days(left, after, days[1:], share, minimum, recovery_days, cap)
         greedy = np.where((take > 0) & (left < floor), 1, greedy)
         if best is None:
             best, best_finish, best_greedy = take.copy(), finish, greedy
@@ -57,7 +57,7 @@ def choose(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float
 
 
 def greedy_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float, minimum: float,
-                recovery_days: float) -> np.ndarray:
+                recovery_days: float, cap: float = np.inf) -> np.ndarray:
     """Working days until finished when every visit the rule allows is made in full (a plan that exists)."""
     pool = pool.astype(float, copy=True)
     last = np.asarray(last, dtype=float).copy()
@@ -67,8 +67,8 @@ def greedy_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: 
     for t, day in enumerate(days[:LOOK_DAYS]):
         if not open_.any():
             break
-        turnout = share * -np.expm1(-(day - last) / recovery_days) * pool
-        go = open_ & (turnout >= minimum)
+        turnout = most(share * -np.expm1(-(day - last) / recovery_days) * pool, cap, minimum)
+        go = open_ & (turnout > 0)
         pool = np.where(go, pool - turnout, pool)
         last = np.where(go, float(day), last)
         closed = go & (pool < floor)

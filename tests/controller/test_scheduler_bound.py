@@ -128,3 +128,11 @@ def test_a_plan_of_one_large_kelurahan_finishes_near_its_chain_where_greedy_visi
     ordinals = [d.toordinal() for d in working_days(start, c, 60)]
     greedy = greedy_days(np.array([740.24]), np.array([NEVER]), ordinals, Q, 20.0, MODEL.params.recovery_days)
     assert bound.days <= result.days <= bound.days + 1 < greedy[0]
+
+
+def test_a_visit_records_no_station_day_under_the_minimum():
+    """98 come: one station takes 90 and a second would get 8, so the visit records 90; 110 come: 90 + 20."""
+    from controller.scheduler.chains import most
+
+    assert most(np.array([98.0, 110.0, 60.0, 15.0, 180.0]), CAP, 20.0).tolist() == [90.0, 110.0, 60.0, 0.0, 180.0]
+    assert most(np.array([98.0, 15.0]), np.inf, 20.0).tolist() == [98.0, 0.0]
