@@ -51,6 +51,7 @@ from .geography import in_area
 from .model import Plan, PlanningError
 from .state import NEVER, Field
 from .turnout import TurnoutModel
+from .venues import VenueKind
 
 
 class BoundError(PlanningError):
@@ -307,6 +308,10 @@ def plan_bound(plan: Plan, recorded_at: dict[str, float], *, area: str = "", max
     target = sum(n for c, n in recorded_at.items() if in_area(c, area))
     with_venue = {v.kelurahan_code for v in plan.constraints.venues}
     chained = np.array([c not in with_venue for c, p in zip(fld.codes, pick) if p], dtype=bool)
+    # a community meeting brings some of the hard into reach: let the relaxation have all it could
+    for v in plan.constraints.venues:
+        if v.kind is VenueKind.COMMUNITY_MEETING:
+            fld.announce(fld.index[v.kelurahan_code], plan.model.params.announce_share)
     minimum = plan.parameters.get("min_people")
     days = lp_days(fld.reachable[pick], plan.model.deterministic, hours, horizon_of(plan, stations, max_days),
                    target, minimum=float(minimum) if minimum else None, chained=chained,

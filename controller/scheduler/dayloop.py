@@ -188,6 +188,8 @@ def apply_day(
         elif crew[0].at_venue:
             venue = venues[place]
             got = fld.record_venue(i, venue.recordable(len(crew), model))
+            if venue.kind is VenueKind.COMMUNITY_MEETING:
+                fld.announce(i, model.params.announce_share)
         else:
             reachable = float(fld.reachable[i])
             if noisy:

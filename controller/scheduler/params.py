@@ -15,7 +15,11 @@ many of them are free in the station's hours, and no more than the stations
 can record (``per_station_hour`` each). Turnout falls as the easy residents
 are recorded (the reachable pool shrinks) and recovers with time between
 visits: a day ``d`` days after the last visit gets ``1 - exp(-d / recovery_days)``
-of the full share (a first, announced visit gets all of it).
+of the full share (a first, announced visit gets all of it). Turnout also
+recovers with announcements: a community meeting in the kelurahan
+(pengajian, RT/RW, PKK, Posyandu: a ``community_meeting`` venue, where the
+campaign is announced and residents pre-register) brings ``announce_share``
+of its hard-to-reach into reach of the station visits that follow.
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ class TurnoutParameters:
     #: Prior, not identified by the Solo facts: the day right after a visit gets
     #: 63% of a rested day's turnout, two days after 86%.
     recovery_days: float = 1.0
+    #: Share of a kelurahan's hard-to-reach that a community meeting there (the campaign announced,
+    #: residents pre-registered by their RT) brings into reach of its station visits. Prior, not identified
+    #: by the Solo facts (no such meetings are reported); it acts only where such a venue is planned.
+    announce_share: float = 0.25
     #: A kecamatan office records at most this many a day (field fact: ~25).
     office_per_day: float = 25.0
     #: A home visit takes this long per person (field fact: ~15 minutes).
@@ -66,7 +74,7 @@ class TurnoutParameters:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ParameterError(f"turnout parameter {name} must be a number > 0, got {value!r}")
-        for name in ("reach", "daily_share"):
+        for name in ("reach", "daily_share", "announce_share"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 < value <= 1.0):
                 raise ParameterError(f"turnout parameter {name} must be in (0, 1], got {value!r}")
@@ -74,7 +82,7 @@ class TurnoutParameters:
     def scaled(self, name: str, factor: float) -> TurnoutParameters:
         """These parameters with one of them multiplied by ``factor`` (shares capped at 1)."""
         value = getattr(self, name) * factor
-        if name in ("reach", "daily_share"):
+        if name in ("reach", "daily_share", "announce_share"):
             value = min(1.0, value)
         return replace(self, **{name: value})
 
@@ -91,12 +99,13 @@ ORIGIN: dict[str, str] = {
     "reach": "fitted (~400/day over 5 kelurahan; 16 served by 25 Oct)",
     "daily_share": "fitted (~400/day over 5 kelurahan; 16 served by 25 Oct)",
     "recovery_days": "prior (not identified by the Solo facts)",
+    "announce_share": "prior (not identified by the Solo facts)",
     "office_per_day": "field fact (kecamatan office, max ~25 a day)",
     "home_visit_minutes": "field fact (~15 minutes a person)",
 }
 
 #: The parameters the sensitivity table moves by +/-50%.
-SENSITIVE: tuple[str, ...] = ("per_station_hour", "reach", "daily_share", "recovery_days")
+SENSITIVE: tuple[str, ...] = ("per_station_hour", "reach", "daily_share", "recovery_days", "announce_share")
 
 #: The group-visit rule: a station-day expected to record fewer is not planned.
 MIN_PER_STATION_DAY = 20

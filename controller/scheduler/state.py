@@ -117,6 +117,13 @@ class Field:
         self.reachable[i] -= amount - from_hard
         return amount
 
+    def announce(self, i: int, share: float) -> float:
+        """A community meeting announced the campaign: ``share`` of the hard-to-reach come into reach."""
+        moved = float(self.hard[i]) * share
+        self.hard[i] -= moved
+        self.reachable[i] += moved
+        return moved
+
     def record_home(self, i: int, amount: float) -> float:
         amount = min(float(amount), float(self.home[i]))
         self.home[i] -= amount

@@ -115,3 +115,22 @@ def test_a_venue_outside_the_targets_is_refused():
 def test_two_venues_with_one_id_are_refused():
     with pytest.raises(PlanningError, match="used twice"):
         Constraints(venues=(venue(), venue(day=START + timedelta(days=2))))
+
+
+def test_a_community_meeting_announces_the_campaign_and_brings_the_hard_to_reach_into_reach():
+    """After a pengajian at Laweyan, its station visits find more residents; a school visit does not do that."""
+    from controller.scheduler.bound import plan_bound, station_recorded
+
+    def at_laweyan(kind: str) -> tuple[float, object, object]:
+        meeting = venue(kind=kind, people=40, venue_id="PENGAJIAN-1", name="Pengajian Al-Ikhlas", day=START)
+        plan = plan_backlog(targets(2000), ["A", "B", "C"], START, Constraints(venues=(meeting,)))
+        result = simulate(plan)
+        return sum(v.recorded for v in result.visits if v.place == LAWEYAN), plan, result
+
+    announced, plan, result = at_laweyan("community_meeting")
+    school, *_ = at_laweyan("school")
+    share = TurnoutModel().params.announce_share
+    hard_after_venue = 2000 * (1 - TurnoutModel().params.reach) - 40
+    assert announced == pytest.approx(school + share * hard_after_venue, rel=0.05)
+    bound = plan_bound(plan, station_recorded(result.visits), max_days=result.days + 5)
+    assert bound.days is not None and bound.days <= result.days
