@@ -102,7 +102,7 @@ class _Backlog:
             return potential, finish
         today = bisect.bisect_left(self.days, day.date.toordinal())
         take, finish[open_] = choose(fld.reachable[open_], fld.last_visit[open_], self.days[today:], self.model.share(day.hours),
-                         self.cap, self.min, self.model.params.recovery_days)
+                         self.cap, self.min, self.model.fatigue)
         out = potential.copy()
         # a whole number of stations: a hair over, so no partial slot is made of float rounding
         out[open_] = np.where(take < potential[open_], take * (1 + 1e-12), potential[open_])

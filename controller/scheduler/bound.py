@@ -252,7 +252,7 @@ def lp_days(reachable: np.ndarray, model: TurnoutModel, hours: tuple[time, time]
         floors = np.where(pick, np.maximum(0.0, reachable - minimum / model.share(hours)), 0.0)
         last = np.full(len(reachable), NEVER) if last_visit is None else np.asarray(last_visit, dtype=float)
         chains = finish_days(reachable[pick], last[pick], [d.toordinal() for d in horizon.days], model.share(hours),
-                             minimum, model.params.recovery_days, len(horizon), cap=model.capacity(hours))
+                             minimum, model.fatigue, len(horizon), cap=model.capacity(hours))
         start = int(chains.max(initial=0))
         if start > len(horizon):
             return None

@@ -15,8 +15,8 @@ rested visit would record fewer than ``minimum``. Rules:
   capacity, never a chosen few). So the pools a kelurahan
   can have after its last visit on a given day form a set, kept as the
   interval around it; a visit is possible from the interval if its largest
-  pool clears the rule, and its smallest pool can then fall to
-  ``(1 - turnout share) * max(smallest, the least pool that clears the rule)``.
+  pool clears the rule, and the new interval runs from the least any pool
+  in it can be left with to the most.
 - Keeping intervals (not every pool reachable exactly) only ever makes the
   chain shorter, so it is a lower bound on every plan (``bound``), and a
   measure of what is left that is not thrown about by rounding (``lookahead``).
@@ -26,9 +26,12 @@ Vectorised over kelurahan: per working day, one numpy step per earlier visit day
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+
+#: ``TurnoutModel.fatigue``: turnout ``gap`` days after a visit, relative to a rested day
+Fatigue = Callable[[np.ndarray | float], np.ndarray | float]
 
 
 def most(turnout: np.ndarray, cap: float, minimum: float) -> np.ndarray:
@@ -41,13 +44,15 @@ def most(turnout: np.ndarray, cap: float, minimum: float) -> np.ndarray:
 
 
 def finish_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float, minimum: float,
-                recovery_days: float, limit: int, cap: float = np.inf) -> np.ndarray:
+                fatigue: Fatigue, limit: int, cap: float = np.inf) -> np.ndarray:
     """Working days (1 = ``days[0]``) until each kelurahan can be finished; 0 if it is; ``limit + 1`` if not within.
 
     ``pool`` is the reachable still unrecorded, ``last`` the date ordinal of
     the last visit (a very old one for never), ``days`` the ordinals of the
-    working days from the first one a visit may fall on, ``cap`` one
-    station's capacity a day (infinite: every visit records its whole turnout).
+    working days from the first one a visit may fall on, ``fatigue`` the
+    model's turnout after a gap of so many days (``TurnoutModel.fatigue``),
+    ``cap`` one station's capacity a day (infinite: every visit records its
+    whole turnout).
     """
     pool = np.asarray(pool, dtype=float)
     floor = minimum / share
@@ -61,7 +66,7 @@ def finish_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: 
         lo = np.full(len(pool), np.inf)
         hi = np.full(len(pool), -np.inf)
         for visited, a, b in states:
-            x = share * -np.expm1(-(day - visited) / recovery_days)
+            x = share * fatigue(day - visited)
             ok = b * x >= minimum
             with np.errstate(divide="ignore", invalid="ignore"):
                 start = np.maximum(a, minimum / x)

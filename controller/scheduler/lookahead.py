@@ -25,15 +25,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .chains import finish_days, most
+from .chains import Fatigue, finish_days, most
 
 LOOK_DAYS = 40  # working days looked ahead at most; a kelurahan not finished by then counts as that many
 
 
 def choose(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float, cap: float, minimum: float,
-           recovery_days: float) -> tuple[np.ndarray, np.ndarray]:
+           fatigue: Fatigue) -> tuple[np.ndarray, np.ndarray]:
     """(what to record today, working days to finish) for each kelurahan; 0 today means do not visit."""
-    turnout = share * -np.expm1(-(days[0] - last) / recovery_days) * pool
+    turnout = share * fatigue(days[0] - last) * pool
     full = most(turnout, cap, minimum)
     fewer = np.maximum(np.ceil(turnout / cap - 1e-9) - 1.0, 0.0) * cap
     fewer = np.where((fewer >= minimum) & (fewer < full), fewer, 0.0)
@@ -42,9 +42,9 @@ def choose(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float
     for take in (full, fewer, np.zeros(len(pool))):
         left = pool - take
         after = np.where(take > 0, float(days[0]), last)
-        finish = 1 + finish_days(left, after, days[1:], share, minimum, recovery_days, LOOK_DAYS, cap)
+        finish = 1 + finish_days(left, after, days[1:], share, minimum, fatigue, LOOK_DAYS, cap)
         finish = np.where((take > 0) & (left < floor), 1, finish)
-        greedy = 1 + greedy_days(left, after, days[1:], share, minimum, recovery_days, cap)
+        greedy = 1 + greedy_days(left, after, days[1:], share, minimum, fatigue, cap)
         greedy = np.where((take > 0) & (left < floor), 1, greedy)
         if best is None:
             best, best_finish, best_greedy = take.copy(), finish, greedy
@@ -57,7 +57,7 @@ def choose(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float
 
 
 def greedy_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: float, minimum: float,
-                recovery_days: float, cap: float = np.inf) -> np.ndarray:
+                fatigue: Fatigue, cap: float = np.inf) -> np.ndarray:
     """Working days until finished when every visit the rule allows is made in full (a plan that exists)."""
     pool = pool.astype(float, copy=True)
     last = np.asarray(last, dtype=float).copy()
@@ -67,7 +67,7 @@ def greedy_days(pool: np.ndarray, last: np.ndarray, days: Sequence[int], share: 
     for t, day in enumerate(days[:LOOK_DAYS]):
         if not open_.any():
             break
-        turnout = most(share * -np.expm1(-(day - last) / recovery_days) * pool, cap, minimum)
+        turnout = most(share * fatigue(day - last) * pool, cap, minimum)
         go = open_ & (turnout > 0)
         pool = np.where(go, pool - turnout, pool)
         last = np.where(go, float(day), last)

@@ -78,7 +78,7 @@ def test_a_kelurahans_chain_is_never_longer_than_any_pattern_of_visits(pool):
     calendar = days(12)
     exact = exhaustive_days(pool, calendar)
     got = finish_days(np.array([pool]), np.array([NEVER]), [d.toordinal() for d in calendar], Q, 20.0,
-                      MODEL.params.recovery_days, len(calendar), cap=CAP)
+                      MODEL.fatigue, len(calendar), cap=CAP)
     assert exact is not None and 1 <= got[0] <= exact
 
 
@@ -87,7 +87,7 @@ def test_the_stop_rule_makes_the_last_visits_wait_for_rest():
     need a turnout share of 0.29, which only a week's rest gives."""
     calendar = days(12)
     got = finish_days(np.array([97.2]), np.array([NEVER]), [d.toordinal() for d in calendar], Q, 20.0,
-                      MODEL.params.recovery_days, len(calendar), cap=CAP)
+                      MODEL.fatigue, len(calendar), cap=CAP)
     assert got[0] > 2 and got[0] == exhaustive_days(97.2, calendar)
     assert lp_days(np.array([97.2]), MODEL, DEFAULT_HOURS, Horizon(calendar, (5,) * 12), 20.0, minimum=20.0) == got[0]
     assert lp_days(np.array([97.2]), MODEL, DEFAULT_HOURS, Horizon(calendar, (5,) * 12), 20.0) == 1
@@ -126,7 +126,7 @@ def test_a_plan_of_one_large_kelurahan_finishes_near_its_chain_where_greedy_visi
     result = simulate(plan)
     bound = plan_bound(plan, station_recorded(result.visits), max_days=result.days + 5)
     ordinals = [d.toordinal() for d in working_days(start, c, 60)]
-    greedy = greedy_days(np.array([740.24]), np.array([NEVER]), ordinals, Q, 20.0, MODEL.params.recovery_days)
+    greedy = greedy_days(np.array([740.24]), np.array([NEVER]), ordinals, Q, 20.0, MODEL.fatigue)
     assert bound.days <= result.days <= bound.days + 1 < greedy[0]
 
 
