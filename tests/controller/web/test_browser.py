@@ -193,6 +193,11 @@ def test_every_view_screenshot_at_1366x768_is_not_blank(live, page_for, browser)
         file = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(file))
         _assert_not_blank(file, path)
+    # a secondary link reads dark on light, like a secondary button (it was dark text on the accent blue)
+    page.goto(live.url + "/schedule")
+    colours = page.eval_on_selector("a.button.secondary",
+                                    "a => [getComputedStyle(a).backgroundColor, getComputedStyle(a).color]")
+    assert colours == ["rgb(230, 234, 239)", page.eval_on_selector("body", "b => getComputedStyle(b).color")]
     # the login page, as someone not logged in sees it
     ctx = browser.new_context(viewport={"width": 1366, "height": 768})
     anon = ctx.new_page()
